@@ -1,0 +1,52 @@
+"""Vanilla RNN, as torch.nn.RNN:  h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),  act = tanh or relu."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import numpy as np
+
+
+class RNNCache(NamedTuple):
+    hs: np.ndarray  # (T+1, B, H): h_0 .. h_T
+
+
+def forward(xw, s0, W_hh, b_hh, relu: bool = False):
+    """xw (T, B, H) -> hs (T, B, H), sT (1, B, H), cache."""
+    T, B, H = xw.shape
+    xw += b_hh  # both biases, added once for all T
+    hs = np.empty((T + 1, B, H), xw.dtype)
+    hs[0] = s0[0]
+    Wt = W_hh.T
+    for t in range(T):
+        h = hs[t + 1]
+        np.matmul(hs[t], Wt, out=h)
+        h += xw[t]
+        if relu:
+            np.maximum(h, 0, out=h)
+        else:
+            np.tanh(h, out=h)
+    return hs[1:], hs[T][None].copy(), RNNCache(hs)
+
+
+def backward(dhs, dsT, cache: RNNCache, W_hh, relu: bool = False):
+    """dhs (T, B, H) -> dxw (T, B, H), ds0 (1, B, H), dW_hh (H, H), db_hh (H,)."""
+    hs = cache.hs
+    T = len(hs) - 1
+    # d h_t / d a_t depends on h_t alone, so it is computed for all T at once
+    da = (hs[1:] > 0).astype(hs.dtype) if relu else 1.0 - hs[1:] * hs[1:]  # (T, B, H)
+    dh = dsT[0].copy()
+    for t in reversed(range(T)):
+        dh += dhs[t]
+        da[t] *= dh
+        np.matmul(da[t], W_hh, out=dh)
+    flat = da.reshape(-1, da.shape[-1])
+    dW_hh = flat.T @ hs[:-1].reshape(flat.shape)
+    return da, dh[None], dW_hh, flat.sum(axis=0)
+
+
+forward_tanh = forward
+backward_tanh = backward
+forward_relu = partial(forward, relu=True)
+backward_relu = partial(backward, relu=True)

@@ -1,0 +1,194 @@
+"""Corpora: read any text as a compact, memory-mapped array of ids, and cut it into BPTT windows.
+
+A corpus is read twice in chunks: once to build the vocabulary (and hash and count it), once to
+write its ids to a temporary file that is then memory-mapped. Memory stays flat whatever the size
+of the text; the disk holds one small integer per character. Standard input is spooled to a
+temporary file first so that it too can be read twice.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from charrnn.errors import DataError
+from charrnn.vocab import Vocab
+
+CHUNK_BYTES = 1 << 20
+ERROR_MODES = ("strict", "replace", "ignore")
+
+
+@dataclass
+class Corpus:
+    ids: np.ndarray  # (N,) unsigned ids, usually a read-only memmap
+    vocab: Vocab
+    name: str  # file name, or "<stdin>"
+    n_bytes: int
+    sha256: str  # of the raw bytes
+
+    @classmethod
+    def from_text(cls, text: str, name: str = "<text>", vocab: Vocab | None = None) -> Corpus:
+        """A small in-memory corpus (tests, scoring); the vocabulary defaults to the text's own."""
+        raw = text.encode("utf-8")
+        vocab = vocab or Vocab(text)
+        return cls(vocab.encode(text), vocab, name, len(raw), hashlib.sha256(raw).hexdigest())
+
+    def meta(self) -> dict:
+        return {"name": self.name, "bytes": self.n_bytes, "chars": int(len(self.ids)), "sha256": self.sha256}
+
+
+def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
+    """Decode in chunks, dropping a leading BOM and turning \\r\\n and \\r into \\n.
+
+    A decoding error names the byte offset, which a traceback-free CLI can pass to the user.
+    """
+    if codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"  # a BOM is not part of the text
+    decoder = codecs.getincrementaldecoder(encoding)(errors)
+    offset, carry = 0, ""
+    while True:
+        data = raw.read(CHUNK_BYTES)
+        final = not data
+        buffered = len(decoder.getstate()[0])
+        try:
+            text = carry + decoder.decode(data, final)
+        except UnicodeDecodeError as e:
+            at = offset - buffered + e.start
+            raise DataError(
+                f"the corpus is not valid {encoding.removesuffix('-sig')}: undecodable byte at "
+                f"offset {at}; pass --encoding to name its encoding, or --decode-errors replace "
+                "(or ignore) to get past bad bytes"
+            ) from None
+        offset += len(data)
+        carry = ""
+        if text.endswith("\r") and not final:  # its \n may start the next chunk
+            text, carry = text[:-1], "\r"
+        yield text.replace("\r\n", "\n").replace("\r", "\n")
+        if final:
+            return
+
+
+def _open_twice_readable(source: str | Path | BinaryIO, spool_dir: str | None):
+    """Return a seekable binary file; standard input and pipes are spooled to a temporary file."""
+    if not isinstance(source, (str, Path)):
+        spool = tempfile.TemporaryFile(dir=spool_dir)
+        shutil.copyfileobj(source, spool, CHUNK_BYTES)
+        spool.seek(0)
+        return spool
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"corpus not found: {path}")
+    if path.is_dir():
+        raise DataError(f"corpus is a directory, not a text file: {path}")
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise DataError(f"cannot read the corpus {path}: {e.strerror}") from None
+
+
+def read_corpus(
+    source: str | Path | BinaryIO,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+    workdir: str | None = None,
+) -> Corpus:
+    """Read a text file (or binary stream) into a memory-mapped Corpus."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(f"unknown text encoding {encoding!r}; try utf-8, latin-1 or cp1252") from None
+    if errors not in ERROR_MODES:
+        raise DataError(f"decode errors must be one of {', '.join(ERROR_MODES)}, not {errors!r}")
+    name = "<stdin>" if not isinstance(source, (str, Path)) else Path(source).name
+    with _open_twice_readable(source, workdir) as raw:
+        # pass 1: vocabulary, length, hash
+        seen: set[str] = set()
+        n_chars, hashing = 0, _Hashing(raw)
+        for text in _decoded_chunks(hashing, encoding, errors):
+            seen.update(text)
+            n_chars += len(text)
+        if n_chars == 0:
+            raise DataError(f"the corpus {name} is empty; give it some text to learn from")
+        vocab = Vocab(seen)
+        # pass 2: ids into a memory-mapped temporary file
+        raw.seek(0)
+        ids = _encode_to_memmap(_decoded_chunks(raw, encoding, errors), vocab, n_chars, workdir)
+    return Corpus(ids, vocab, name, hashing.n_bytes, hashing.digest.hexdigest())
+
+
+class _Hashing:
+    """A read-through wrapper that hashes and counts the bytes it passes on."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw, self.digest, self.n_bytes = raw, hashlib.sha256(), 0
+
+    def read(self, n: int) -> bytes:
+        data = self.raw.read(n)
+        self.digest.update(data)
+        self.n_bytes += len(data)
+        return data
+
+
+def _encode_to_memmap(chunks: Iterator[str], vocab: Vocab, n: int, workdir: str | None) -> np.ndarray:
+    fd, path = tempfile.mkstemp(prefix="charrnn-ids-", suffix=".bin", dir=workdir)
+    os.close(fd)
+    try:
+        out = np.memmap(path, dtype=vocab.dtype, mode="w+", shape=(n,))
+        at = 0
+        for text in chunks:
+            out[at : at + len(text)] = vocab.encode(text)
+            at += len(text)
+        out.flush()
+        del out
+        return np.memmap(path, dtype=vocab.dtype, mode="r", shape=(n,))
+    finally:
+        try:
+            os.unlink(path)  # the map keeps the data alive; nothing is left behind on exit
+        except OSError:
+            pass
+
+
+def split(ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split into a training head and a held-out validation tail, checking both are usable."""
+    n = len(ids)
+    n_val = int(n * val_fraction)
+    need = batch_size * seq_len + 1
+    if n - n_val < need or n_val < 2:
+        minimum = int(np.ceil(max(need / (1 - val_fraction), 2 / val_fraction)))
+        raise DataError(
+            f"the corpus has {n} characters, too few for batch size {batch_size} x sequence length "
+            f"{seq_len} with validation fraction {val_fraction}: it needs at least {minimum}; "
+            "use a longer text or smaller --batch-size/--seq-len"
+        )
+    return ids[: n - n_val], ids[n - n_val :]
+
+
+class Streams:
+    """A text cut into B contiguous streams, read as consecutive (B, T) windows.
+
+    Stream b is the b-th of B equal slices of the text, so window k of every stream continues
+    where window k-1 ended, and the hidden state carried between windows is the right context.
+    """
+
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
+        length = (len(ids) - 1) // batch_size
+        if length < 1:
+            raise DataError(f"text of {len(ids)} characters is too short for {batch_size} streams")
+        self.seq_len = min(seq_len, length)
+        self.x = ids[: batch_size * length].reshape(batch_size, length)
+        self.y = ids[1 : batch_size * length + 1].reshape(batch_size, length)
+        self.n_windows = length // self.seq_len
+
+    def window(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and targets of window k, both (B, T) intp."""
+        s = slice(k * self.seq_len, (k + 1) * self.seq_len)
+        return np.asarray(self.x[:, s], dtype=np.intp), np.asarray(self.y[:, s], dtype=np.intp)

@@ -1,0 +1,59 @@
+"""Numerically safe building blocks shared by the cells, the model and the sampler.
+
+Every softmax in charrnn goes through here, with the maximum subtracted first so that exp never
+overflows, whatever the logits or the temperature.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LOG2 = np.log(2.0)
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis."""
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """softmax over the last axis."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy in nats and its gradient.
+
+    logits (N, V), targets (N,) ints -> (loss, dlogits (N, V)).
+    d loss / d logits = (softmax(logits) - onehot(targets)) / N.
+    """
+    n = len(targets)
+    logp = log_softmax(logits)
+    rows = np.arange(n)
+    loss = -float(logp[rows, targets].sum(dtype=np.float64)) / n
+    dlogits = np.exp(logp, out=logp)
+    dlogits[rows, targets] -= 1.0
+    dlogits /= n
+    return loss, dlogits
+
+
+def sigmoid_(x: np.ndarray) -> np.ndarray:
+    """In-place logistic sigmoid, as 0.5 * tanh(0.5 x) + 0.5: exact and never overflows."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+    return x
+
+
+def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float, dtype) -> np.ndarray:
+    """Inverted-dropout mask: zeros with probability p, 1 / (1 - p) elsewhere."""
+    keep = rng.random(shape, dtype=np.float32) >= p
+    return keep.astype(dtype) / dtype.type(1.0 - p)
+
+
+def bits(nats: float) -> float:
+    """Nats per character to bits per character."""
+    return nats / LOG2

@@ -1,0 +1,165 @@
+"""The language model: one-hot characters -> stacked recurrent layers -> linear decoder -> softmax.
+
+Parameters are a flat dict under PyTorch's state-dict names for `rnn = nn.LSTM(V, H, L)` (or
+GRU, RNN) plus `decoder = nn.Linear(H, V)`, with PyTorch's shapes, so the arrays load into
+PyTorch as they are. Gradients use the same keys and shapes.
+
+Arrays are time-major inside: x (B, T) from the data becomes ids (T, B), and a window's hidden
+states are (T, B, H), so each time step is one contiguous (B, H) slab.
+
+Weight initialisation, chosen for gradient flow through time:
+- W_hh: an orthogonal matrix per gate block (Saxe et al. 2014). All its singular values are 1,
+  so at the start a gradient sent back through the recurrence neither shrinks nor grows from
+  the matrix itself: the recurrent matrix decides vanishing and exploding gradients.
+- W_ih and decoder.weight: uniform(+-1/sqrt(H)), PyTorch's default; for a one-hot input a column
+  of W_ih is a character's embedding, so its scale does not depend on the vocabulary size.
+- biases 0, except the LSTM forget gate at 1 (see cells/lstm.py); decoder bias 0 makes the
+  first prediction nearly uniform, a loss of about log(V).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from charrnn import cells
+from charrnn.config import ModelConfig
+from charrnn.functional import cross_entropy, dropout_mask
+
+Params = dict[str, np.ndarray]
+
+
+def layer_keys(layer: int) -> tuple[str, str, str, str]:
+    return tuple(f"rnn.{name}_l{layer}" for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+
+def param_shapes(cfg: ModelConfig, vocab_size: int) -> dict[str, tuple[int, ...]]:
+    G = cells.get(cfg).gates * cfg.hidden_size
+    H, V = cfg.hidden_size, vocab_size
+    shapes = {}
+    for layer in range(cfg.num_layers):
+        w_ih, w_hh, b_ih, b_hh = layer_keys(layer)
+        shapes.update({w_ih: (G, V if layer == 0 else H), w_hh: (G, H), b_ih: (G,), b_hh: (G,)})
+    shapes.update({"decoder.weight": (V, H), "decoder.bias": (V,)})
+    return shapes
+
+
+def _orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))  # the sign fix makes q uniformly distributed
+
+
+def init_params(cfg: ModelConfig, vocab_size: int, rng: np.random.Generator, dtype=np.float32) -> Params:
+    cell, H = cells.get(cfg), cfg.hidden_size
+    k = 1.0 / np.sqrt(H)
+    params: Params = {}
+    for layer in range(cfg.num_layers):
+        w_ih, w_hh, b_ih, b_hh = layer_keys(layer)
+        shape_ih = param_shapes(cfg, vocab_size)[w_ih]
+        params[w_ih] = rng.uniform(-k, k, shape_ih)
+        params[w_hh] = np.concatenate([_orthogonal(rng, H) for _ in range(cell.gates)])
+        params[b_ih], params[b_hh] = cell.init_biases(H, np.dtype(dtype))
+    params["decoder.weight"] = rng.uniform(-k, k, (vocab_size, H))
+    params["decoder.bias"] = np.zeros(vocab_size)
+    return {name: np.ascontiguousarray(p, dtype=dtype) for name, p in params.items()}
+
+
+def vocab_size(params: Params) -> int:
+    return params["decoder.bias"].shape[0]
+
+
+def zero_state(cfg: ModelConfig, batch: int, dtype=np.float32) -> np.ndarray:
+    """Hidden (and cell) state for every layer: (L, S, B, H)."""
+    return np.zeros((cfg.num_layers, cells.get(cfg).states, batch, cfg.hidden_size), dtype)
+
+
+class Cache(NamedTuple):
+    ids: np.ndarray  # (T, B) input characters
+    inputs: list  # per layer: its input (T, B, H) after dropout; None for the one-hot layer 0
+    layers: list  # per layer: the cell's cache
+    masks: list  # per layer: dropout mask applied to its output, or None
+    top: np.ndarray  # (T, B, H) the last layer's output, the decoder's input
+
+
+def forward(params: Params, cfg: ModelConfig, x: np.ndarray, state: np.ndarray, rng=None):
+    """x (B, T) ids, state (L, S, B, H) -> logits (T*B, V) time-major, new state, cache.
+
+    Dropout between layers is applied when an rng is given (training) and never otherwise.
+    """
+    cell = cells.get(cfg)
+    ids = np.ascontiguousarray(x.T)  # (T, B)
+    T, B = ids.shape
+    new_state = np.empty_like(state)
+    inputs, caches, masks = [], [], []
+    h = None
+    for layer in range(cfg.num_layers):
+        w_ih, w_hh, b_ih, b_hh = (params[k] for k in layer_keys(layer))
+        if layer == 0:
+            xw = np.ascontiguousarray(w_ih.T)[ids]  # one-hot x times W_ih^T is a row gather
+        else:
+            xw = (h.reshape(T * B, -1) @ w_ih.T).reshape(T, B, -1)  # all T input projections at once
+        xw += b_ih
+        inputs.append(h)
+        out, new_state[layer], cache = cell.forward(xw, state[layer], w_hh, b_hh)
+        caches.append(cache)
+        mask = None
+        if rng is not None and cfg.dropout > 0 and layer < cfg.num_layers - 1:
+            mask = dropout_mask(rng, out.shape, cfg.dropout, out.dtype)
+            out = out * mask
+        masks.append(mask)
+        h = out
+    logits = h.reshape(T * B, -1) @ params["decoder.weight"].T
+    logits += params["decoder.bias"]
+    return logits, new_state, Cache(ids, inputs, caches, masks, h)
+
+
+def _embedding_grad(ids: np.ndarray, dxw: np.ndarray, vocab: int) -> np.ndarray:
+    """d W_ih for one-hot inputs: dxw's rows summed per character, (G, V)."""
+    grad_t = np.zeros((vocab, dxw.shape[-1]), dxw.dtype)
+    np.add.at(grad_t, ids.ravel(), dxw.reshape(-1, dxw.shape[-1]))
+    return np.ascontiguousarray(grad_t.T)
+
+
+def backward(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: Cache, dstate=None):
+    """dlogits (T*B, V) -> (grads keyed like params, d loss / d initial state (L, S, B, H)).
+
+    dstate is the gradient arriving at the final state; truncated BPTT passes none (zero).
+    """
+    cell = cells.get(cfg)
+    T, B = cache.ids.shape
+    top = cache.top.reshape(T * B, -1)
+    grads: Params = {
+        "decoder.weight": dlogits.T @ top,
+        "decoder.bias": dlogits.sum(axis=0),
+    }
+    dh = (dlogits @ params["decoder.weight"]).reshape(T, B, -1)
+    dstate0 = np.empty((cfg.num_layers, cell.states, B, cfg.hidden_size), dlogits.dtype)
+    for layer in reversed(range(cfg.num_layers)):
+        w_ih, w_hh, b_ih, b_hh = layer_keys(layer)
+        if cache.masks[layer] is not None:
+            dh *= cache.masks[layer]
+        dsT = np.zeros_like(dstate0[layer]) if dstate is None else dstate[layer].copy()
+        dxw, dstate0[layer], grads[w_hh], grads[b_hh] = cell.backward(dh, dsT, cache.layers[layer], params[w_hh])
+        grads[b_ih] = dxw.sum(axis=(0, 1))
+        if layer == 0:
+            grads[w_ih] = _embedding_grad(cache.ids, dxw, vocab_size(params))
+        else:
+            flat = dxw.reshape(T * B, -1)
+            grads[w_ih] = flat.T @ cache.inputs[layer].reshape(T * B, -1)
+            dh = (flat @ params[w_ih]).reshape(T, B, -1)
+    return {k: grads[k] for k in params}, dstate0
+
+
+def loss_and_grads(params: Params, cfg: ModelConfig, x, y, state, rng=None):
+    """One truncated-BPTT window: x, y (B, T) -> (mean loss in nats, grads, final state)."""
+    logits, new_state, cache = forward(params, cfg, x, state, rng)
+    loss, dlogits = cross_entropy(logits, np.ascontiguousarray(y.T).ravel())
+    grads, _ = backward(params, cfg, dlogits, cache)
+    return loss, grads, new_state
+
+
+def loss(params: Params, cfg: ModelConfig, x, y, state) -> tuple[float, np.ndarray]:
+    """Mean loss in nats of one window without gradients (evaluation), and the final state."""
+    logits, new_state, _ = forward(params, cfg, x, state)
+    return cross_entropy(logits, np.ascontiguousarray(y.T).ravel())[0], new_state

@@ -1,0 +1,63 @@
+"""The vocabulary: the sorted characters of the training text and the map between them and ids.
+
+Ids are positions in the sorted list, so the same text always gives the same vocabulary
+(min-char-rnn's `list(set(data))` changes order between runs). Encoding works on whole chunks
+of text at once through code points, which keeps it fast on corpora of hundreds of megabytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from charrnn.errors import DataError
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+class Vocab:
+    """Sorted characters; `encode` and `decode` map text to ids and back."""
+
+    def __init__(self, chars: Iterable[str]):
+        self.chars: list[str] = sorted(set(chars))
+        if not self.chars:
+            raise DataError("the vocabulary is empty: the text has no characters")
+        self._points = _code_points("".join(self.chars))  # sorted, so searchsorted finds ids
+        self._index = {ch: i for i, ch in enumerate(self.chars)}
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocab) and self.chars == other.chars
+
+    def __contains__(self, ch: str) -> bool:
+        return ch in self._index
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The smallest unsigned integer type that holds every id (one byte for most texts)."""
+        return np.dtype(np.uint8 if len(self) <= 256 else np.uint16 if len(self) <= 65536 else np.uint32)
+
+    def missing(self, text: str) -> list[str]:
+        """The distinct characters of `text` that are not in the vocabulary, sorted."""
+        return sorted(set(text) - self._index.keys())
+
+    def encode(self, text: str) -> np.ndarray:
+        """Text -> ids (len(text),), in `self.dtype`. Unknown characters raise DataError."""
+        points = _code_points(text)
+        ids = np.searchsorted(self._points, points)
+        ids = np.minimum(ids, len(self) - 1)
+        if not np.array_equal(self._points[ids], points):
+            shown = ", ".join(repr(c) for c in self.missing(text)[:10])
+            raise DataError(f"characters not in the model's vocabulary: {shown}")
+        return ids.astype(self.dtype)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self.chars[i] for i in ids)
+
+    def to_json(self) -> list[str]:
+        return list(self.chars)
