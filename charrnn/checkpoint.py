@@ -1,0 +1,159 @@
+"""Checkpoints: one self-contained `.npz` per model, written atomically, read without pickle.
+
+Arrays in the file:
+- `rnn.weight_ih_l0`, ..., `decoder.bias`: the best weights by validation loss, under PyTorch's
+  state-dict names and shapes; these are what `sample` and `inspect` use.
+- `last.<name>`: the latest weights, `optim.<slot>.<name>` and `optim.t`: the optimizer,
+  `train.state`: the hidden state carried between windows. With the counters in `meta`, they let
+  `--resume` continue exactly where training stopped.
+- `meta`: one JSON string: format, version, configs, vocabulary, corpus, counters, history.
+
+`np.load(..., allow_pickle=False)` refuses object arrays, so no checkpoint can run code on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from charrnn import __version__
+from charrnn.config import ModelConfig, TrainConfig, from_dict, to_dict
+from charrnn.errors import CharRNNError, CheckpointError
+from charrnn.model import Params, param_shapes
+from charrnn.vocab import Vocab
+
+FORMAT = "charrnn-checkpoint"
+FORMAT_VERSION = 1
+DEFAULT_PATH = "charrnn.npz"
+
+
+@dataclass
+class Checkpoint:
+    model: ModelConfig
+    train: TrainConfig
+    vocab: Vocab
+    params: Params  # best weights
+    progress: dict[str, Any] = field(default_factory=dict)  # counters, history, corpus, rng state
+    resume: dict[str, np.ndarray] = field(default_factory=dict)  # last.*, optim.*, train.state
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "charrnn_version": __version__,
+            "model": to_dict(self.model),
+            "train": to_dict(self.train),
+            "vocab": self.vocab.to_json(),
+            "progress": self.progress,
+        }
+
+
+def save(ckpt: Checkpoint, path: str | Path) -> None:
+    """Write to a temporary file beside `path`, fsync it, then rename it over `path`.
+
+    A crash, signal or full disk at any moment leaves either the old file or the new one,
+    never a mix; two writers racing leave one whole checkpoint.
+    """
+    path = Path(path)
+    arrays = {**ckpt.params, **ckpt.resume, "meta": np.array(json.dumps(ckpt.meta()))}
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+            os.fchmod(f.fileno(), 0o644)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        raise CheckpointError(
+            f"cannot write the checkpoint {path}: {e.strerror or e}; any previous checkpoint there "
+            "is unchanged (free some space or choose another place with -c)"
+        ) from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at {path}; train one with `charrnn train CORPUS` or pass -c PATH")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise CheckpointError(f"cannot read the checkpoint {path}: {e.strerror}") from None
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+        raise CheckpointError(f"{path} is not a charrnn checkpoint (not an .npz file)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise CheckpointError(
+                f"{path} holds pickled Python objects, which charrnn refuses to load (they could run code)"
+            ) from None
+        raise CheckpointError(f"{path} is not a readable checkpoint: {e}") from None
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or damaged): {e}") from None
+
+
+def _parse_meta(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    raw = arrays.get("meta")
+    if raw is None or raw.dtype.kind != "U" or raw.shape != ():
+        raise CheckpointError(f"{path} is an .npz file but not a charrnn checkpoint (no metadata)")
+    try:
+        meta = json.loads(str(raw))
+    except json.JSONDecodeError:
+        raise CheckpointError(f"{path} has damaged metadata") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is an .npz file but not a charrnn checkpoint")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format {version}, written by a newer charrnn "
+            f"({meta.get('charrnn_version')}); this charrnn {__version__} reads format {FORMAT_VERSION}: upgrade charrnn"
+        )
+    return meta
+
+
+def load(path: str | Path) -> Checkpoint:
+    """Read and check a checkpoint: every weight present with the shape its config implies."""
+    path = Path(path)
+    arrays = _read_arrays(path)
+    meta = _parse_meta(path, arrays)
+    try:
+        model_cfg = from_dict(ModelConfig, meta["model"])
+        train_cfg = from_dict(TrainConfig, meta["train"])
+        vocab = Vocab(meta["vocab"])
+        progress = dict(meta.get("progress", {}))
+    except (KeyError, TypeError, CharRNNError) as e:
+        raise CheckpointError(f"{path} has incomplete or invalid metadata: {e}") from None
+    shapes = param_shapes(model_cfg, len(vocab))
+    missing = [k for k in shapes if k not in arrays]
+    if missing:
+        raise CheckpointError(f"{path} is missing weights: {', '.join(missing)}")
+    for name, shape in shapes.items():
+        for key in (name, f"last.{name}"):
+            if key in arrays and arrays[key].shape != shape:
+                raise CheckpointError(
+                    f"{path}: {key} has shape {arrays[key].shape}, but its configuration needs {shape}"
+                )
+        if not np.issubdtype(arrays[name].dtype, np.floating):
+            raise CheckpointError(f"{path}: {name} is not a floating-point array")
+    params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in shapes}
+    resume = {k: v for k, v in arrays.items() if k.split(".")[0] in ("last", "optim", "train")}
+    return Checkpoint(model_cfg, train_cfg, vocab, params, progress, resume)

@@ -1,0 +1,74 @@
+"""Optimizers over named-parameter dicts, gradient clipping and the learning-rate schedule.
+
+Optimizer state is a flat dict of arrays keyed `<slot>.<param name>` plus a step count, so it is
+saved in the checkpoint as it is and training resumes exactly. Updates are in place.
+Hyper-parameters other than the learning rate are PyTorch's defaults.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from charrnn.config import TrainConfig
+from charrnn.model import Params
+
+SLOTS = {"adam": ("m", "v"), "rmsprop": ("v",), "adagrad": ("v",), "sgd": ("m",)}
+BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
+RMS_ALPHA, RMS_EPS = 0.99, 1e-8
+ADAGRAD_EPS = 1e-10
+
+
+def init_state(name: str, params: Params) -> dict[str, np.ndarray]:
+    state = {f"{slot}.{k}": np.zeros_like(p) for slot in SLOTS[name] for k, p in params.items()}
+    state["t"] = np.zeros((), np.int64)
+    return state
+
+
+def clip_grad_norm(grads: Params, max_norm: float) -> float:
+    """Scale all gradients together so their global L2 norm is at most max_norm (0: no clip).
+
+    Returns the norm before clipping (inf or nan when the gradients are not finite).
+    """
+    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    if max_norm > 0 and norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for g in grads.values():
+            g *= scale
+    return norm
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Step decay: lr * lr_decay ** (step // lr_decay_every)."""
+    return cfg.lr * cfg.lr_decay ** (step // cfg.lr_decay_every)
+
+
+def step(name: str, params: Params, grads: Params, state: dict[str, np.ndarray], lr: float, momentum: float = 0.9) -> None:
+    """One in-place update of every parameter."""
+    state["t"] += 1
+    t = int(state["t"])
+    for k, p in params.items():
+        g = grads[k]
+        if name == "adam":
+            m, v = state[f"m.{k}"], state[f"v.{k}"]
+            m *= BETA1
+            m += (1 - BETA1) * g
+            v *= BETA2
+            v += (1 - BETA2) * g * g
+            # bias-corrected step: lr * m_hat / (sqrt(v_hat) + eps)
+            denom = np.sqrt(v / (1 - BETA2**t))
+            denom += ADAM_EPS
+            p -= (lr / (1 - BETA1**t)) * m / denom
+        elif name == "rmsprop":
+            v = state[f"v.{k}"]
+            v *= RMS_ALPHA
+            v += (1 - RMS_ALPHA) * g * g
+            p -= lr * g / (np.sqrt(v) + RMS_EPS)
+        elif name == "adagrad":
+            v = state[f"v.{k}"]
+            v += g * g
+            p -= lr * g / (np.sqrt(v) + ADAGRAD_EPS)
+        else:  # sgd with momentum, as torch.optim.SGD: m = momentum * m + g
+            m = state[f"m.{k}"]
+            m *= momentum
+            m += g
+            p -= lr * m

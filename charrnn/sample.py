@@ -1,0 +1,84 @@
+"""Sampling: draw text from a model one character at a time, carrying the hidden state.
+
+`generate` is a generator that yields each step's characters as soon as they are drawn, so a
+caller can stream them; N samples run as one batch of N streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from charrnn import model
+from charrnn.config import ModelConfig, SampleConfig
+from charrnn.errors import DataError
+from charrnn.functional import softmax
+from charrnn.model import Params
+from charrnn.vocab import Vocab
+
+WARMUP_WINDOW = 256  # prime characters run per forward call
+
+
+def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
+    """(N, V) logits -> (N, V) probabilities after temperature, top-k and top-p (nucleus)."""
+    z = logits.astype(np.float64) / cfg.temperature
+    if cfg.top_k is not None and cfg.top_k < z.shape[-1]:
+        kth = np.partition(z, -cfg.top_k, axis=-1)[:, -cfg.top_k, None]
+        z[z < kth] = -np.inf
+    p = softmax(z)
+    if cfg.top_p is not None and cfg.top_p < 1.0:
+        order = np.argsort(-p, axis=-1, kind="stable")
+        sorted_p = np.take_along_axis(p, order, axis=-1)
+        # keep each character whose more likely predecessors sum to less than top_p: the
+        # smallest set reaching top_p (the most likely character is always kept)
+        keep_sorted = np.cumsum(sorted_p, axis=-1) - sorted_p < cfg.top_p
+        keep = np.empty_like(keep_sorted)
+        np.put_along_axis(keep, order, keep_sorted, axis=-1)
+        p = np.where(keep, p, 0.0)
+        p /= p.sum(axis=-1, keepdims=True)
+    return p
+
+
+def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> np.ndarray:
+    """One character id per row of (N, V) logits."""
+    if cfg.argmax:
+        return logits.argmax(axis=-1)
+    cdf = np.cumsum(filter_logits(logits, cfg), axis=-1)
+    u = rng.random((len(cdf), 1)) * cdf[:, -1:]
+    return np.minimum((cdf < u).sum(axis=-1), cdf.shape[-1] - 1)
+
+
+def warm_up(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """Run ids (N, T) through the model in windows; return the state after them."""
+    for start in range(0, ids.shape[1], WARMUP_WINDOW):
+        _, state, _ = model.forward(params, cfg, ids[:, start : start + WARMUP_WINDOW], state)
+    return state
+
+
+def generate(
+    params: Params,
+    cfg: ModelConfig,
+    vocab: Vocab,
+    sample_cfg: SampleConfig,
+    prime: str = "",
+    num_samples: int = 1,
+    rng: np.random.Generator | None = None,
+) -> Iterator[list[str]]:
+    """Yield, for each of `sample_cfg.length` steps, one new character per sample.
+
+    The model is first warmed up on `prime`; without one it starts from a newline (or, when the
+    vocabulary has none, from a random character), as if at the start of a line.
+    """
+    rng = rng if rng is not None else np.random.default_rng(sample_cfg.seed)
+    if missing := vocab.missing(prime):
+        raise DataError(f"the prime text has characters the model never saw: {', '.join(map(repr, missing))}")
+    if not prime:
+        prime = "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
+    ids = np.tile(vocab.encode(prime).astype(np.intp), (num_samples, 1))  # (N, P)
+    state = warm_up(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples))
+    x = ids[:, -1:]
+    for _ in range(sample_cfg.length):
+        logits, state, _ = model.forward(params, cfg, x, state)
+        x = choose(logits, sample_cfg, rng)[:, None]
+        yield [vocab.chars[i] for i in x[:, 0]]

@@ -1,0 +1,41 @@
+"""Scoring: how probable a model finds a text, character by character."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from charrnn import model
+from charrnn.config import ModelConfig
+from charrnn.errors import DataError
+from charrnn.functional import LOG2, log_softmax
+from charrnn.model import Params
+from charrnn.vocab import Vocab
+
+WINDOW = 256
+
+
+def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.ndarray:
+    """ln p(text[i] | text[:i]) for i = 1 .. len(text)-1, in nats, shape (len(text) - 1,).
+
+    The first character has no context and is not scored.
+    """
+    if missing := vocab.missing(text):
+        raise DataError(f"the text has characters the model never saw: {', '.join(map(repr, missing[:10]))}")
+    if len(text) < 2:
+        raise DataError("the text needs at least two characters to be scored")
+    ids = vocab.encode(text).astype(np.intp)[None]  # (1, N)
+    out = np.empty(len(text) - 1)
+    state = model.zero_state(cfg, 1)
+    for start in range(0, len(text) - 1, WINDOW):
+        x = ids[:, start : start + WINDOW]
+        y = ids[0, start + 1 : start + 1 + x.shape[1]]
+        x = x[:, : len(y)]
+        logits, state, _ = model.forward(params, cfg, x, state)
+        out[start : start + len(y)] = log_softmax(logits.astype(np.float64))[np.arange(len(y)), y]
+    return out
+
+
+def summary(logp: np.ndarray) -> dict[str, float]:
+    """Total bits and bits per character of scored log-probabilities."""
+    total = float(-logp.sum() / LOG2)
+    return {"chars": int(len(logp)), "total_bits": total, "bits_per_char": total / max(len(logp), 1)}

@@ -1,0 +1,187 @@
+"""Training: truncated BPTT over B contiguous streams, as a generator of events.
+
+`Trainer.run()` yields a `StepEvent` after every optimizer step and an `EvalEvent` after every
+validation; it prints nothing and saves nothing. The caller decides what to show and when to
+write `trainer.checkpoint()`, which holds everything needed to continue exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from charrnn import model, optim
+from charrnn.checkpoint import Checkpoint
+from charrnn.config import ModelConfig, TrainConfig
+from charrnn.data import Corpus, Streams, split
+from charrnn.errors import DataError, TrainingDiverged
+from charrnn.functional import bits
+
+SMOOTHING = 0.98  # weight of the past in the displayed training loss (min-char-rnn's smooth_loss)
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    step: int  # optimizer steps done, in total
+    epoch: float  # passes over the training text
+    loss: float  # this window's mean loss, nats per character
+    smooth_loss: float
+    lr: float
+    grad_norm: float  # before clipping
+    chars_per_sec: float
+
+
+@dataclass(frozen=True)
+class EvalEvent:
+    step: int
+    train_loss: float  # smoothed, nats per character
+    val_loss: float  # nats per character
+    best: bool  # a new best: the checkpoint's weights are now these
+
+    @property
+    def val_bits(self) -> float:
+        return bits(self.val_loss)
+
+
+class Trainer:
+    """Owns the weights, optimizer, data windows and counters of one training run."""
+
+    def __init__(self, corpus: Corpus, model_cfg: ModelConfig, train_cfg: TrainConfig, resume: Checkpoint | None = None):
+        self.model_cfg, self.cfg, self.corpus = model_cfg, train_cfg, corpus
+        train_ids, val_ids = split(corpus.ids, train_cfg.val_fraction, train_cfg.batch_size, train_cfg.seq_len)
+        self.windows = Streams(train_ids, train_cfg.batch_size, train_cfg.seq_len)
+        self.val_ids = val_ids[: train_cfg.eval_chars]
+        self.rng = np.random.default_rng(train_cfg.seed)
+        self.params = model.init_params(model_cfg, len(corpus.vocab), self.rng)
+        self.opt_state = optim.init_state(train_cfg.optimizer, self.params)
+        self.state = model.zero_state(model_cfg, train_cfg.batch_size)
+        self.step, self.elapsed, self.smooth_loss = 0, 0.0, float(np.log(len(corpus.vocab)))
+        self.best_val, self.best_step, self.best_params = float("inf"), 0, None
+        self.history: list[dict] = []
+        if resume is not None:
+            self._restore(resume)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint:
+        progress = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "elapsed": self.elapsed,
+            "smooth_loss": self.smooth_loss,
+            "best_val_loss": self.best_val if np.isfinite(self.best_val) else None,
+            "best_step": self.best_step,
+            "history": self.history,
+            "corpus": self.corpus.meta(),
+            "rng": self.rng.bit_generator.state,
+        }
+        resume = {f"last.{k}": p for k, p in self.params.items()}
+        resume.update({f"optim.{k}": v for k, v in self.opt_state.items()})
+        resume["train.state"] = self.state
+        best = self.best_params if self.best_params is not None else self.params
+        return Checkpoint(self.model_cfg, self.cfg, self.corpus.vocab, best, progress, resume)
+
+    def _restore(self, ckpt: Checkpoint) -> None:
+        r, p = ckpt.resume, ckpt.progress
+        try:
+            self.params = {k: r[f"last.{k}"].astype(np.float32) for k in self.params}
+            self.opt_state = {k: r[f"optim.{k}"].copy() for k in self.opt_state}
+            state = r["train.state"].astype(np.float32)
+            self.rng.bit_generator.state = p["rng"]
+            self.step, self.elapsed, self.smooth_loss = int(p["step"]), float(p["elapsed"]), float(p["smooth_loss"])
+            self.best_step, self.history = int(p["best_step"]), list(p["history"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise DataError(f"the checkpoint cannot be resumed (it lacks training state: {e}); use --force to start anew") from None
+        if state.shape == self.state.shape:
+            self.state = state
+        self.best_val = p["best_val_loss"] if p.get("best_val_loss") is not None else float("inf")
+        self.best_params = dict(ckpt.params)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    @property
+    def epoch(self) -> float:
+        return self.step / self.windows.n_windows
+
+    def evaluate(self) -> float:
+        """Mean validation loss in nats per character over the held-out tail, state carried."""
+        val = Streams(self.val_ids, min(self.cfg.batch_size, len(self.val_ids) - 1), self.cfg.seq_len)
+        state = model.zero_state(self.model_cfg, val.x.shape[0])
+        total = 0.0
+        for k in range(val.n_windows):
+            loss, state = model.loss(self.params, self.model_cfg, *val.window(k), state)
+            total += loss
+        return total / val.n_windows
+
+    def finished(self) -> bool:
+        c = self.cfg
+        return (
+            (c.max_steps is not None and self.step >= c.max_steps)
+            or (c.epochs is not None and self.epoch >= c.epochs)
+            or (c.max_time is not None and self.elapsed >= c.max_time)
+        )
+
+    def train_step(self) -> StepEvent:
+        """One window: forward, backward, clip, update. Raises TrainingDiverged on NaN/inf."""
+        t0 = time.perf_counter()
+        k = self.step % self.windows.n_windows
+        if k == 0:
+            self.state[...] = 0  # each epoch starts from a blank memory
+        x, y = self.windows.window(k)
+        rng = self.rng if self.model_cfg.dropout > 0 else None
+        loss, grads, new_state = model.loss_and_grads(self.params, self.model_cfg, x, y, self.state, rng)
+        norm = optim.clip_grad_norm(grads, self.cfg.grad_clip)
+        if not (np.isfinite(loss) and np.isfinite(norm)):
+            raise TrainingDiverged(
+                f"the loss became {'NaN' if np.isnan(loss) or np.isnan(norm) else 'infinite'} at step "
+                f"{self.step + 1}; the last good checkpoint is kept: lower --lr (now {self.cfg.lr:g}) "
+                f"or --grad-clip (now {self.cfg.grad_clip:g})"
+            )
+        lr = optim.learning_rate(self.cfg, self.step)
+        optim.step(self.cfg.optimizer, self.params, grads, self.opt_state, lr, self.cfg.momentum)
+        self.state = new_state
+        self.step += 1
+        self.smooth_loss = SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * loss
+        dt = time.perf_counter() - t0
+        return StepEvent(self.step, self.epoch, loss, self.smooth_loss, lr, norm, x.size / dt)
+
+    def eval_step(self) -> EvalEvent:
+        val = self.evaluate()
+        best = val < self.best_val
+        if best:
+            self.best_val, self.best_step = val, self.step
+            self.best_params = {k: p.copy() for k, p in self.params.items()}
+        self.history.append(
+            {"step": self.step, "elapsed": round(self.elapsed, 3), "train_loss": self.smooth_loss, "val_loss": val}
+        )
+        return EvalEvent(self.step, self.smooth_loss, val, best)
+
+    def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Iterator[StepEvent | EvalEvent]:
+        """Train until a limit in the config is reached or stop_requested() says so.
+
+        Validates every eval_every steps and once at the end (unless the last step just did).
+        `elapsed` counts wall time, evaluations and the caller's work between events included.
+        """
+        clock = time.perf_counter()
+
+        def tick() -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            self.elapsed += now - clock
+            clock = now
+
+        while not self.finished():
+            if stop_requested():
+                return
+            event = self.train_step()
+            tick()
+            yield event
+            if self.step % self.cfg.eval_every == 0:
+                event = self.eval_step()
+                tick()
+                yield event
+        if not self.history or self.history[-1]["step"] != self.step:
+            yield self.eval_step()
