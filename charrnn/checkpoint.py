@@ -157,3 +157,34 @@ def load(path: str | Path) -> Checkpoint:
     params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in shapes}
     resume = {k: v for k, v in arrays.items() if k.split(".")[0] in ("last", "optim", "train")}
     return Checkpoint(model_cfg, train_cfg, vocab, params, progress, resume)
+
+
+def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
+    """The facts `charrnn inspect` shows (and prints as JSON), as plain data."""
+    p = ckpt.progress
+    best = p.get("best_val_loss")
+    return {
+        "checkpoint": str(path),
+        "format_version": FORMAT_VERSION,
+        "charrnn_version": __version__,
+        "model": {**to_dict(ckpt.model), "parameters": int(sum(a.size for a in ckpt.params.values()))},
+        "vocab": {"size": len(ckpt.vocab), "chars": ckpt.vocab.to_json()},
+        "corpus": p.get("corpus", {}),
+        "training": {
+            "steps": int(p.get("step", 0)),
+            "epochs": float(p.get("epoch", 0.0)),
+            "elapsed_seconds": float(p.get("elapsed", 0.0)),
+            "best_val_bits": None if best is None else best / np.log(2),
+            "best_step": int(p.get("best_step", 0)),
+            "config": to_dict(ckpt.train),
+        },
+        "history": [
+            {
+                "step": h["step"],
+                "elapsed": h["elapsed"],
+                "train_bits": h["train_loss"] / np.log(2),
+                "val_bits": h["val_loss"] / np.log(2),
+            }
+            for h in p.get("history", [])
+        ],
+    }

@@ -79,6 +79,8 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
 
 def _open_twice_readable(source: str | Path | BinaryIO, spool_dir: str | None):
     """Return a seekable binary file; standard input and pipes are spooled to a temporary file."""
+    if hasattr(source, "seekable") and source.seekable():
+        return _Unclosed(source)
     if not isinstance(source, (str, Path)):
         spool = tempfile.TemporaryFile(dir=spool_dir)
         shutil.copyfileobj(source, spool, CHUNK_BYTES)
@@ -95,6 +97,22 @@ def _open_twice_readable(source: str | Path | BinaryIO, spool_dir: str | None):
         raise DataError(f"cannot read the corpus {path}: {e.strerror}") from None
 
 
+def read_text(source: str | Path | BinaryIO, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """A whole (small) text as one string, decoded and normalised as a corpus is."""
+    _check_decoding(encoding, errors)
+    with _open_twice_readable(source, None) as raw:
+        return "".join(_decoded_chunks(raw, encoding, errors))
+
+
+def _check_decoding(encoding: str, errors: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(f"unknown text encoding {encoding!r}; try utf-8, latin-1 or cp1252") from None
+    if errors not in ERROR_MODES:
+        raise DataError(f"decode errors must be one of {', '.join(ERROR_MODES)}, not {errors!r}")
+
+
 def read_corpus(
     source: str | Path | BinaryIO,
     encoding: str = "utf-8",
@@ -102,12 +120,7 @@ def read_corpus(
     workdir: str | None = None,
 ) -> Corpus:
     """Read a text file (or binary stream) into a memory-mapped Corpus."""
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise DataError(f"unknown text encoding {encoding!r}; try utf-8, latin-1 or cp1252") from None
-    if errors not in ERROR_MODES:
-        raise DataError(f"decode errors must be one of {', '.join(ERROR_MODES)}, not {errors!r}")
+    _check_decoding(encoding, errors)
     name = "<stdin>" if not isinstance(source, (str, Path)) else Path(source).name
     with _open_twice_readable(source, workdir) as raw:
         # pass 1: vocabulary, length, hash
@@ -123,6 +136,19 @@ def read_corpus(
         raw.seek(0)
         ids = _encode_to_memmap(_decoded_chunks(raw, encoding, errors), vocab, n_chars, workdir)
     return Corpus(ids, vocab, name, hashing.n_bytes, hashing.digest.hexdigest())
+
+
+class _Unclosed:
+    """A caller's seekable stream, usable in `with` without closing it."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+
+    def __enter__(self):
+        return self.raw
+
+    def __exit__(self, *exc):
+        return False
 
 
 class _Hashing:

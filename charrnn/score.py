@@ -37,5 +37,10 @@ def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.n
 
 def summary(logp: np.ndarray) -> dict[str, float]:
     """Total bits and bits per character of scored log-probabilities."""
-    total = float(-logp.sum() / LOG2)
+    total = float(surprisal_bits(logp).sum())
     return {"chars": int(len(logp)), "total_bits": total, "bits_per_char": total / max(len(logp), 1)}
+
+
+def surprisal_bits(logp: np.ndarray) -> np.ndarray:
+    """-log2 p of each scored character."""
+    return -logp / LOG2

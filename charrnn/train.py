@@ -100,6 +100,28 @@ class Trainer:
         self.best_val = p["best_val_loss"] if p.get("best_val_loss") is not None else float("inf")
         self.best_params = dict(ckpt.params)
 
+    def warnings(self) -> list[str]:
+        """Settings that cannot work well, said before training starts."""
+        said = []
+        n_train = self.windows.x.size
+        n_params = sum(p.size for p in self.params.values())
+        if self.windows.n_windows < 20:
+            said.append(
+                f"only {self.windows.n_windows} windows per epoch: the corpus is small for batch size "
+                f"{self.cfg.batch_size} x sequence length {self.cfg.seq_len}; try smaller values"
+            )
+        if n_params > 10 * n_train:
+            said.append(
+                f"the model has {n_params:,} parameters for {n_train:,} training characters: it will "
+                "memorise rather than generalise; use a smaller --hidden-size or fewer --layers"
+            )
+        if len(self.val_ids) < 5000:
+            said.append(
+                f"the validation text is only {len(self.val_ids):,} characters: its bits/char will be "
+                "noisy; raise --val-fraction or use a longer corpus"
+            )
+        return said
+
     # -- the loop -------------------------------------------------------------------------------
 
     @property

@@ -1,0 +1,141 @@
+"""Everything the user sees besides the product: consoles, the progress bar, tables and plots.
+
+rich and tqdm are imported inside the functions that use them, so `charrnn --help` stays fast.
+Consoles never interpret markup or highlight data: user text is shown as it is. Colour follows
+rich's rules: off for pipes and files, and off when NO_COLOR is set.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from typing import Any
+
+SURPRISE_COLOURS = ["green", "green_yellow", "yellow", "orange1", "red", "bright_red"]  # by bits
+WHITESPACE_NAMES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", " ": "␠"}
+
+
+@lru_cache(maxsize=None)
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=False)
+
+
+def message(text: str, style: str | None = None) -> None:
+    """One line of information on stderr."""
+    console(stderr=True).print(text, style=style, soft_wrap=True)
+
+
+def warning(text: str) -> None:
+    message(f"Warning: {text}", style="yellow")
+
+
+def progress_bar(total: float, initial: float, unit: str, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit=unit,
+        desc="train",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=True,
+        disable=True if quiet else None,  # None: off when stderr is not a terminal
+        mininterval=0.25,
+        bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}{unit} [{elapsed}<{remaining}{postfix}]",
+    )
+
+
+def show_char(ch: str) -> str:
+    """A character as it can be read in a list: whitespace and controls escaped."""
+    if ch in WHITESPACE_NAMES:
+        return WHITESPACE_NAMES[ch]
+    if not ch.isprintable():
+        return ch.encode("unicode_escape").decode("ascii")
+    return ch
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h {m:02d}m {s:02d}s" if h else f"{m}m {s:02d}s" if m else f"{s}s"
+
+
+def line_plot(series: dict[str, list[tuple[float, float]]], width: int = 60, height: int = 12) -> list[str]:
+    """A small text plot of (x, y) series, one marker character per series, y labelled."""
+    points = [p for s in series.values() for p in s]
+    if not points:
+        return []
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    grid = [[" "] * width for _ in range(height)]
+    for marker, pts in zip("*o+x", series.values()):
+        for x, y in pts:
+            col = 0 if x1 == x0 else round((x - x0) / (x1 - x0) * (width - 1))
+            row = 0 if y1 == y0 else round((y1 - y) / (y1 - y0) * (height - 1))
+            grid[row][col] = marker
+    lines = []
+    for r, row in enumerate(grid):
+        label = y1 - (y1 - y0) * r / max(height - 1, 1)
+        lines.append(f"{label:6.2f} |" + "".join(row))
+    lines.append(" " * 7 + "+" + "-" * width)
+    lines.append(" " * 8 + f"{x0:<.0f}".ljust(width - 8) + f"{x1:>8.0f}")
+    return lines
+
+
+def render_info(facts: dict[str, Any]) -> None:
+    """What a checkpoint holds, as a table and a learning curve on stdout."""
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=facts["checkpoint"], show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    m, t, c = facts["model"], facts["training"], facts["corpus"]
+    rows = [
+        ("model", f"{m['cell'].upper()}{' (' + m['nonlinearity'] + ')' if m['cell'] == 'rnn' else ''}, "
+         f"{m['num_layers']} x {m['hidden_size']}, dropout {m['dropout']}"),
+        ("parameters", f"{m['parameters']:,}"),
+        ("vocabulary", f"{facts['vocab']['size']} characters: " + " ".join(show_char(ch) for ch in facts["vocab"]["chars"])),
+        ("corpus", f"{c.get('name')}, {c.get('bytes', 0):,} bytes, {c.get('chars', 0):,} characters"),
+        ("corpus sha256", str(c.get("sha256"))),
+        ("trained", f"{t['steps']:,} steps, {t['epochs']:.2f} epochs, {format_duration(t['elapsed_seconds'])}"),
+        ("best validation", "-" if t["best_val_bits"] is None else f"{t['best_val_bits']:.4f} bits/char at step {t['best_step']:,}"),
+        ("format", f"{facts['format_version']} (charrnn {facts['charrnn_version']})"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    out.print(table)
+    history = facts["history"]
+    if history:
+        out.print("\nlearning curve, bits/char by step  (* train, o validation)")
+        plot = line_plot(
+            {
+                "train": [(h["step"], h["train_bits"]) for h in history],
+                "val": [(h["step"], h["val_bits"]) for h in history],
+            }
+        )
+        for line in plot:
+            out.print(line)
+
+
+def surprise_style(bits: float) -> str:
+    return SURPRISE_COLOURS[min(int(bits // 2), len(SURPRISE_COLOURS) - 1)]
+
+
+def render_score(text: str, surprisal_bits: list[float], summary: dict[str, float]) -> None:
+    """The scored text, each character coloured by how surprising it was, then the totals."""
+    from rich.text import Text
+
+    out = console()
+    rendered = Text(text[0])
+    for ch, b in zip(text[1:], surprisal_bits):
+        rendered.append(ch, style=surprise_style(b))
+    out.print(rendered)
+    out.print(
+        f"\n{summary['chars']:,} characters scored: {summary['total_bits']:,.1f} bits in total, "
+        f"{summary['bits_per_char']:.4f} bits/char  (colour: green < 2 bits, red >= 8 bits)"
+    )
