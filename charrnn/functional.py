@@ -48,10 +48,12 @@ def sigmoid_(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float, dtype) -> np.ndarray:
-    """Inverted-dropout mask: zeros with probability p, 1 / (1 - p) elsewhere."""
-    keep = rng.random(shape, dtype=np.float32) >= p
-    return keep.astype(dtype) / dtype.type(1.0 - p)
+def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float, out: np.ndarray) -> np.ndarray:
+    """Inverted-dropout mask into `out`: 0 with probability p, 1 / (1 - p) elsewhere."""
+    u = rng.random(shape, dtype=np.float32)
+    np.greater_equal(u, p, out=out)
+    out *= 1.0 / (1.0 - p)
+    return out
 
 
 def bits(nats: float) -> float:

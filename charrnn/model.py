@@ -26,8 +26,10 @@ import numpy as np
 from charrnn import cells
 from charrnn.config import ModelConfig
 from charrnn.functional import cross_entropy, dropout_mask
+from charrnn.workspace import Workspace, child, empty
 
 Params = dict[str, np.ndarray]
+ONE_HOT_GEMM_MAX_VOCAB = 512  # above this, the embedding gradient is a scatter-add
 
 
 def layer_keys(layer: int) -> tuple[str, str, str, str]:
@@ -82,7 +84,7 @@ class Cache(NamedTuple):
     top: np.ndarray  # (T, B, H) the last layer's output, the decoder's input
 
 
-def forward(params: Params, cfg: ModelConfig, x: np.ndarray, state: np.ndarray, rng=None):
+def forward(params: Params, cfg: ModelConfig, x: np.ndarray, state: np.ndarray, rng=None, ws: Workspace | None = None):
     """x (B, T) ids, state (L, S, B, H) -> logits (T*B, V) time-major, new state, cache.
 
     Dropout between layers is applied when an rng is given (training) and never otherwise.
@@ -95,33 +97,46 @@ def forward(params: Params, cfg: ModelConfig, x: np.ndarray, state: np.ndarray, 
     h = None
     for layer in range(cfg.num_layers):
         w_ih, w_hh, b_ih, b_hh = (params[k] for k in layer_keys(layer))
+        lws = child(ws, f"l{layer}")
+        W_in, bias = cell.input_weights(w_ih, b_ih, b_hh)  # (In, G), (G,)
+        xw = empty(lws, "xw", (T, B, len(bias)), w_ih.dtype)
         if layer == 0:
-            xw = np.ascontiguousarray(w_ih.T)[ids]  # one-hot x times W_ih^T is a row gather
+            np.take(W_in + bias, ids, axis=0, out=xw, mode="clip")  # one-hot x W_in is a row gather
         else:
-            xw = (h.reshape(T * B, -1) @ w_ih.T).reshape(T, B, -1)  # all T input projections at once
-        xw += b_ih
+            np.matmul(h.reshape(T * B, -1), W_in, out=xw.reshape(T * B, -1))  # all T at once
+            xw += bias
         inputs.append(h)
-        out, new_state[layer], cache = cell.forward(xw, state[layer], w_hh, b_hh)
+        h, new_state[layer], cache = cell.forward(xw, state[layer], w_hh, b_hh, lws)
         caches.append(cache)
         mask = None
         if rng is not None and cfg.dropout > 0 and layer < cfg.num_layers - 1:
-            mask = dropout_mask(rng, out.shape, cfg.dropout, out.dtype)
-            out = out * mask
+            mask = dropout_mask(rng, h.shape, cfg.dropout, empty(lws, "mask", h.shape, h.dtype))
+            h = np.multiply(h, mask, out=empty(lws, "dropped", h.shape, h.dtype))
         masks.append(mask)
-        h = out
     logits = h.reshape(T * B, -1) @ params["decoder.weight"].T
     logits += params["decoder.bias"]
     return logits, new_state, Cache(ids, inputs, caches, masks, h)
 
 
-def _embedding_grad(ids: np.ndarray, dxw: np.ndarray, vocab: int) -> np.ndarray:
-    """d W_ih for one-hot inputs: dxw's rows summed per character, (G, V)."""
-    grad_t = np.zeros((vocab, dxw.shape[-1]), dxw.dtype)
-    np.add.at(grad_t, ids.ravel(), dxw.reshape(-1, dxw.shape[-1]))
+def _embedding_grad(ids: np.ndarray, da: np.ndarray, vocab: int, ws: Workspace | None) -> np.ndarray:
+    """d W_ih for one-hot inputs, (G, V): column v sums the rows of da where the input was v.
+
+    For a small vocabulary that is one product with the one-hot matrix, da^T onehot, which
+    BLAS does several times faster than a scatter-add; a large vocabulary would make that
+    product too big, so there the rows are scattered with np.add.at.
+    """
+    rows = da.reshape(-1, da.shape[-1])  # (T*B, G)
+    if vocab <= ONE_HOT_GEMM_MAX_VOCAB:
+        onehot = empty(ws, "onehot", (len(rows), vocab), da.dtype)
+        onehot[...] = 0
+        onehot[np.arange(len(rows)), ids.ravel()] = 1
+        return rows.T @ onehot
+    grad_t = np.zeros((vocab, rows.shape[1]), da.dtype)
+    np.add.at(grad_t, ids.ravel(), rows)
     return np.ascontiguousarray(grad_t.T)
 
 
-def backward(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: Cache, dstate=None):
+def backward(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: Cache, dstate=None, ws: Workspace | None = None):
     """dlogits (T*B, V) -> (grads keyed like params, d loss / d initial state (L, S, B, H)).
 
     dstate is the gradient arriving at the final state; truncated BPTT passes none (zero).
@@ -133,29 +148,32 @@ def backward(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: Cache
         "decoder.weight": dlogits.T @ top,
         "decoder.bias": dlogits.sum(axis=0),
     }
-    dh = (dlogits @ params["decoder.weight"]).reshape(T, B, -1)
+    dh = empty(ws, "dtop", cache.top.shape, dlogits.dtype)
+    np.matmul(dlogits, params["decoder.weight"], out=dh.reshape(T * B, -1))
     dstate0 = np.empty((cfg.num_layers, cell.states, B, cfg.hidden_size), dlogits.dtype)
     for layer in reversed(range(cfg.num_layers)):
         w_ih, w_hh, b_ih, b_hh = layer_keys(layer)
+        lws = child(ws, f"l{layer}")
         if cache.masks[layer] is not None:
             dh *= cache.masks[layer]
         dsT = np.zeros_like(dstate0[layer]) if dstate is None else dstate[layer].copy()
-        dxw, dstate0[layer], grads[w_hh], grads[b_hh] = cell.backward(dh, dsT, cache.layers[layer], params[w_hh])
-        grads[b_ih] = dxw.sum(axis=(0, 1))
+        da, dstate0[layer], grads[w_hh], grads[b_hh] = cell.backward(dh, dsT, cache.layers[layer], params[w_hh], lws)
+        grads[b_ih] = da.sum(axis=(0, 1))
         if layer == 0:
-            grads[w_ih] = _embedding_grad(cache.ids, dxw, vocab_size(params))
+            grads[w_ih] = _embedding_grad(cache.ids, da, vocab_size(params), ws)
         else:
-            flat = dxw.reshape(T * B, -1)
+            flat = da.reshape(T * B, -1)
             grads[w_ih] = flat.T @ cache.inputs[layer].reshape(T * B, -1)
-            dh = (flat @ params[w_ih]).reshape(T, B, -1)
+            dh = empty(lws, "dx", cache.inputs[layer].shape, da.dtype)
+            np.matmul(flat, params[w_ih], out=dh.reshape(T * B, -1))
     return {k: grads[k] for k in params}, dstate0
 
 
-def loss_and_grads(params: Params, cfg: ModelConfig, x, y, state, rng=None):
+def loss_and_grads(params: Params, cfg: ModelConfig, x, y, state, rng=None, ws: Workspace | None = None):
     """One truncated-BPTT window: x, y (B, T) -> (mean loss in nats, grads, final state)."""
-    logits, new_state, cache = forward(params, cfg, x, state, rng)
+    logits, new_state, cache = forward(params, cfg, x, state, rng, ws)
     loss, dlogits = cross_entropy(logits, np.ascontiguousarray(y.T).ravel())
-    grads, _ = backward(params, cfg, dlogits, cache)
+    grads, _ = backward(params, cfg, dlogits, cache, ws=ws)
     return loss, grads, new_state
 
 

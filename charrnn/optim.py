@@ -11,6 +11,7 @@ import numpy as np
 
 from charrnn.config import TrainConfig
 from charrnn.model import Params
+from charrnn.workspace import Workspace, empty
 
 SLOTS = {"adam": ("m", "v"), "rmsprop": ("v",), "adagrad": ("v",), "sgd": ("m",)}
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
@@ -42,33 +43,52 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     return cfg.lr * cfg.lr_decay ** (step // cfg.lr_decay_every)
 
 
-def step(name: str, params: Params, grads: Params, state: dict[str, np.ndarray], lr: float, momentum: float = 0.9) -> None:
-    """One in-place update of every parameter."""
+def step(
+    name: str,
+    params: Params,
+    grads: Params,
+    state: dict[str, np.ndarray],
+    lr: float,
+    momentum: float = 0.9,
+    ws: Workspace | None = None,
+) -> None:
+    """One in-place update of every parameter (grads are used as scratch and overwritten)."""
     state["t"] += 1
     t = int(state["t"])
     for k, p in params.items():
         g = grads[k]
-        if name == "adam":
-            m, v = state[f"m.{k}"], state[f"v.{k}"]
-            m *= BETA1
-            m += (1 - BETA1) * g
-            v *= BETA2
-            v += (1 - BETA2) * g * g
-            # bias-corrected step: lr * m_hat / (sqrt(v_hat) + eps)
-            denom = np.sqrt(v / (1 - BETA2**t))
-            denom += ADAM_EPS
-            p -= (lr / (1 - BETA1**t)) * m / denom
-        elif name == "rmsprop":
-            v = state[f"v.{k}"]
-            v *= RMS_ALPHA
-            v += (1 - RMS_ALPHA) * g * g
-            p -= lr * g / (np.sqrt(v) + RMS_EPS)
-        elif name == "adagrad":
-            v = state[f"v.{k}"]
-            v += g * g
-            p -= lr * g / (np.sqrt(v) + ADAGRAD_EPS)
-        else:  # sgd with momentum, as torch.optim.SGD: m = momentum * m + g
+        if name == "sgd":  # with momentum, as torch.optim.SGD: m = momentum * m + g
             m = state[f"m.{k}"]
             m *= momentum
             m += g
-            p -= lr * m
+            np.multiply(m, lr, out=g)
+            p -= g
+            continue
+        v = state[f"v.{k}"]
+        tmp = empty(ws, k, p.shape, p.dtype)
+        np.multiply(g, g, out=tmp)
+        if name == "adam":
+            # m_hat / (sqrt(v_hat) + eps), with the bias corrections of both moments
+            m = state[f"m.{k}"]
+            m *= BETA1
+            g *= 1 - BETA1
+            m += g
+            v *= BETA2
+            tmp *= 1 - BETA2
+            v += tmp
+            np.multiply(v, 1 / (1 - BETA2**t), out=tmp)
+            eps, g = ADAM_EPS, np.multiply(m, lr / (1 - BETA1**t), out=g)
+        elif name == "rmsprop":
+            v *= RMS_ALPHA
+            tmp *= 1 - RMS_ALPHA
+            v += tmp
+            np.copyto(tmp, v)
+            eps, g = RMS_EPS, np.multiply(g, lr, out=g)
+        else:  # adagrad
+            v += tmp
+            np.copyto(tmp, v)
+            eps, g = ADAGRAD_EPS, np.multiply(g, lr, out=g)
+        np.sqrt(tmp, out=tmp)
+        tmp += eps
+        g /= tmp
+        p -= g

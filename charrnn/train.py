@@ -19,6 +19,7 @@ from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data import Corpus, Streams, split
 from charrnn.errors import DataError, TrainingDiverged
 from charrnn.functional import bits
+from charrnn.workspace import Workspace
 
 SMOOTHING = 0.98  # weight of the past in the displayed training loss (min-char-rnn's smooth_loss)
 
@@ -61,6 +62,7 @@ class Trainer:
         self.step, self.elapsed, self.smooth_loss = 0, 0.0, float(np.log(len(corpus.vocab)))
         self.best_val, self.best_step, self.best_params = float("inf"), 0, None
         self.history: list[dict] = []
+        self.workspace = Workspace()
         if resume is not None:
             self._restore(resume)
 
@@ -154,7 +156,7 @@ class Trainer:
             self.state[...] = 0  # each epoch starts from a blank memory
         x, y = self.windows.window(k)
         rng = self.rng if self.model_cfg.dropout > 0 else None
-        loss, grads, new_state = model.loss_and_grads(self.params, self.model_cfg, x, y, self.state, rng)
+        loss, grads, new_state = model.loss_and_grads(self.params, self.model_cfg, x, y, self.state, rng, self.workspace)
         norm = optim.clip_grad_norm(grads, self.cfg.grad_clip)
         if not (np.isfinite(loss) and np.isfinite(norm)):
             raise TrainingDiverged(
@@ -163,7 +165,7 @@ class Trainer:
                 f"or --grad-clip (now {self.cfg.grad_clip:g})"
             )
         lr = optim.learning_rate(self.cfg, self.step)
-        optim.step(self.cfg.optimizer, self.params, grads, self.opt_state, lr, self.cfg.momentum)
+        optim.step(self.cfg.optimizer, self.params, grads, self.opt_state, lr, self.cfg.momentum, self.workspace.child("optim"))
         self.state = new_state
         self.step += 1
         self.smooth_loss = SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * loss

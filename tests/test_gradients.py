@@ -17,26 +17,34 @@ TOL = 1e-6
 
 @pytest.mark.parametrize("kind,act", CELL_KINDS)
 def test_cell_window_gradients(kind, act):
-    """One cell over T=4 steps: d/d xw, W_hh, b_hh, the carried-in state and the final state."""
+    """One cell over T=4 steps: d/d its input, W_hh, b_hh, the carried-in state and the final state.
+
+    The input is a (T, B, G) array `u` standing for x W_ih^T + b_ih; the cell's own
+    input_weights (with W_ih the identity) turn it into what forward expects.
+    """
     rng = np.random.default_rng(1)
     cfg = ModelConfig(cell=kind, nonlinearity=act, hidden_size=5, num_layers=1, dropout=0.0)
     cell = cells.get(cfg)
     T, B, H = 4, 2, 5
     G = cell.gates * H
-    xw = rng.standard_normal((T, B, G))
+    u = rng.standard_normal((T, B, G))
     s0 = rng.standard_normal((cell.states, B, H)) * 0.5
     W = rng.standard_normal((G, H)) * 0.5
     b = rng.standard_normal(G) * 0.1
     proj = rng.standard_normal((T, B, H))  # loss = sum(proj * hs) + sum(projT * sT)
     projT = rng.standard_normal((cell.states, B, H))
 
+    def run():
+        W_in, bias = cell.input_weights(np.eye(G), np.zeros(G), b)
+        return cell.forward(u @ W_in + bias, s0, W, b)
+
     def f():
-        hs, sT, _ = cell.forward(xw.copy(), s0, W, b)
+        hs, sT, _ = run()
         return float((proj * hs).sum() + (projT * sT).sum())
 
-    hs, sT, cache = cell.forward(xw.copy(), s0, W, b)
-    dxw, ds0, dW, db = cell.backward(proj.copy(), projT.copy(), cache, W)
-    for analytic, wrt in [(dxw, xw), (ds0, s0), (dW, W), (db, b)]:
+    _, _, cache = run()
+    du, ds0, dW, db = cell.backward(proj.copy(), projT.copy(), cache, W)
+    for analytic, wrt in [(du, u), (ds0, s0), (dW, W), (db, b)]:
         assert rel_error(analytic, numerical_grad(f, wrt)) < TOL
 
 

@@ -5,7 +5,9 @@
     n   = tanh(W_in x + b_in + r * (W_hn h_{t-1} + b_hn))
     h_t = (1 - z) * n + z * h_{t-1}  =  n + z * (h_{t-1} - n)
 
-The reset gate multiplies W_hn h + b_hn, so b_hn cannot be folded into xw as the others are.
+The reset gate multiplies W_hn h + b_hn, so b_hn stays inside the step while b_hr and b_hz are
+folded into the input projection. As in the LSTM, sigmoid(a) = 0.5 tanh(0.5 a) + 0.5, with the
+0.5 before the tanh folded into the weights of r and z.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charrnn.functional import sigmoid_
+from charrnn.workspace import empty
 
 
 class GRUCache(NamedTuple):
@@ -23,24 +25,39 @@ class GRUCache(NamedTuple):
     hn: np.ndarray  # (T, B, H) W_hn h_{t-1} + b_hn
 
 
-def forward(xw, s0, W_hh, b_hh):
-    """xw (T, B, 3H) -> hs (T, B, H), sT (1, B, H), cache."""
+def _gate_scale(H: int, dtype) -> np.ndarray:
+    scale = np.full(3 * H, 0.5, dtype)
+    scale[2 * H :] = 1.0  # n is a true tanh
+    return scale
+
+
+def input_weights(W_ih, b_ih, b_hh):
+    """(W_ih^T, bias) for xw = x W_ih^T + bias: b_hr, b_hz folded in, r and z pre-scaled by 0.5."""
+    H = len(b_ih) // 3
+    bias = b_ih.copy()
+    bias[: 2 * H] += b_hh[: 2 * H]
+    scale = _gate_scale(H, W_ih.dtype)
+    return W_ih.T * scale, bias * scale
+
+
+def forward(xw, s0, W_hh, b_hh, ws=None):
+    """xw (T, B, 3H) from input_weights -> hs (T, B, H), sT (1, B, H), cache."""
     T, B, G = xw.shape
     H = G // 3
+    dt = xw.dtype
     A = xw
-    A[..., : 2 * H] += b_hh[: 2 * H]
-    Wt, b_hn = W_hh.T, b_hh[2 * H :]
-    hs = np.empty((T + 1, B, H), xw.dtype)
-    hn = np.empty((T, B, H), xw.dtype)
+    W, b_hn = W_hh.T * _gate_scale(H, dt), b_hh[2 * H :]  # (H, 3H): r, z columns pre-scaled
+    hs, hn = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "hn", (T, B, H), dt)
+    rec, rhn = empty(ws, "rec", (B, G), dt), empty(ws, "rhn", (B, H), dt)
     hs[0] = s0[0]
-    rec = np.empty((B, G), xw.dtype)
-    rhn = np.empty((B, H), xw.dtype)
     for t in range(T):
         a, h = A[t], hs[t + 1]
-        np.matmul(hs[t], Wt, out=rec)
+        np.matmul(hs[t], W, out=rec)
         rz, n = a[:, : 2 * H], a[:, 2 * H :]
         rz += rec[:, : 2 * H]
-        sigmoid_(rz)
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
         np.add(rec[:, 2 * H :], b_hn, out=hn[t])
         np.multiply(rz[:, :H], hn[t], out=rhn)
         n += rhn
@@ -51,31 +68,45 @@ def forward(xw, s0, W_hh, b_hh):
     return hs[1:], hs[T][None].copy(), GRUCache(A, hs, hn)
 
 
-def backward(dhs, dsT, cache: GRUCache, W_hh):
-    """dhs (T, B, H) -> dxw (T, B, 3H), ds0 (1, B, H), dW_hh (3H, H), db_hh (3H,)."""
+def backward(dhs, dsT, cache: GRUCache, W_hh, ws=None):
+    """dhs (T, B, H) -> da (T, B, 3H), ds0 (1, B, H), dW_hh (3H, H), db_hh (3H,).
+
+    da is the gradient of x W_ih^T + b_ih, the input part of the pre-activations.
+    """
     A, hs, hn = cache
     T, B, G = A.shape
     H = G // 3
+    dt = A.dtype
     r, z, n = (A[..., k * H : (k + 1) * H] for k in range(3))
     # Factors that do not depend on the incoming gradient, for all T at once:
-    dan_dh = (1 - z) * (1 - n * n)  # d a_n / d h_t   (a_n: n's pre-activation)
-    daz_dh = (hs[:-1] - n) * z * (1 - z)  # d a_z / d h_t
-    dar_dan = hn * r * (1 - r)  # d a_r / d a_n
-    dAh = np.empty_like(A)  # gradient of W_hh h + b_hh: (da_r, da_z, da_n * r)
-    dan = np.empty((T, B, H), A.dtype)
+    #   da_n = dh * (1-z)(1-n^2)    da_z = dh * (h_{t-1} - n) z (1-z)    da_r = da_n * hn r (1-r)
+    dan_dh, daz_dh, dar_dan = (empty(ws, name, (T, B, H), dt) for name in ("dan_dh", "daz_dh", "dar_dan"))
+    np.multiply(n, n, out=dan_dh)
+    np.subtract(1, dan_dh, out=dan_dh)
+    np.subtract(1, z, out=daz_dh)  # (1 - z), used twice before daz_dh is itself
+    dan_dh *= daz_dh
+    daz_dh *= z
+    np.subtract(1, r, out=dar_dan)
+    dar_dan *= r
+    dar_dan *= hn
+    h_minus_n = empty(ws, "h_minus_n", (T, B, H), dt)
+    np.subtract(hs[:-1], n, out=h_minus_n)
+    daz_dh *= h_minus_n
+    dAh = empty(ws, "dAh", A.shape, dt)  # gradient of W_hh h + b_hh: (da_r, da_z, da_n * r)
+    dA = empty(ws, "dA", A.shape, dt)  # gradient of the input part: (da_r, da_z, da_n)
     dh = dsT[0].copy()
     for t in reversed(range(T)):
         dh_t = dhs[t]
         dh_t += dh
-        ah = dAh[t]
-        np.multiply(dh_t, dan_dh[t], out=dan[t])
+        ah, an = dAh[t], dA[t, :, 2 * H :]
+        np.multiply(dh_t, dan_dh[t], out=an)
         np.multiply(dh_t, daz_dh[t], out=ah[:, H : 2 * H])
-        np.multiply(dan[t], dar_dan[t], out=ah[:, :H])
-        np.multiply(dan[t], r[t], out=ah[:, 2 * H :])
+        np.multiply(an, dar_dan[t], out=ah[:, :H])
+        np.multiply(an, r[t], out=ah[:, 2 * H :])
         np.matmul(ah, W_hh, out=dh)
         dh_t *= z[t]
         dh += dh_t
-    dA = np.concatenate([dAh[..., : 2 * H], dan], axis=-1)
+    dA[..., : 2 * H] = dAh[..., : 2 * H]
     flat = dAh.reshape(T * B, G)
     dW_hh = flat.T @ hs[:-1].reshape(T * B, H)
     return dA, dh[None], dW_hh, flat.sum(axis=0)

@@ -1,13 +1,15 @@
 """LSTM, as torch.nn.LSTM, gates in PyTorch's order i, f, g, o:
 
-    i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o)      a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    a       = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh           (4H: a_i, a_f, a_g, a_o)
+    i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o)
     g       = tanh(a_g)
     c_t     = f * c_{t-1} + i * g
     h_t     = o * tanh(c_t)
 
-All four nonlinearities are one tanh over the whole gate row: sigmoid(a) = 0.5 tanh(0.5 a) + 0.5,
-so scaling the sigmoid blocks by 0.5 before and after (and shifting them by 0.5) turns one tanh
-into all four. The scale before is folded into xw (for all T at once) and into W_hh.
+All four nonlinearities are one tanh over the whole gate row, since
+sigmoid(a) = 0.5 tanh(0.5 a) + 0.5: the sigmoid blocks are scaled by 0.5 before the tanh (that
+scale is folded into the input weights and W_hh, so it costs nothing per step) and mapped back
+with * 0.5 + 0.5 after it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
+from charrnn.workspace import empty
 
 
 class LSTMCache(NamedTuple):
@@ -37,22 +41,26 @@ def _gate_scale(H: int, dtype) -> np.ndarray:
     return scale
 
 
-def forward(xw, s0, W_hh, b_hh):
-    """xw (T, B, 4H) -> hs (T, B, H), sT (2, B, H), cache."""
+def input_weights(W_ih, b_ih, b_hh):
+    """(W_ih^T, bias) such that xw = x W_ih^T + bias is what `forward` expects: both biases
+    folded in, sigmoid blocks pre-scaled by 0.5."""
+    scale = _gate_scale(len(b_ih) // 4, W_ih.dtype)
+    return W_ih.T * scale, (b_ih + b_hh) * scale
+
+
+def forward(xw, s0, W_hh, b_hh, ws=None):
+    """xw (T, B, 4H) from input_weights -> hs (T, B, H), sT (2, B, H), cache. b_hh is in xw."""
     T, B, G = xw.shape
     H = G // 4
-    scale = _gate_scale(H, xw.dtype)
-    shift = np.where(scale == 0.5, 0.5, 0.0).astype(xw.dtype)  # 0.5 for sigmoid gates, 0 for g
+    dt = xw.dtype
+    scale = _gate_scale(H, dt)
+    shift = np.where(scale == 0.5, 0.5, 0.0).astype(dt)  # 0.5 for sigmoid gates, 0 for g
+    W = W_hh.T * scale  # (H, 4H)
     A = xw
-    A += b_hh
-    A *= scale
-    W = W_hh.T * scale  # (H, 4H), contiguous
-    hs = np.empty((T + 1, B, H), xw.dtype)
-    cs = np.empty((T + 1, B, H), xw.dtype)
-    tanh_cs = np.empty((T, B, H), xw.dtype)
+    hs, cs = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "cs", (T + 1, B, H), dt)
+    tanh_cs = empty(ws, "tanh_cs", (T, B, H), dt)
+    rec, ig = empty(ws, "rec", (B, G), dt), empty(ws, "ig", (B, H), dt)
     hs[0], cs[0] = s0
-    rec = np.empty((B, G), xw.dtype)
-    ig = np.empty((B, H), xw.dtype)
     for t in range(T):
         a = A[t]
         np.matmul(hs[t], W, out=rec)
@@ -70,22 +78,34 @@ def forward(xw, s0, W_hh, b_hh):
     return hs[1:], sT, LSTMCache(A, hs, cs, tanh_cs)
 
 
-def backward(dhs, dsT, cache: LSTMCache, W_hh):
-    """dhs (T, B, H) -> dxw (T, B, 4H), ds0 (2, B, H), dW_hh (4H, H), db_hh (4H,)."""
+def backward(dhs, dsT, cache: LSTMCache, W_hh, ws=None):
+    """dhs (T, B, H) -> da (T, B, 4H), ds0 (2, B, H), dW_hh (4H, H), db_hh (4H,).
+
+    da is the gradient of the raw pre-activation a, so it is also d/d(x W_ih^T + b_ih).
+    """
     A, hs, cs, tanh_cs = cache
     T, B, G = A.shape
     H = G // 4
     i, f, g, o = (A[..., k * H : (k + 1) * H] for k in range(4))
     # Everything that does not depend on the incoming gradient, for all T at once:
-    # da_{i,f,g} = dc * K_{i,f,g} and da_o = dh * K_o, and dc gains dh * o (1 - tanh(c)^2).
-    dA = np.empty_like(A)
-    np.multiply(g, i * (1 - i), out=dA[..., :H])
-    np.multiply(cs[:-1], f * (1 - f), out=dA[..., H : 2 * H])
-    np.multiply(i, 1 - g * g, out=dA[..., 2 * H : 3 * H])
-    np.multiply(tanh_cs, o * (1 - o), out=dA[..., 3 * H :])
-    dc_dh = o * (1 - tanh_cs * tanh_cs)
+    #   da_i = dc * g i (1-i)    da_f = dc * c_{t-1} f (1-f)    da_g = dc * i (1-g^2)
+    #   da_o = dh * tanh(c) o (1-o)                             dc  += dh * o (1 - tanh(c)^2)
+    dA = empty(ws, "dA", A.shape, A.dtype)
+    np.subtract(1, A, out=dA)
+    dA *= A  # s (1 - s): right for i, f and o
+    dg = dA[..., 2 * H : 3 * H]
+    np.multiply(g, g, out=dg)
+    np.subtract(1, dg, out=dg)
+    dA[..., :H] *= g
+    dA[..., H : 2 * H] *= cs[:-1]
+    dg *= i
+    dA[..., 3 * H :] *= tanh_cs
+    dc_dh = empty(ws, "dc_dh", (T, B, H), A.dtype)
+    np.multiply(tanh_cs, tanh_cs, out=dc_dh)
+    np.subtract(1, dc_dh, out=dc_dh)
+    dc_dh *= o
     dh, dc = dsT[0].copy(), dsT[1].copy()
-    tmp = np.empty((B, H), A.dtype)
+    tmp = empty(ws, "tmp", (B, H), A.dtype)
     for t in reversed(range(T)):
         dh_t = dhs[t]
         dh_t += dh

@@ -7,16 +7,22 @@ from typing import NamedTuple
 
 import numpy as np
 
+from charrnn.workspace import empty
+
 
 class RNNCache(NamedTuple):
     hs: np.ndarray  # (T+1, B, H): h_0 .. h_T
 
 
-def forward(xw, s0, W_hh, b_hh, relu: bool = False):
-    """xw (T, B, H) -> hs (T, B, H), sT (1, B, H), cache."""
+def input_weights(W_ih, b_ih, b_hh):
+    """(W_ih^T, bias): both biases folded into the input projection."""
+    return W_ih.T, b_ih + b_hh
+
+
+def forward(xw, s0, W_hh, b_hh, ws=None, relu: bool = False):
+    """xw (T, B, H) from input_weights -> hs (T, B, H), sT (1, B, H), cache. b_hh is in xw."""
     T, B, H = xw.shape
-    xw += b_hh  # both biases, added once for all T
-    hs = np.empty((T + 1, B, H), xw.dtype)
+    hs = empty(ws, "hs", (T + 1, B, H), xw.dtype)
     hs[0] = s0[0]
     Wt = W_hh.T
     for t in range(T):
@@ -30,12 +36,17 @@ def forward(xw, s0, W_hh, b_hh, relu: bool = False):
     return hs[1:], hs[T][None].copy(), RNNCache(hs)
 
 
-def backward(dhs, dsT, cache: RNNCache, W_hh, relu: bool = False):
-    """dhs (T, B, H) -> dxw (T, B, H), ds0 (1, B, H), dW_hh (H, H), db_hh (H,)."""
+def backward(dhs, dsT, cache: RNNCache, W_hh, ws=None, relu: bool = False):
+    """dhs (T, B, H) -> da (T, B, H), ds0 (1, B, H), dW_hh (H, H), db_hh (H,)."""
     hs = cache.hs
     T = len(hs) - 1
     # d h_t / d a_t depends on h_t alone, so it is computed for all T at once
-    da = (hs[1:] > 0).astype(hs.dtype) if relu else 1.0 - hs[1:] * hs[1:]  # (T, B, H)
+    da = empty(ws, "da", hs[1:].shape, hs.dtype)
+    if relu:
+        np.greater(hs[1:], 0, out=da)
+    else:
+        np.multiply(hs[1:], hs[1:], out=da)
+        np.subtract(1, da, out=da)
     dh = dsT[0].copy()
     for t in reversed(range(T)):
         dh += dhs[t]
