@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from charrnn import cells
+from charrnn.cells.weights import Weights
 from charrnn.config import ModelConfig
 from charrnn.functional import cross_entropy, dropout_mask
 from charrnn.workspace import Workspace, child, empty
@@ -84,29 +85,47 @@ class Cache(NamedTuple):
     top: np.ndarray  # (T, B, H) the last layer's output, the decoder's input
 
 
-def forward(params: Params, cfg: ModelConfig, x: np.ndarray, state: np.ndarray, rng=None, ws: Workspace | None = None):
+def prepare(params: Params, cfg: ModelConfig) -> list[Weights]:
+    """Each layer's weights in the form its cell computes with. Layer 0's input weights become
+    a lookup table, one row per character with the biases included: one-hot x times W_in + b_in
+    is that row."""
+    cell = cells.get(cfg)
+    weights = [cell.prepare(*(params[k] for k in layer_keys(layer))) for layer in range(cfg.num_layers)]
+    weights[0] = weights[0]._replace(W_in=weights[0].W_in + weights[0].b_in, b_in=None)
+    return weights
+
+
+def forward(
+    params: Params,
+    cfg: ModelConfig,
+    x: np.ndarray,
+    state: np.ndarray,
+    rng=None,
+    ws: Workspace | None = None,
+    weights: list[Weights] | None = None,
+):
     """x (B, T) ids, state (L, S, B, H) -> logits (T*B, V) time-major, new state, cache.
 
     Dropout between layers is applied when an rng is given (training) and never otherwise.
+    `weights` from prepare() can be passed by a caller that runs many short windows (sampling).
     """
     cell = cells.get(cfg)
+    weights = weights or prepare(params, cfg)
     ids = np.ascontiguousarray(x.T)  # (T, B)
     T, B = ids.shape
     new_state = np.empty_like(state)
     inputs, caches, masks = [], [], []
     h = None
-    for layer in range(cfg.num_layers):
-        w_ih, w_hh, b_ih, b_hh = (params[k] for k in layer_keys(layer))
+    for layer, w in enumerate(weights):
         lws = child(ws, f"l{layer}")
-        W_in, bias = cell.input_weights(w_ih, b_ih, b_hh)  # (In, G), (G,)
-        xw = empty(lws, "xw", (T, B, len(bias)), w_ih.dtype)
+        xw = empty(lws, "xw", (T, B, w.W_in.shape[1]), w.W_in.dtype)
         if layer == 0:
-            np.take(W_in + bias, ids, axis=0, out=xw, mode="clip")  # one-hot x W_in is a row gather
+            np.take(w.W_in, ids, axis=0, out=xw, mode="clip")  # the one-hot product is a row gather
         else:
-            np.matmul(h.reshape(T * B, -1), W_in, out=xw.reshape(T * B, -1))  # all T at once
-            xw += bias
+            np.matmul(h.reshape(T * B, -1), w.W_in, out=xw.reshape(T * B, -1))  # all T at once
+            xw += w.b_in
         inputs.append(h)
-        h, new_state[layer], cache = cell.forward(xw, state[layer], w_hh, b_hh, lws)
+        h, new_state[layer], cache = cell.forward(xw, state[layer], w, lws)
         caches.append(cache)
         mask = None
         if rng is not None and cfg.dropout > 0 and layer < cfg.num_layers - 1:

@@ -49,10 +49,10 @@ def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> n
     return np.minimum((cdf < u).sum(axis=-1), cdf.shape[-1] - 1)
 
 
-def warm_up(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray) -> np.ndarray:
+def warm_up(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray, weights=None) -> np.ndarray:
     """Run ids (N, T) through the model in windows; return the state after them."""
     for start in range(0, ids.shape[1], WARMUP_WINDOW):
-        _, state, _ = model.forward(params, cfg, ids[:, start : start + WARMUP_WINDOW], state)
+        _, state, _ = model.forward(params, cfg, ids[:, start : start + WARMUP_WINDOW], state, weights=weights)
     return state
 
 
@@ -76,9 +76,10 @@ def generate(
     if not prime:
         prime = "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
     ids = np.tile(vocab.encode(prime).astype(np.intp), (num_samples, 1))  # (N, P)
-    state = warm_up(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples))
+    weights = model.prepare(params, cfg)  # once, not once per character
+    state = warm_up(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples), weights)
     x = ids[:, -1:]
     for _ in range(sample_cfg.length):
-        logits, state, _ = model.forward(params, cfg, x, state)
+        logits, state, _ = model.forward(params, cfg, x, state, weights=weights)
         x = choose(logits, sample_cfg, rng)[:, None]
         yield [vocab.chars[i] for i in x[:, 0]]

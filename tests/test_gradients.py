@@ -20,7 +20,7 @@ def test_cell_window_gradients(kind, act):
     """One cell over T=4 steps: d/d its input, W_hh, b_hh, the carried-in state and the final state.
 
     The input is a (T, B, G) array `u` standing for x W_ih^T + b_ih; the cell's own
-    input_weights (with W_ih the identity) turn it into what forward expects.
+    prepare (with W_ih the identity) turn it into what forward expects.
     """
     rng = np.random.default_rng(1)
     cfg = ModelConfig(cell=kind, nonlinearity=act, hidden_size=5, num_layers=1, dropout=0.0)
@@ -35,8 +35,8 @@ def test_cell_window_gradients(kind, act):
     projT = rng.standard_normal((cell.states, B, H))
 
     def run():
-        W_in, bias = cell.input_weights(np.eye(G), np.zeros(G), b)
-        return cell.forward(u @ W_in + bias, s0, W, b)
+        w = cell.prepare(np.eye(G), W, np.zeros(G), b)
+        return cell.forward(u @ w.W_in + w.b_in, s0, w)
 
     def f():
         hs, sT, _ = run()

@@ -4,12 +4,12 @@ Every cell works on a whole window of T steps, time-major, with the input projec
 beforehand for all T at once by the model (one matrix product, or a row gather for one-hot
 input), using the weights the cell asks for:
 
-    input_weights(W_ih, b_ih, b_hh)        -> W_in (In, G*H), bias (G*H,): xw = x W_in + bias
-    forward(xw, s0, W_hh, b_hh, ws)        -> hs (T, B, H), sT (S, B, H), cache
+    prepare(W_ih, W_hh, b_ih, b_hh)        -> Weights: W_in, b_in, W_rec, b_rec
+    forward(xw, s0, weights, ws)           -> hs (T, B, H), sT (S, B, H), cache
     backward(dhs, dsT, cache, W_hh, ws)    -> da (T, B, G*H), ds0 (S, B, H), dW_hh, db_hh
 
-`input_weights` lets a cell fold biases and constant scales into the projection, so they cost
-nothing per step. `da` is the gradient of x W_ih^T + b_ih, from which the model gets dW_ih,
+where xw = x W_in + b_in. `prepare` lets a cell fold biases and constant scales into its
+weights once per call of the model (once per sample, not once per character). `da` is the gradient of x W_ih^T + b_ih, from which the model gets dW_ih,
 db_ih and dx. S is the number of state arrays (h, or h and c), G the number of gate blocks.
 `forward` reuses `xw` as its gate buffer and `backward` accumulates into `dhs`: both are
 consumed. `ws` is an optional Workspace for the scratch arrays. Weights and gate order are
@@ -30,7 +30,7 @@ from charrnn.config import ModelConfig
 class Cell(NamedTuple):
     gates: int  # G: blocks of H rows in W_ih and W_hh
     states: int  # S: h only (1) or h and c (2)
-    input_weights: Callable
+    prepare: Callable
     forward: Callable
     backward: Callable
     init_biases: Callable[[int, np.dtype], tuple[np.ndarray, np.ndarray]]
@@ -44,10 +44,10 @@ def zero_biases(gates: int) -> Callable[[int, np.dtype], tuple[np.ndarray, np.nd
 
 
 CELLS = {
-    "rnn_tanh": Cell(1, 1, rnn.input_weights, rnn.forward_tanh, rnn.backward_tanh, zero_biases(1)),
-    "rnn_relu": Cell(1, 1, rnn.input_weights, rnn.forward_relu, rnn.backward_relu, zero_biases(1)),
-    "lstm": Cell(4, 2, lstm.input_weights, lstm.forward, lstm.backward, lstm.init_biases),
-    "gru": Cell(3, 1, gru.input_weights, gru.forward, gru.backward, zero_biases(3)),
+    "rnn_tanh": Cell(1, 1, rnn.prepare, rnn.forward_tanh, rnn.backward_tanh, zero_biases(1)),
+    "rnn_relu": Cell(1, 1, rnn.prepare, rnn.forward_relu, rnn.backward_relu, zero_biases(1)),
+    "lstm": Cell(4, 2, lstm.prepare, lstm.forward, lstm.backward, lstm.init_biases),
+    "gru": Cell(3, 1, gru.prepare, gru.forward, gru.backward, zero_biases(3)),
 }
 
 

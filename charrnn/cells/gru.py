@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from charrnn.cells.weights import Weights
 from charrnn.workspace import empty
 
 
@@ -31,22 +32,22 @@ def _gate_scale(H: int, dtype) -> np.ndarray:
     return scale
 
 
-def input_weights(W_ih, b_ih, b_hh):
-    """(W_ih^T, bias) for xw = x W_ih^T + bias: b_hr, b_hz folded in, r and z pre-scaled by 0.5."""
+def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
+    """b_hr, b_hz folded into the input projection, r and z pre-scaled by 0.5; b_hn kept apart."""
     H = len(b_ih) // 3
     bias = b_ih.copy()
     bias[: 2 * H] += b_hh[: 2 * H]
     scale = _gate_scale(H, W_ih.dtype)
-    return W_ih.T * scale, bias * scale
+    return Weights(W_ih.T * scale, bias * scale, W_hh.T * scale, b_hh[2 * H :])
 
 
-def forward(xw, s0, W_hh, b_hh, ws=None):
-    """xw (T, B, 3H) from input_weights -> hs (T, B, H), sT (1, B, H), cache."""
+def forward(xw, s0, w: Weights, ws=None):
+    """xw (T, B, 3H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache."""
     T, B, G = xw.shape
     H = G // 3
     dt = xw.dtype
     A = xw
-    W, b_hn = W_hh.T * _gate_scale(H, dt), b_hh[2 * H :]  # (H, 3H): r, z columns pre-scaled
+    W, b_hn = w.W_rec, w.b_rec  # (H, 3H) with r, z columns pre-scaled; (H,)
     hs, hn = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "hn", (T, B, H), dt)
     rec, rhn = empty(ws, "rec", (B, G), dt), empty(ws, "rhn", (B, H), dt)
     hs[0] = s0[0]

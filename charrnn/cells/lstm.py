@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from charrnn.cells.weights import Weights
 from charrnn.workspace import empty
 
 
@@ -41,21 +42,20 @@ def _gate_scale(H: int, dtype) -> np.ndarray:
     return scale
 
 
-def input_weights(W_ih, b_ih, b_hh):
-    """(W_ih^T, bias) such that xw = x W_ih^T + bias is what `forward` expects: both biases
-    folded in, sigmoid blocks pre-scaled by 0.5."""
+def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
+    """Both biases folded into the input projection; sigmoid blocks pre-scaled by 0.5."""
     scale = _gate_scale(len(b_ih) // 4, W_ih.dtype)
-    return W_ih.T * scale, (b_ih + b_hh) * scale
+    return Weights(W_ih.T * scale, (b_ih + b_hh) * scale, W_hh.T * scale, None)
 
 
-def forward(xw, s0, W_hh, b_hh, ws=None):
-    """xw (T, B, 4H) from input_weights -> hs (T, B, H), sT (2, B, H), cache. b_hh is in xw."""
+def forward(xw, s0, w: Weights, ws=None):
+    """xw (T, B, 4H) = x w.W_in + w.b_in -> hs (T, B, H), sT (2, B, H), cache."""
     T, B, G = xw.shape
     H = G // 4
     dt = xw.dtype
     scale = _gate_scale(H, dt)
     shift = np.where(scale == 0.5, 0.5, 0.0).astype(dt)  # 0.5 for sigmoid gates, 0 for g
-    W = W_hh.T * scale  # (H, 4H)
+    W = w.W_rec  # (H, 4H)
     A = xw
     hs, cs = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "cs", (T + 1, B, H), dt)
     tanh_cs = empty(ws, "tanh_cs", (T, B, H), dt)

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from charrnn.cells.weights import Weights
 from charrnn.workspace import empty
 
 
@@ -14,17 +15,17 @@ class RNNCache(NamedTuple):
     hs: np.ndarray  # (T+1, B, H): h_0 .. h_T
 
 
-def input_weights(W_ih, b_ih, b_hh):
-    """(W_ih^T, bias): both biases folded into the input projection."""
-    return W_ih.T, b_ih + b_hh
+def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
+    """Both biases folded into the input projection."""
+    return Weights(W_ih.T, b_ih + b_hh, W_hh.T, None)
 
 
-def forward(xw, s0, W_hh, b_hh, ws=None, relu: bool = False):
-    """xw (T, B, H) from input_weights -> hs (T, B, H), sT (1, B, H), cache. b_hh is in xw."""
+def forward(xw, s0, w: Weights, ws=None, relu: bool = False):
+    """xw (T, B, H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache."""
     T, B, H = xw.shape
     hs = empty(ws, "hs", (T + 1, B, H), xw.dtype)
     hs[0] = s0[0]
-    Wt = W_hh.T
+    Wt = w.W_rec
     for t in range(T):
         h = hs[t + 1]
         np.matmul(hs[t], Wt, out=h)
