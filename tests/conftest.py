@@ -1,0 +1,66 @@
+"""Shared fixtures: a tiny repetitive corpus, tiny configs and a tiny trained model.
+
+Everything is small (H <= 16, texts of a few hundred characters) so that the whole suite stays fast
+on a shared two-core machine, and everything random is seeded so that every run is the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from charrnn.config import ModelConfig, TrainConfig
+from charrnn.data import Corpus
+from charrnn.model import Params
+from charrnn.train import Trainer
+from charrnn.vocab import Vocab
+
+PATTERN = "hello world\n"  # 'l' and 'o' are each followed by different characters: needs memory
+TINY_TEXT = PATTERN * 40  # 480 characters
+
+
+def tiny_model_config(cell: str = "lstm", **overrides) -> ModelConfig:
+    return ModelConfig(**{"cell": cell, "hidden_size": 16, "num_layers": 1, "dropout": 0.0, **overrides})
+
+
+def tiny_train_config(**overrides) -> TrainConfig:
+    defaults = dict(
+        seq_len=16,
+        batch_size=4,
+        lr=1e-2,
+        eval_every=1000,
+        val_fraction=0.1,
+        max_steps=20,
+        max_time=None,  # wall-clock limits would make runs depend on the machine's load
+        seed=0,
+    )
+    return TrainConfig(**{**defaults, **overrides})
+
+
+@dataclass
+class TrainedModel:
+    params: Params
+    cfg: ModelConfig
+    vocab: Vocab
+
+
+def train_tiny(cell: str = "lstm", steps: int = 150, text: str = TINY_TEXT, **model_overrides) -> TrainedModel:
+    """Train a one-layer H=16 model on `text` for `steps` Adam steps (a fraction of a second)."""
+    corpus = Corpus.from_text(text)
+    cfg = tiny_model_config(cell, **model_overrides)
+    trainer = Trainer(corpus, cfg, tiny_train_config(max_steps=steps))
+    for _ in trainer.run():
+        pass
+    return TrainedModel(trainer.params, cfg, corpus.vocab)
+
+
+@pytest.fixture
+def tiny_corpus() -> Corpus:
+    return Corpus.from_text(TINY_TEXT)
+
+
+@pytest.fixture(scope="session")
+def trained_lstm() -> TrainedModel:
+    """An LSTM that has learned PATTERN; shared read-only by the sampling and scoring tests."""
+    return train_tiny("lstm")

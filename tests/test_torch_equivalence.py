@@ -1,0 +1,116 @@
+"""charrnn computes what PyTorch computes: a checkpoint's arrays load by name into torch.nn.RNN/LSTM/GRU
+plus nn.Linear (strict=True), and both give the same log-probabilities (and gradients) for a text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from charrnn import checkpoint, model, score
+from charrnn.checkpoint import Checkpoint
+from charrnn.config import ModelConfig, TrainConfig
+from charrnn.functional import cross_entropy
+from charrnn.vocab import Vocab
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+TEXT = "It is a truth universally acknowledged, that a single man in possession of a good fortune, " * 4
+H, LAYERS = 8, 2
+KINDS = [("lstm", "tanh"), ("gru", "tanh"), ("rnn", "tanh"), ("rnn", "relu")]
+
+
+class TorchCharModel(nn.Module):
+    """The PyTorch model charrnn's names describe: `rnn` (RNN/LSTM/GRU) and a linear `decoder`."""
+
+    def __init__(self, cfg: ModelConfig, vocab_size: int):
+        super().__init__()
+        kwargs = dict(input_size=vocab_size, hidden_size=cfg.hidden_size, num_layers=cfg.num_layers)
+        if cfg.cell == "lstm":
+            self.rnn = nn.LSTM(**kwargs)
+        elif cfg.cell == "gru":
+            self.rnn = nn.GRU(**kwargs)
+        else:
+            self.rnn = nn.RNN(nonlinearity=cfg.nonlinearity, **kwargs)
+        self.decoder = nn.Linear(cfg.hidden_size, vocab_size)
+        self.vocab_size = vocab_size
+
+    def forward(self, ids):  # (T, B) ids -> (T, B, V) log-probabilities
+        x = nn.functional.one_hot(ids, self.vocab_size).to(self.decoder.weight.dtype)
+        out, _ = self.rnn(x)
+        return torch.log_softmax(self.decoder(out), dim=-1)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: threads only cost time on a shared machine
+    yield
+    torch.set_num_threads(threads)
+
+
+def charrnn_and_torch(tmp_path, cell, act, dtype=np.float32):
+    """Random charrnn weights (biases too, so their layout is checked), saved as a checkpoint and
+    loaded from the file into the PyTorch model by name."""
+    cfg = ModelConfig(cell=cell, nonlinearity=act, hidden_size=H, num_layers=LAYERS, dropout=0.0)
+    vocab = Vocab(TEXT)
+    rng = np.random.default_rng(11)
+    params = model.init_params(cfg, len(vocab), rng)
+    for p in params.values():
+        p += rng.normal(0, 0.2, p.shape).astype(p.dtype)
+    path = tmp_path / f"{cell}-{act}.npz"
+    checkpoint.save(Checkpoint(cfg, TrainConfig(), vocab, params), path)
+    with np.load(path, allow_pickle=False) as npz:
+        state = {k: torch.from_numpy(npz[k].astype(dtype)) for k in npz.files if k != "meta"}
+    net = TorchCharModel(cfg, len(vocab))
+    if dtype == np.float64:
+        net = net.double()
+    net.load_state_dict(state, strict=True)  # every name and shape matches, nothing left over
+    loaded = checkpoint.load(path)
+    return loaded, net
+
+
+@pytest.mark.parametrize("cell,act", KINDS)
+def test_log_probs_match_pytorch(tmp_path, cell, act):
+    ckpt, net = charrnn_and_torch(tmp_path, cell, act)
+    ours = score.log_probs(ckpt.params, ckpt.model, ckpt.vocab, TEXT)  # crosses score windows
+    ids = torch.from_numpy(ckpt.vocab.encode(TEXT).astype(np.int64))[:, None]  # (T, 1)
+    with torch.no_grad():
+        logp = net(ids[:-1])[:, 0]  # (T-1, V)
+        theirs = logp.gather(1, ids[1:]).squeeze(1).double().numpy()
+    assert len(TEXT) > score.WINDOW
+    assert np.abs(ours).mean() > 1.0  # random weights: a real test, not two uniform predictions
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("cell,act", KINDS)
+def test_gradients_match_pytorch(tmp_path, cell, act):
+    """In float64, the mean cross-entropy of a (B, T) batch and its gradient for every named array."""
+    ckpt, net = charrnn_and_torch(tmp_path, cell, act, dtype=np.float64)
+    params = {k: p.astype(np.float64) for k, p in ckpt.params.items()}
+    ids = ckpt.vocab.encode(TEXT[:41]).astype(np.intp)
+    x = np.stack([ids[0:20], ids[20:40]])  # (B=2, T=20)
+    y = np.stack([ids[1:21], ids[21:41]])
+    loss, grads, _ = model.loss_and_grads(params, ckpt.model, x, y, model.zero_state(ckpt.model, 2, np.float64))
+
+    logp = net(torch.from_numpy(x.T.astype(np.int64)))  # (T, B, V)
+    targets = torch.from_numpy(y.T.reshape(-1).astype(np.int64))  # time-major, as the logits
+    torch_loss = nn.functional.nll_loss(logp.reshape(-1, logp.shape[-1]), targets)
+    torch_loss.backward()
+    assert loss == pytest.approx(torch_loss.item(), rel=1e-10)
+    torch_grads = dict(net.named_parameters())
+    assert grads.keys() == torch_grads.keys()
+    for name, g in grads.items():
+        np.testing.assert_allclose(g, torch_grads[name].grad.numpy(), rtol=1e-7, atol=1e-10, err_msg=name)
+
+
+def test_cross_entropy_matches_pytorch():
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 3, (6, 9))
+    targets = rng.integers(0, 9, 6)
+    t_logits = torch.from_numpy(logits.copy()).requires_grad_()
+    t_loss = nn.functional.cross_entropy(t_logits, torch.from_numpy(targets))
+    t_loss.backward()
+    loss, dlogits = cross_entropy(logits, targets)
+    assert loss == pytest.approx(t_loss.item(), rel=1e-12)
+    np.testing.assert_allclose(dlogits, t_logits.grad.numpy(), atol=1e-14)
