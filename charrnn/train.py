@@ -17,10 +17,11 @@ from charrnn import model, optim
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data import Corpus, Streams, split
-from charrnn.errors import DataError, TrainingDiverged
+from charrnn.errors import ConfigError, DataError, TrainingDiverged
 from charrnn.functional import bits
 from charrnn.workspace import Workspace
 
+DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
 SMOOTHING = 0.98  # weight of the past in the displayed training loss (min-char-rnn's smooth_loss)
 
 
@@ -87,6 +88,13 @@ class Trainer:
         return Checkpoint(self.model_cfg, self.cfg, self.corpus.vocab, best, progress, resume)
 
     def _restore(self, ckpt: Checkpoint) -> None:
+        if ckpt.vocab != self.corpus.vocab:
+            raise DataError(
+                "the corpus's characters differ from the checkpoint's vocabulary, so it cannot be resumed "
+                "on it; use --force to train a new model"
+            )
+        if ckpt.model != self.model_cfg or ckpt.train.optimizer != self.cfg.optimizer:
+            raise ConfigError("--resume keeps the checkpoint's model and optimizer; use --force to train a new model")
         r, p = ckpt.resume, ckpt.progress
         try:
             self.params = {k: r[f"last.{k}"].astype(np.float32) for k in self.params}
@@ -158,9 +166,10 @@ class Trainer:
         rng = self.rng if self.model_cfg.dropout > 0 else None
         loss, grads, new_state = model.loss_and_grads(self.params, self.model_cfg, x, y, self.state, rng, self.workspace)
         norm = optim.clip_grad_norm(grads, self.cfg.grad_clip)
-        if not (np.isfinite(loss) and np.isfinite(norm)):
+        # saturating cells (LSTM, GRU) stay finite when they blow up, so far worse than guessing counts too
+        if not (np.isfinite(loss) and np.isfinite(norm)) or loss > DIVERGED * np.log(len(self.corpus.vocab)):
             raise TrainingDiverged(
-                f"the loss became {'NaN' if np.isnan(loss) or np.isnan(norm) else 'infinite'} at step "
+                f"the loss {'became NaN' if np.isnan(loss) or np.isnan(norm) else 'exploded'} at step "
                 f"{self.step + 1}; the last good checkpoint is kept: lower --lr (now {self.cfg.lr:g}) "
                 f"or --grad-clip (now {self.cfg.grad_clip:g})"
             )

@@ -14,6 +14,7 @@ with * 0.5 + 0.5 after it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -36,10 +37,21 @@ def init_biases(hidden: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     return b_ih, np.zeros(4 * hidden, dtype)
 
 
+@lru_cache(maxsize=16)
 def _gate_scale(H: int, dtype) -> np.ndarray:
+    """0.5 for the sigmoid blocks, 1 for g; cached (read-only) since every step uses it."""
     scale = np.full(4 * H, 0.5, dtype)
     scale[2 * H : 3 * H] = 1.0  # g is a true tanh
+    scale.flags.writeable = False
     return scale
+
+
+@lru_cache(maxsize=16)
+def _gate_shift(H: int, dtype) -> np.ndarray:
+    """0.5 for the sigmoid blocks, 0 for g."""
+    shift = np.where(_gate_scale(H, dtype) == 0.5, 0.5, 0.0).astype(dtype)
+    shift.flags.writeable = False
+    return shift
 
 
 def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
@@ -53,8 +65,7 @@ def forward(xw, s0, w: Weights, ws=None):
     T, B, G = xw.shape
     H = G // 4
     dt = xw.dtype
-    scale = _gate_scale(H, dt)
-    shift = np.where(scale == 0.5, 0.5, 0.0).astype(dt)  # 0.5 for sigmoid gates, 0 for g
+    scale, shift = _gate_scale(H, dt), _gate_shift(H, dt)
     W = w.W_rec  # (H, 4H)
     A = xw
     hs, cs = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "cs", (T + 1, B, H), dt)
