@@ -1,0 +1,216 @@
+"""One self-contained HTML page showing how a model read a text.
+
+The page is a single file with no network access and no external assets: inline CSS, an
+inline SVG learning curve and a few lines of inline JavaScript. Each character of the text is
+coloured by its surprisal (or by one neuron's activation); hovering over it shows its
+probability and the model's top alternatives. Without JavaScript the same facts show as the
+browser's own tooltips. `page` returns the HTML as a string; writing it is the caller's job.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from charrnn.analysis import Predictions
+
+MAX_CHARS = 20_000  # characters shown; a page of more is slow to open and no easier to read
+SURPRISE_FULL = 8.0  # bits at which the surprisal colour is at its reddest
+VISIBLE = {"\n": "\\n", "\t": "\\t", " ": "␠"}
+
+
+@dataclass
+class NeuronColouring:
+    label: str  # e.g. "layer 0, unit 42, cell state"
+    values: np.ndarray  # (N,) activation after each character
+
+
+def visible(ch: str) -> str:
+    """A character as it can be read in a list: whitespace and control characters spelled out."""
+    if ch in VISIBLE:
+        return VISIBLE[ch]
+    return ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+
+
+def surprisal_colour(bits: float) -> str:
+    """Pale yellow for an expected character, through orange to red at SURPRISE_FULL bits."""
+    t = min(max(bits / SURPRISE_FULL, 0.0), 1.0)
+    return f"hsl({60 * (1 - t):.0f},100%,{96 - 36 * t:.0f}%)"
+
+
+def activation_colour(value: float, scale: float) -> str:
+    """Blue for negative, red for positive, white at 0; full colour at +-scale."""
+    t = min(abs(value) / scale, 1.0) if scale > 0 else 0.0
+    hue = 0 if value >= 0 else 215
+    return f"hsl({hue},85%,{100 - 45 * t:.0f}%)"
+
+
+def _tips(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronColouring | None, n: int) -> list[str]:
+    """What hovering over each of the first n characters shows."""
+    tips = ["the first character: nothing before it, so not predicted"]
+    for i in range(1, n):
+        p = math.exp(preds.logp[i - 1])
+        alts = "   ".join(
+            f"{visible(chars[c])} {math.exp(lp):.3f}" for c, lp in zip(preds.top_ids[i - 1], preds.top_logp[i - 1])
+        )
+        tips.append(f"{visible(text[i])}   p = {p:.4f}   {-preds.logp[i - 1] / math.log(2):.2f} bits\nexpected: {alts}")
+    if neuron is not None:
+        tips = [f"{tip}\n{neuron.label} = {neuron.values[i]:+.3f}" for i, tip in enumerate(tips)]
+    return tips
+
+
+def _text_block(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronColouring | None, n: int) -> str:
+    scale = float(np.abs(neuron.values[:n]).max()) if neuron is not None and n else 1.0
+    tips = _tips(text, preds, chars, neuron, n)
+    spans = []
+    for i in range(n):
+        ch = text[i]
+        shown = html.escape(ch) if ch.isprintable() or ch in "\n\t" else f'<i class="ctl">{html.escape(visible(ch))}</i>'
+        if neuron is not None:
+            colour = activation_colour(float(neuron.values[i]), scale)
+        elif i == 0:
+            colour = None
+        else:
+            colour = surprisal_colour(-preds.logp[i - 1] / math.log(2))
+        style = f' style="background:{colour}"' if colour else ""
+        spans.append(f'<span class="ch" data-i="{i}"{style} title="{html.escape(tips[i])}">{shown}</span>')
+    return "".join(spans)
+
+
+def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round numbers (1, 2 or 5 times a power of ten apart) spanning [lo, hi]."""
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def learning_curve_svg(history: Sequence[dict], width: int = 640, height: int = 240) -> str:
+    """Training and validation bits per character by step, as an inline SVG."""
+    if not history:
+        return '<p class="note">No learning curve: this checkpoint recorded no validations.</p>'
+    left, right, top, bottom = 56, 16, 14, 38
+    steps = [h["step"] for h in history]
+    ys = [h[k] for h in history for k in ("train_bits", "val_bits")]
+    x0, x1 = min(steps), max(steps)
+    if x1 == x0:
+        x0, x1 = x0 - 1, x1 + 1
+    y0, y1 = min(ys), max(ys)
+    pad = 0.05 * (y1 - y0) or 0.5
+    y0, y1 = y0 - pad, y1 + pad
+
+    def px(x: float) -> float:
+        return left + (x - x0) / (x1 - x0) * (width - left - right)
+
+    def py(y: float) -> float:
+        return top + (y1 - y) / (y1 - y0) * (height - top - bottom)
+
+    parts = [f'<svg id="curve" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="learning curve: bits per character by step">']
+    for t in _nice_ticks(y0, y1):
+        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{py(t):.1f}" y2="{py(t):.1f}"/>'
+                     f'<text class="tick" x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
+    for t in _nice_ticks(x0, x1):
+        parts.append(f'<text class="tick" x="{px(t):.1f}" y="{height - bottom + 16}" text-anchor="middle">{t:g}</text>')
+    parts.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}"/>'
+                 f'<line class="axis" x1="{left}" x2="{width - right}" y1="{height - bottom}" y2="{height - bottom}"/>')
+    for key, name in (("train_bits", "train"), ("val_bits", "val")):
+        points = " ".join(f"{px(h['step']):.1f},{py(h[key]):.1f}" for h in history)
+        parts.append(f'<polyline class="{name}" points="{points}"/>')
+        for h in history:
+            parts.append(f'<circle class="{name}" cx="{px(h["step"]):.1f}" cy="{py(h[key]):.1f}" r="2.5">'
+                         f'<title>step {h["step"]:,}: {name} {h[key]:.3f} bits/char</title></circle>')
+    parts.append(f'<text class="label" x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle">step</text>'
+                 f'<text class="label" transform="rotate(-90)" x="{-(top + height - bottom) / 2:.0f}" y="14" '
+                 'text-anchor="middle">bits per character</text>')
+    lx = width - right - 150
+    parts.append(f'<line class="train" x1="{lx}" x2="{lx + 22}" y1="{top + 10}" y2="{top + 10}"/>'
+                 f'<text class="legend" x="{lx + 28}" y="{top + 14}">training</text>'
+                 f'<line class="val" x1="{lx}" x2="{lx + 22}" y1="{top + 28}" y2="{top + 28}"/>'
+                 f'<text class="legend" x="{lx + 28}" y="{top + 32}">validation</text></svg>')
+    return "".join(parts)
+
+
+def _legend(neuron: NeuronColouring | None, n: int) -> str:
+    if neuron is None:
+        stops = ",".join(surprisal_colour(SURPRISE_FULL * t / 4) for t in range(5))
+        return (f'<div class="legend"><span>0 bits (expected)</span><span class="bar" style="background:'
+                f'linear-gradient(to right,{stops})"></span><span>{SURPRISE_FULL:g}+ bits (surprising)</span></div>')
+    scale = float(np.abs(neuron.values[:n]).max()) if n else 1.0
+    stops = ",".join(activation_colour(scale * t / 4, scale) for t in range(-4, 5))
+    return (f'<div class="legend"><span>{-scale:+.2f}</span><span class="bar" style="background:'
+            f'linear-gradient(to right,{stops})"></span><span>{scale:+.2f}</span></div>')
+
+
+STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0 auto;max-width:62rem;padding:1rem 1.5rem;color:#222;background:#fff}
+h1{font-size:1.35rem;margin:.3rem 0}h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
+table.facts{border-collapse:collapse;font-size:.9rem}table.facts th{text-align:left;padding:1px 12px 1px 0;color:#555;font-weight:600}
+.legend{display:flex;align-items:center;gap:.6rem;font-size:.8rem;color:#555;margin:.3rem 0}
+.legend .bar{display:inline-block;width:14rem;height:.8rem;border:1px solid #ccc}
+#tip{position:sticky;top:0;z-index:1;background:#f7f7f9;border:1px solid #ddd;border-radius:4px;padding:.35rem .6rem;
+font:13px/1.4 ui-monospace,Menlo,Consolas,monospace;white-space:pre;min-height:2.8em;overflow-x:auto}
+pre.text{font:14px/1.5 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all;border:1px solid #eee;padding:.6rem;margin:.4rem 0}
+.ch{cursor:default}.ch:hover,.ch.on{outline:1px solid #333}.ctl{color:#999}
+.note{color:#666;font-size:.85rem}
+svg .grid{stroke:#eee}svg .axis{stroke:#888}svg .tick,svg .legend{font-size:11px;fill:#555}svg .label{font-size:12px;fill:#333}
+svg polyline{fill:none;stroke-width:2}svg line.train,svg polyline.train{stroke:#1f77b4}svg line.val,svg polyline.val{stroke:#e8590c}
+svg line.train,svg line.val{stroke-width:2}svg circle.train{fill:#1f77b4}svg circle.val{fill:#e8590c}
+"""
+
+SCRIPT = """
+(function(){
+  var tip=document.getElementById('tip'), box=document.querySelector('pre.text'), on=null;
+  var spans=box.querySelectorAll('.ch');
+  for(var i=0;i<spans.length;i++){spans[i].setAttribute('data-tip',spans[i].title);spans[i].removeAttribute('title');}
+  function show(s){if(on)on.classList.remove('on');on=s;s.classList.add('on');tip.textContent=s.getAttribute('data-tip');}
+  box.addEventListener('mouseover',function(e){var s=e.target.closest('.ch');if(s)show(s);});
+  var first=box.querySelector('.ch[data-i="'+tip.getAttribute('data-start')+'"]');if(first)show(first);
+})();
+"""
+
+
+def page(
+    text: str,
+    preds: Predictions,
+    chars: Sequence[str],
+    *,
+    title: str,
+    facts: Sequence[tuple[str, str]] = (),
+    history: Sequence[dict] = (),
+    neuron: NeuronColouring | None = None,
+    max_chars: int = MAX_CHARS,
+) -> str:
+    """The whole page. preds: the model's predictions for `text`; chars: its vocabulary (ids -> chars).
+
+    facts: (name, value) rows shown under the title; history: the checkpoint's learning curve
+    (dicts with step, train_bits, val_bits); neuron: colour by this activation, not by surprisal.
+    """
+    n = min(len(text), max_chars)
+    shown = "" if n == len(text) else f' <span class="note">(the first {n:,} of {len(text):,} characters)</span>'
+    what = "surprisal: how unexpected each character was" if neuron is None else f"{html.escape(neuron.label)}"
+    start = int(np.argmax(-preds.logp[: n - 1])) + 1 if n > 1 else 0  # the most surprising character
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="generator" content="charrnn"><title>{html.escape(title)}</title><style>{STYLE}</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<table class="facts">{rows}</table>
+<h2>The text, coloured by {what}{shown}</h2>
+{_legend(neuron, n)}
+<div id="tip" data-start="{start}" aria-live="polite">Hover over a character to see its probability and the model's top alternatives.</div>
+<pre class="text">{_text_block(text, preds, chars, neuron, n)}</pre>
+<h2>Learning curve</h2>
+{learning_curve_svg(history)}
+<p class="note">Written by charrnn. This file is self-contained: it loads nothing from the network.</p>
+<script>{SCRIPT}</script>
+</body></html>
+"""

@@ -1,0 +1,121 @@
+"""Memory: how strongly the loss at one step depends on the input k steps earlier.
+
+For a position t of a text, with the model in its true state (having read everything before
+the window), the loss of predicting text[t+1] is differentiated with respect to each of the
+K one-hot inputs x_t, x_{t-1}, ..., x_{t-K+1}. The curve is the norm of that gradient against k,
+averaged over many positions. Theory predicts its shape: in a vanilla RNN the gradient is
+multiplied at every step by W_hh^T diag(tanh'), so it usually shrinks geometrically (Bengio
+et al. 1994; Pascanu et al. 2013); an LSTM's cell state carries it along through the forget
+gate, so it can persist for as long as the forget gate stays open (Hochreiter & Schmidhuber 1997).
+
+All positions are measured at once: N windows of K characters form one batch, the loss sits
+only at the last step of each, and one forward and one backward pass give every gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from charrnn import analysis, cells, model
+from charrnn.config import ModelConfig
+from charrnn.errors import DataError
+from charrnn.functional import softmax
+from charrnn.model import Params
+from charrnn.vocab import Vocab
+
+SPAN = 100  # K: how many steps back the curve goes
+POSITIONS = 64  # N: positions averaged over
+THRESHOLD = 0.01  # "forgotten": the gradient is below 1% of its size at k = 0
+
+
+@dataclass
+class GradientCurve:
+    norms: np.ndarray  # (K,) mean over positions of |d loss_t / d x_{t-k}|, k = 0 .. K-1
+    positions: int  # N, the positions averaged over
+
+    @property
+    def relative(self) -> np.ndarray:
+        """The curve divided by its value at k = 0."""
+        return self.norms / self.norms[0] if self.norms[0] > 0 else np.zeros_like(self.norms)
+
+    def k_below(self, fraction: float = THRESHOLD) -> int | None:
+        """The first k at which the gradient is below `fraction` of its start; None if it never is."""
+        below = np.flatnonzero(self.relative < fraction)
+        return int(below[0]) if len(below) else None
+
+    def to_dict(self) -> dict:
+        return {
+            "span": len(self.norms),
+            "positions": self.positions,
+            "threshold": THRESHOLD,
+            "k_below_threshold": self.k_below(),
+            "norms": self.norms.tolist(),
+            "relative": self.relative.tolist(),
+        }
+
+
+def window_starts(n_chars: int, span: int, positions: int) -> np.ndarray:
+    """Up to `positions` evenly spaced window starts s, each with a full window and a target."""
+    last = n_chars - 1 - span  # the window text[s : s + span] predicts text[s + span]
+    if last < 0:
+        raise DataError(
+            f"the text has {n_chars} characters; measuring {span} steps back needs at least {span + 1}: "
+            "use a longer text or a smaller --span"
+        )
+    return np.unique(np.linspace(0, last, min(positions, last + 1)).round().astype(np.intp))
+
+
+def states_at(params: Params, cfg: ModelConfig, ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The model's state after reading ids[:p], for each p in sorted `positions`: (L, S, N, H)."""
+    dtype = params["decoder.weight"].dtype
+    state = model.zero_state(cfg, 1, dtype)
+    out = np.empty(state.shape[:2] + (len(positions),) + state.shape[3:], dtype)
+    done = 0
+    for i, p in enumerate(positions):
+        while done < p:  # read on to p, in windows
+            stop = min(p, done + analysis.WINDOW)
+            _, state, _ = model.forward(params, cfg, ids[None, done:stop], state)
+            done = stop
+        out[:, :, i] = state[:, :, 0]
+    return out
+
+
+def input_projection_grads(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: model.Cache) -> np.ndarray:
+    """d loss / d (x_t W_ih_l0^T) at every step and batch row: (T, B, G*H), via each cell's backward.
+
+    model.backward computes the same quantity, layer by layer, but returns only its sums (the
+    weight gradients); this keeps it per step. No gradient arrives at the final state.
+    """
+    cell = cells.get(cfg)
+    T, B = cache.ids.shape
+    dh = (dlogits @ params["decoder.weight"]).reshape(T, B, -1)  # (T, B, H) into the top layer
+    for layer in reversed(range(cfg.num_layers)):
+        w_ih, w_hh, _, _ = model.layer_keys(layer)
+        ds_final = np.zeros((cell.states, B, cfg.hidden_size), dh.dtype)
+        da = cell.backward(dh, ds_final, cache.layers[layer], params[w_hh])[0]  # (T, B, G*H)
+        if layer > 0:
+            dh = (da.reshape(T * B, -1) @ params[w_ih]).reshape(T, B, -1)  # into the layer below
+    return da
+
+
+def gradient_curve(
+    params: Params, cfg: ModelConfig, vocab: Vocab, text: str, span: int = SPAN, positions: int = POSITIONS
+) -> GradientCurve:
+    """Mean norm of the loss's gradient with respect to the input k = 0 .. span-1 steps back."""
+    params = {k: v.astype(np.float64) for k, v in params.items()}  # tiny gradients must not underflow
+    ids = analysis.encode(vocab, text)
+    starts = window_starts(len(ids), span, positions)
+    x = ids[starts[:, None] + np.arange(span)]  # (N, K) the windows
+    y = ids[starts + span]  # (N,) what each window's last step predicts
+    logits, _, cache = model.forward(params, cfg, x, states_at(params, cfg, ids, starts))
+    N = len(starts)
+    dlogits = np.zeros_like(logits)  # (K*N, V), time-major: the last N rows are the last step
+    last = dlogits[-N:]
+    last[...] = softmax(logits[-N:])
+    last[np.arange(N), y] -= 1.0  # d (-ln p(y)) / d logits, one loss per row, not averaged
+    da = input_projection_grads(params, cfg, dlogits, cache)  # (K, N, G*H)
+    dx = da @ params["rnn.weight_ih_l0"]  # (K, N, V): the gradient with respect to the one-hot input
+    norms = np.linalg.norm(dx, axis=2).mean(axis=1)  # (K,) indexed by window step j
+    return GradientCurve(norms[::-1].copy(), N)  # k = K-1-j steps back from the last input
