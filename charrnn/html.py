@@ -57,7 +57,8 @@ def _tips(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronCol
         alts = "   ".join(
             f"{visible(chars[c])} {math.exp(lp):.3f}" for c, lp in zip(preds.top_ids[i - 1], preds.top_logp[i - 1])
         )
-        tips.append(f"{visible(text[i])}   p = {p:.4f}   {-preds.logp[i - 1] / math.log(2):.2f} bits\nexpected: {alts}")
+        shown = f"{p:.4f}" if p >= 1e-3 else f"{p:.1e}"
+        tips.append(f"{visible(text[i])}   p = {shown}   {-preds.logp[i - 1] / math.log(2):.2f} bits\nexpected: {alts}")
     if neuron is not None:
         tips = [f"{tip}\n{neuron.label} = {neuron.values[i]:+.3f}" for i, tip in enumerate(tips)]
     return tips
@@ -92,7 +93,7 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
-def learning_curve_svg(history: Sequence[dict], width: int = 640, height: int = 240) -> str:
+def learning_curve_svg(history: Sequence[dict], width: int = 420, height: int = 190) -> str:
     """Training and validation bits per character by step, as an inline SVG."""
     if not history:
         return '<p class="note">No learning curve: this checkpoint recorded no validations.</p>'
@@ -151,7 +152,8 @@ def _legend(neuron: NeuronColouring | None, n: int) -> str:
 
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0 auto;max-width:62rem;padding:1rem 1.5rem;color:#222;background:#fff}
-h1{font-size:1.35rem;margin:.3rem 0}h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
+h1{font-size:1.35rem;margin:.3rem 0}h2{font-size:1.05rem;margin:1rem 0 .4rem}
+.top{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}figure{margin:0}figcaption{font-size:.85rem;font-weight:600;color:#555}
 table.facts{border-collapse:collapse;font-size:.9rem}table.facts th{text-align:left;padding:1px 12px 1px 0;color:#555;font-weight:600}
 .legend{display:flex;align-items:center;gap:.6rem;font-size:.8rem;color:#555;margin:.3rem 0}
 .legend .bar{display:inline-block;width:14rem;height:.8rem;border:1px solid #ccc}
@@ -203,13 +205,12 @@ def page(
 <meta name="generator" content="charrnn"><title>{html.escape(title)}</title><style>{STYLE}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
-<table class="facts">{rows}</table>
+<div class="top"><table class="facts">{rows}</table>
+<figure><figcaption>Learning curve</figcaption>{learning_curve_svg(history)}</figure></div>
 <h2>The text, coloured by {what}{shown}</h2>
 {_legend(neuron, n)}
 <div id="tip" data-start="{start}" aria-live="polite">Hover over a character to see its probability and the model's top alternatives.</div>
 <pre class="text">{_text_block(text, preds, chars, neuron, n)}</pre>
-<h2>Learning curve</h2>
-{learning_curve_svg(history)}
 <p class="note">Written by charrnn. This file is self-contained: it loads nothing from the network.</p>
 <script>{SCRIPT}</script>
 </body></html>

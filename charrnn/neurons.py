@@ -45,7 +45,7 @@ def check_unit(cfg: ModelConfig, unit: Unit) -> None:
     if not 0 <= unit.unit < cfg.hidden_size:
         raise ConfigError(f"there is no unit {unit.unit}: each layer has units 0 to {cfg.hidden_size - 1}")
     if unit.state not in state_kinds(cfg):
-        raise ConfigError(f"only an LSTM has a cell state; this model is a {cfg.cell.upper()}")
+        raise ConfigError(f"only an LSTM has a cell state, and this model is {cfg.cell.upper()}: leave out --cell-state")
 
 
 def activations(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> dict[tuple[int, str], np.ndarray]:
@@ -100,14 +100,15 @@ def _scan(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _line_positions(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column (0 at a line's first character), characters left before the newline, indentation."""
+    """Characters read in the line so far (1 at its first, 0 at a newline), characters still to
+    come before the newline, and the line's indentation."""
     column, left, indent = (np.zeros(len(text)) for _ in range(3))
     start = 0
     for line in text.split("\n"):
         n = len(line)
         stop = start + n  # the newline itself, if any, is at `stop`
-        column[start:stop] = np.arange(n)
-        left[start:stop] = np.arange(n, 0, -1)
+        column[start:stop] = np.arange(1, n + 1)
+        left[start:stop] = np.arange(n - 1, -1, -1)
         indent[start:stop] = n - len(line.lstrip(" \t"))
         start = stop + 1
     return column, left, indent
