@@ -64,8 +64,11 @@ def format_duration(seconds: float) -> str:
     return f"{h}h {m:02d}m {s:02d}s" if h else f"{m}m {s:02d}s" if m else f"{s}s"
 
 
-def line_plot(series: dict[str, list[tuple[float, float]]], width: int = 60, height: int = 12) -> list[str]:
-    """A small text plot of (x, y) series, one marker character per series, y labelled."""
+def line_plot(series: dict[str, list[tuple[float, float]]], width: int = 60, height: int = 12, y_label=None) -> list[str]:
+    """A small text plot of (x, y) series, one marker character per series, y labelled.
+
+    y_label turns a y value into its 6-character label (default: 2 decimals).
+    """
     points = [p for s in series.values() for p in s]
     if not points:
         return []
@@ -80,7 +83,7 @@ def line_plot(series: dict[str, list[tuple[float, float]]], width: int = 60, hei
     lines = []
     for r, row in enumerate(grid):
         label = y1 - (y1 - y0) * r / max(height - 1, 1)
-        lines.append(f"{label:6.2f} |" + "".join(row))
+        lines.append((y_label(label) if y_label else f"{label:6.2f}") + " |" + "".join(row))
     lines.append(" " * 7 + "+" + "-" * width)
     lines.append(" " * 8 + f"{x0:<.0f}".ljust(width - 8) + f"{x1:>8.0f}")
     return lines
@@ -139,3 +142,111 @@ def render_score(text: str, surprisal_bits: list[float], summary: dict[str, floa
         f"\n{summary['chars']:,} characters scored: {summary['total_bits']:,.1f} bits in total, "
         f"{summary['bits_per_char']:.4f} bits/char  (colour: green < 2 bits, red >= 8 bits)"
     )
+
+
+# -- inspect's analysis views -------------------------------------------------------------------
+
+
+def activation_style(value: float, scale: float) -> str:
+    """Black on a background from blue (negative) through white (0) to red (positive)."""
+    t = min(abs(value) / scale, 1.0) if scale > 0 else 0.0
+    fade = round(255 * (1 - t))  # the other two channels: white at 0, pure colour at full scale
+    rgb = (255, fade, fade) if value >= 0 else (fade, fade, 255)
+    return "black on #{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def render_neuron(text: str, values: list[float], label: str) -> None:
+    """The text with each character's background coloured by one unit's activation after it."""
+    from rich.text import Text
+
+    out = console()
+    scale = max((abs(v) for v in values), default=0.0)
+    rendered = Text()
+    for ch, v in zip(text, values):
+        rendered.append(ch, style=activation_style(v, scale))
+    out.print(rendered)
+    lo, hi = min(values, default=0.0), max(values, default=0.0)
+    out.print(f"\n{label}: from {lo:+.3f} to {hi:+.3f}  (blue negative, white 0, red positive; full colour at ±{scale:.3f})")
+
+
+def render_neuron_search(found: dict[str, Any], shown: int = 20) -> None:
+    """Properties of the text and the units that track them best, strongest first."""
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=f"units that track properties of the text ({found['chars']:,} characters)", title_justify="left")
+    table.add_column("property")
+    table.add_column("best unit", justify="right")
+    table.add_column("r", justify="right")
+    table.add_column("runners-up")
+
+    def name(u: dict[str, Any]) -> str:
+        return f"{u['layer']}:{u['unit']}" + (" cell" if u["state"] == "c" else "")
+
+    for prop in found["properties"][:shown]:
+        best, *rest = prop["units"]
+        table.add_row(prop["property"], name(best), f"{best['r']:+.2f}", ", ".join(f"{name(u)} {u['r']:+.2f}" for u in rest))
+    out.print(table)
+    if found["constant_properties"]:
+        out.print("not in this text: " + ", ".join(found["constant_properties"]))
+    if found["properties"]:
+        best = found["properties"][0]["units"][0]
+        flag = " --cell-state" if best["state"] == "c" else ""
+        out.print(f"r is the correlation over the text; see one with: charrnn inspect --text FILE --neuron {best['layer']}:{best['unit']}{flag}")
+
+
+def render_gradients(result: dict[str, Any], floor: float = 1e-8) -> None:
+    """Gradient norm against steps back, one curve per checkpoint, on a log scale."""
+    import math
+
+    from rich.table import Table
+
+    out = console()
+    models = result["models"]
+    threshold = models[0]["threshold"]
+    table = Table(title=f"gradient of the loss w.r.t. the input k steps back, mean of {models[0]['positions']} positions",
+                  title_justify="left")
+    table.add_column("", justify="center")
+    table.add_column("checkpoint", overflow="fold")
+    table.add_column("model")
+    marks = [k for k in (1, 10, 50) if k < models[0]["span"]]
+    for k in marks:
+        table.add_column(f"k={k}", justify="right")
+    table.add_column(f"k at {threshold:.0%}", justify="right")
+    for marker, m in zip("*o+x", models):
+        below = m["k_below_threshold"]
+        table.add_row(marker, m["checkpoint"], m["model"], *(f"{m['relative'][k]:.1e}" for k in marks),
+                      f"> {m['span'] - 1}" if below is None else str(below))
+    out.print(table)
+    series = {
+        m["checkpoint"]: [(k, math.log10(max(r, floor))) for k, r in enumerate(m["relative"])] for m in models
+    }
+    out.print(f"\nrelative gradient norm by steps back k (log scale, 1 at k = 0, floor {floor:.0e})")
+    for line in line_plot(series, y_label=lambda y: f"{10 ** y:6.0e}"):
+        out.print(line)
+
+
+def render_ranking(ranking: dict[str, Any]) -> None:
+    """Checkpoints ranked by bits per character on the characters all of them could score."""
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=f"which model finds the text least surprising ({ranking['comparable_chars']:,} of "
+                  f"{ranking['chars']:,} characters comparable)", title_justify="left")
+    for name, justify in (("rank", "right"), ("checkpoint", "left"), ("bits/char", "right"),
+                          ("own bits/char", "right"), ("scored", "right"), ("skipped", "right")):
+        table.add_column(name, justify=justify)
+    for m in ranking["models"]:
+        table.add_row(str(m["rank"]), m["name"], f"{m['bits_per_char']:.4f}", f"{m['own_bits_per_char']:.4f}",
+                      f"{m['scored_chars']:,}", f"{m['skipped_chars']:,}")
+    out.print(table)
+    for m in ranking["models"]:
+        if m["skipped_chars"]:
+            out.print(f"{m['name']} never saw {_char_list(m['missing'])}: it read the text without those "
+                      f"{m['skipped_chars']:,} characters and was not scored on them")
+    out.print("bits/char: over the characters every model scored (the ranking); own: over all it scored")
+
+
+def _char_list(chars: list[str], limit: int = 10) -> str:
+    shown = " ".join(show_char(c) for c in chars[:limit])
+    return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
