@@ -42,6 +42,22 @@ class Corpus:
         vocab = vocab or Vocab(text)
         return cls(vocab.encode(text), vocab, name, len(raw), hashlib.sha256(raw).hexdigest())
 
+    def with_vocab(self, vocab: Vocab) -> Corpus:
+        """The same text under a larger vocabulary (to continue training a model on a new text).
+
+        Raises DataError naming the characters that `vocab` lacks.
+        """
+        if vocab == self.vocab:
+            return self
+        if missing := vocab.missing("".join(self.vocab.chars)):
+            shown = ", ".join(repr(c) for c in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            raise DataError(
+                f"the corpus {self.name} has {len(missing)} characters the model's vocabulary lacks: {shown}; "
+                "continue on a text written in the model's characters, or use --force to train a new model"
+            )
+        remap = vocab.encode("".join(self.vocab.chars))  # (V_self,) this corpus's ids -> vocab's ids
+        return Corpus(remap[np.asarray(self.ids)], vocab, self.name, self.n_bytes, self.sha256)
+
     def meta(self) -> dict:
         return {"name": self.name, "bytes": self.n_bytes, "chars": int(len(self.ids)), "sha256": self.sha256}
 
@@ -106,9 +122,11 @@ def read_text(source: str | Path | BinaryIO, encoding: str = "utf-8", errors: st
 
 def _check_decoding(encoding: str, errors: str) -> None:
     try:
-        codecs.lookup(encoding)
+        info = codecs.lookup(encoding)
     except LookupError:
-        raise DataError(f"unknown text encoding {encoding!r}; try utf-8, latin-1 or cp1252") from None
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):  # hex, zlib, rot13: not bytes -> text
+        raise DataError(f"unknown text encoding {encoding!r}; try utf-8, latin-1 or cp1252")
     if errors not in ERROR_MODES:
         raise DataError(f"decode errors must be one of {', '.join(ERROR_MODES)}, not {errors!r}")
 
@@ -187,15 +205,24 @@ def split(ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int) -
     """Split into a training head and a held-out validation tail, checking both are usable."""
     n = len(ids)
     n_val = int(n * val_fraction)
-    need = batch_size * seq_len + 1
-    if n - n_val < need or n_val < 2:
-        minimum = int(np.ceil(max(need / (1 - val_fraction), 2 / val_fraction)))
-        raise DataError(
-            f"the corpus has {n} characters, too few for batch size {batch_size} x sequence length "
-            f"{seq_len} with validation fraction {val_fraction}: it needs at least {minimum}; "
-            "use a longer text or smaller --batch-size/--seq-len"
-        )
-    return ids[: n - n_val], ids[n - n_val :]
+    need = batch_size * seq_len + 1  # one (B, T) window and the target after it
+    if n - n_val >= need and n_val >= 2:
+        return ids[: n - n_val], ids[n - n_val :]
+    minimum = int(np.ceil(max(need / (1 - val_fraction), 2 / val_fraction)))
+    if n >= need + 2:  # the text is long enough; the validation fraction is what is wrong
+        if n_val < 2:
+            fix = f"it leaves {n_val} characters for validation, and at least 2 are needed: raise --val-fraction"
+        else:
+            fix = (
+                f"it leaves {n - n_val} characters for training, and one batch of {batch_size} x {seq_len} needs "
+                f"{need}: lower --val-fraction"
+            )
+        raise DataError(f"validation fraction {val_fraction:g} does not fit a corpus of {n} characters: {fix}")
+    raise DataError(
+        f"the corpus has {n} characters, too few for batch size {batch_size} x sequence length {seq_len} "
+        f"with validation fraction {val_fraction:g}: it needs at least {minimum}; use a longer text or "
+        "smaller --batch-size/--seq-len"
+    )
 
 
 class Streams:
