@@ -55,6 +55,38 @@ class Checkpoint:
         }
 
 
+def check_writable(path: str | Path) -> None:
+    """Fail now, not after hours of training, if a checkpoint cannot be written at `path`."""
+    path = Path(path)
+    parent = path.parent
+    if not parent.is_dir():
+        raise CheckpointError(
+            f"cannot write the checkpoint {path}: {parent} is not a directory; create it or choose another place with -c"
+        )
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise CheckpointError(
+            f"cannot write the checkpoint {path}: {e.strerror or e} in {parent}; choose another place with -c"
+        ) from None
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable; not every system can open a directory, which is fine."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def save(ckpt: Checkpoint, path: str | Path) -> None:
     """Write to a temporary file beside `path`, fsync it, then rename it over `path`.
 
@@ -73,6 +105,7 @@ def save(ckpt: Checkpoint, path: str | Path) -> None:
             os.fchmod(f.fileno(), 0o644)
         os.replace(tmp, path)
         tmp = None
+        _fsync_dir(path.parent)
     except OSError as e:
         raise CheckpointError(
             f"cannot write the checkpoint {path}: {e.strerror or e}; any previous checkpoint there "
@@ -100,15 +133,24 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise CheckpointError(f"{path} is not a charrnn checkpoint (not an .npz file)")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
+            arrays = {name: npz[name] for name in npz.files}
     except ValueError as e:
         if "allow_pickle" in str(e):
             raise CheckpointError(
                 f"{path} holds pickled Python objects, which charrnn refuses to load (they could run code)"
             ) from None
-        raise CheckpointError(f"{path} is not a readable checkpoint: {e}") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (damaged): {_one_line(e)}") from None
     except (OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or damaged): {e}") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or damaged): {_one_line(e)}") from None
+    except MemoryError:  # a damaged header can declare an array of any size
+        raise CheckpointError(f"{path} is damaged: it declares arrays larger than memory") from None
+    if not all(isinstance(a, np.ndarray) for a in arrays.values()):  # np.load gives bytes for non-.npy members
+        raise CheckpointError(f"{path} is a zip archive but not a charrnn checkpoint")
+    return arrays
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
 
 
 def _parse_meta(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
