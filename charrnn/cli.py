@@ -8,6 +8,7 @@ imported inside the commands so that `charrnn --help` starts fast.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -21,6 +22,21 @@ from charrnn import __version__
 
 DEFAULT_CHECKPOINT = "charrnn.npz"  # charrnn.checkpoint.DEFAULT_PATH, without importing numpy
 SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXPLODED = 20  # a loss above this many times an untrained model's (ln V) means training has blown up
+
+
+class Real(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (nan passes every range check)."""
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+class Exploded(Exception):
+    """The loss is finite but far worse than an untrained model's: training has blown up."""
 
 
 class Duration(click.ParamType):
@@ -37,6 +53,8 @@ class Duration(click.ParamType):
         if not parts or re.sub(r"\d+(?:\.\d+)?\s*[hms]?", "", text).strip():
             self.fail(f"{value!r} is not a duration; write it like 90s, 10m or 1h30m", param, ctx)
         seconds = sum(float(n) * self.UNITS[u] for n, u in parts)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is too long; write it like 90s, 10m or 1h30m", param, ctx)
         if seconds <= 0:
             self.fail(f"{value!r} must be longer than zero", param, ctx)
         return seconds
@@ -46,12 +64,30 @@ class Group(click.Group):
     """Turns library errors into click errors, so they print as one line without a traceback."""
 
     def invoke(self, ctx):
-        from charrnn.errors import CharRNNError
+        from charrnn.errors import CharRNNError, ConfigError
 
         try:
             return super().invoke(ctx)
+        except ConfigError as e:  # option values that pass their types but not the config's checks
+            raise click.UsageError(_one_line(e)) from None
         except CharRNNError as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(_one_line(e)) from None
+        except MemoryError:
+            raise click.ClickException(
+                "out of memory; use a smaller --hidden-size or --layers, or fewer --batch-size or --num-samples"
+            ) from None
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1; the shell convention is 130
+            click.echo("Interrupted.", err=True)
+            ctx.exit(SIGNAL_EXIT[signal.SIGINT])
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
+
+
+def _list_chars(chars: list[str], limit: int = 10) -> str:
+    shown = ", ".join(repr(c) for c in chars[:limit])
+    return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
 
 
 def checkpoint_option(**kwargs):
@@ -94,23 +130,23 @@ TRAIN_OPTIONS = (
 @click.option("--model", type=click.Choice(["lstm", "gru", "rnn"]), help="Cell type.  [default: lstm]")
 @click.option("--hidden-size", type=click.IntRange(min=1), help="Units per layer.  [default: 256]")
 @click.option("--layers", type=click.IntRange(min=1), help="Stacked recurrent layers.  [default: 2]")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), help="Dropout between layers.  [default: 0.1]")
+@click.option("--dropout", type=Real(0, 1, max_open=True), help="Dropout between layers.  [default: 0.1]")
 @click.option("--nonlinearity", type=click.Choice(["tanh", "relu"]), help="Vanilla RNN activation.  [default: tanh]")
 @click.option("--seq-len", type=click.IntRange(min=1), help="BPTT window in characters.  [default: 64]")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Parallel streams.  [default: 32]")
 @click.option("--optimizer", type=click.Choice(["adam", "rmsprop", "adagrad", "sgd"]), help="[default: adam]")
-@click.option("--lr", type=click.FloatRange(0, min_open=True), help="Learning rate.  [default: 0.002]")
-@click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), help="SGD momentum.  [default: 0.9]")
-@click.option("--lr-decay", type=click.FloatRange(0, 1, min_open=True), help="Step decay factor.  [default: 0.9]")
+@click.option("--lr", type=Real(0, min_open=True), help="Learning rate.  [default: 0.002]")
+@click.option("--momentum", type=Real(0, 1, max_open=True), help="SGD momentum.  [default: 0.9]")
+@click.option("--lr-decay", type=Real(0, 1, min_open=True), help="Step decay factor.  [default: 0.9]")
 @click.option("--lr-decay-every", type=click.IntRange(min=1), help="Steps between decays.  [default: 2000]")
-@click.option("--grad-clip", type=click.FloatRange(min=0), help="Global gradient norm cap, 0 for none.  [default: 5]")
-@click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Held-out tail.  [default: 0.05]")
+@click.option("--grad-clip", type=Real(min=0), help="Global gradient norm cap, 0 for none.  [default: 5]")
+@click.option("--val-fraction", type=Real(0, 1, min_open=True, max_open=True), help="Held-out tail.  [default: 0.05]")
 @click.option("--eval-every", type=click.IntRange(min=1), help="Steps between validations and saves.  [default: 250]")
 @click.option("--eval-chars", type=click.IntRange(min=2), help="Validation characters per evaluation.  [default: 100000]")
-@click.option("--epochs", type=click.FloatRange(0, min_open=True), help="Stop after this many passes.")
+@click.option("--epochs", type=Real(0, min_open=True), help="Stop after this many passes.")
 @click.option("--max-steps", type=click.IntRange(min=1), help="Stop after this many steps in total.")
 @click.option("--max-time", type=Duration(), help="Stop after this much training time, e.g. 90s, 10m.  [default: 10m]")
-@click.option("--seed", type=int, help="Random seed.  [default: 0]")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed.  [default: 0]")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the corpus.")
 @click.option("--decode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict", show_default=True, help="What to do with undecodable bytes.")
 @click.option("--resume", is_flag=True, help="Continue training the existing checkpoint.")
@@ -143,10 +179,13 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
         )
     if resume and not checkpoint.exists():
         raise click.ClickException(f"--resume: there is no checkpoint at {checkpoint} to continue")
+    ckpt_io.check_writable(checkpoint)
     given = {k: v for k, v in options.items() if v is not None}
     previous = ckpt_io.load(checkpoint) if resume else None
     model_cfg, train_cfg = _configs(given, previous)
     data = read_corpus(sys.stdin.buffer if corpus == "-" else corpus, encoding, decode_errors)
+    if previous is not None:
+        data = data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
     _train(data, model_cfg, train_cfg, previous, checkpoint, sample_length, quiet)
 
 
@@ -188,11 +227,11 @@ def _deferred_signals():
 
 
 def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int, quiet: bool):
-    from charrnn import checkpoint as ckpt_io
+    import numpy as np
+
     from charrnn import ui
-    from charrnn.errors import TrainingDiverged
     from charrnn.functional import bits
-    from charrnn.train import EvalEvent, Trainer
+    from charrnn.train import Trainer
 
     trainer = Trainer(data, model_cfg, train_cfg, resume=previous)
     if trainer.finished():
@@ -210,42 +249,80 @@ def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int,
         f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "
         f"{len(data.vocab)} distinct; {_limits(train_cfg, ui)}"
     )
-    bar_steps = _step_limit(train_cfg, trainer.windows.n_windows)
-    if bar_steps is not None:
-        bar = ui.progress_bar(bar_steps, trainer.step, " steps", quiet)
-    else:
-        bar = ui.progress_bar(round(train_cfg.max_time), trainer.elapsed, "s", quiet)
-    val_text, saved_once, stopped_by = "-", False, None
-    with _deferred_signals() as caught, bar:
-        try:
-            for event in trainer.run(stop_requested=lambda: bool(caught)):
-                if isinstance(event, EvalEvent):
-                    ckpt_io.save(trainer.checkpoint(), path)
-                    saved_once = True
-                    val_text = f"{event.val_bits:.3f}"
-                    continue
-                bar.update(1 if bar_steps is not None else min(trainer.elapsed, bar.total) - bar.n)
-                bar.set_postfix_str(
-                    f"loss {bits(event.smooth_loss):.3f} bpc, val {val_text}, {event.chars_per_sec / 1000:.1f}k char/s",
-                    refresh=False,
-                )
-        except TrainingDiverged as e:
-            kept = f"{path} keeps the last good weights" if saved_once or previous else "no checkpoint was written"
-            raise click.ClickException(f"{e} ({kept})") from None
-        if caught:
-            stopped_by = caught[0]
-            ckpt_io.save(trainer.checkpoint(), path)
-    best = trainer.best_val
+    with np.errstate(all="ignore"):  # a blown-up loss is reported once, in words, not as numpy warnings
+        stopped_by = _run(trainer, path, quiet)
     if stopped_by is not None:
         ui.message(f"Interrupted at step {trainer.step:,}: saved {path}; continue with `charrnn train ... --resume -c {path}`")
         sys.exit(SIGNAL_EXIT[stopped_by])
     say(
         f"Done: {trainer.step:,} steps, {ui.format_duration(trainer.elapsed)}; best validation "
-        f"{bits(best):.3f} bits/char at step {trainer.best_step:,}; checkpoint: {path}",
+        f"{bits(trainer.best_val):.3f} bits/char at step {trainer.best_step:,}; checkpoint: {path}",
         style="bold",
     )
     if sample_length and not quiet:
         _show_sample(trainer, sample_length, ui)
+
+
+def _run(trainer, path: Path, quiet: bool) -> int | None:
+    """The loop: save at every validation, stop between steps on a signal (saving first).
+
+    Returns the signal that stopped training, or None when it reached its limit.
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn import ui
+    from charrnn.errors import TrainingDiverged
+    from charrnn.functional import bits
+    from charrnn.train import EvalEvent
+
+    cfg = trainer.cfg
+    bar_steps = _step_limit(cfg, trainer.windows.n_windows)
+    if bar_steps is not None:
+        bar = ui.progress_bar(bar_steps, trainer.step, " steps", quiet)
+    else:
+        bar = ui.progress_bar(round(cfg.max_time), trainer.elapsed, "s", quiet)
+    val_text, saved_step = "-", None
+    with _deferred_signals() as caught, bar:
+        try:
+            for event in trainer.run(stop_requested=lambda: bool(caught)):
+                if isinstance(event, EvalEvent):
+                    _check_loss(event.val_loss, trainer)  # never save blown-up weights
+                    ckpt_io.save(trainer.checkpoint(), path)
+                    saved_step, val_text = event.step, f"{event.val_bits:.3f}"
+                    continue
+                _check_loss(event.loss, trainer)
+                bar.update(1 if bar_steps is not None else min(trainer.elapsed, bar.total) - bar.n)
+                bar.set_postfix_str(
+                    f"loss {bits(event.smooth_loss):.3f} bpc, val {val_text}, {event.chars_per_sec / 1000:.1f}k char/s",
+                    refresh=False,
+                )
+        except (TrainingDiverged, Exploded) as e:
+            if saved_step is not None:
+                kept = f"{path} holds the weights saved at step {saved_step:,}"
+            else:
+                kept = f"{path} is unchanged" if path.exists() else "no checkpoint was written"
+            if isinstance(e, TrainingDiverged):  # its message ends with the fix
+                raise click.ClickException(f"{e}; {kept}") from None
+            cfg = trainer.cfg
+            raise click.ClickException(
+                f"{e}; {kept}; lower --lr (now {cfg.lr:g}) or --grad-clip (now {cfg.grad_clip:g})"
+            ) from None
+        if caught:
+            ckpt_io.save(trainer.checkpoint(), path)
+            return caught[0]
+    return None
+
+
+def _check_loss(loss: float, trainer) -> None:
+    """Raise Exploded when the loss is far worse than an untrained model's (ln V) or not finite.
+
+    The trainer stops on a NaN or infinite training loss itself; a huge learning rate can instead
+    drive the loss to finite nonsense (1e7 nats per character with --lr 1e6), and an update can
+    make the weights NaN after the step's loss was computed, which the validation then shows.
+    """
+    untrained = math.log(len(trainer.corpus.vocab))
+    if not loss <= EXPLODED * max(1.0, untrained):  # also true for NaN
+        what = "became NaN" if math.isnan(loss) else f"blew up to {loss:.3g} nats/char"
+        raise Exploded(f"the loss {what} at step {trainer.step} (an untrained model has {untrained:.2f})")
 
 
 def _limits(cfg, ui) -> str:
@@ -282,14 +359,14 @@ def _show_sample(trainer, length: int, ui) -> None:
 @cli.command(short_help="Write new text to stdout.")
 @checkpoint_option()
 @click.option("-n", "--length", type=click.IntRange(min=0), default=1000, show_default=True, help="Characters to generate.")
-@click.option("--temp", "temperature", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True, help="Temperature: lower is safer, higher is wilder.")
+@click.option("--temp", "temperature", type=Real(0, min_open=True), default=1.0, show_default=True, help="Temperature: lower is safer, higher is wilder.")
 @click.option("--top-k", type=click.IntRange(min=1), help="Draw only from the k most likely characters.")
-@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), help="Draw only from the smallest set reaching probability p.")
+@click.option("--top-p", type=Real(0, 1, min_open=True), help="Draw only from the smallest set reaching probability p.")
 @click.option("--argmax", is_flag=True, help="Always take the most likely character.")
 @click.option("--prime", default="", help="Text to warm the model up on; printed first.")
 @click.option("--no-prime-echo", is_flag=True, help="Do not print the prime text.")
 @click.option("--skip-unknown", is_flag=True, help="Drop prime characters the model never saw, with a warning.")
-@click.option("--seed", type=int, help="Random seed, for repeatable samples.")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed, for repeatable samples.")
 @click.option("--num-samples", type=click.IntRange(min=1), default=1, show_default=True, help="Samples to draw, as one batch.")
 @click.option("--separator", default="\n\n", show_default="blank line", help="Printed between samples.")
 @click.option("--stop-at", help="Stop a sample once it produces this text (e.g. a blank line: $'\\n\\n').")
@@ -311,7 +388,7 @@ def sample(checkpoint, length, temperature, top_k, top_p, argmax, prime, no_prim
     cfg = SampleConfig(length=length, temperature=temperature, top_k=top_k, top_p=top_p, argmax=argmax, seed=seed)
     model = ckpt_io.load(checkpoint)
     if missing := model.vocab.missing(prime):
-        shown = ", ".join(repr(c) for c in missing)
+        shown = _list_chars(missing)
         if not skip_unknown:
             raise click.ClickException(
                 f"the prime text has characters the model never saw: {shown}; remove them or pass --skip-unknown"
@@ -369,8 +446,9 @@ def _quiet_broken_pipe():
 @checkpoint_option()
 @click.option("--text", "text_path", type=click.Path(exists=True, dir_okay=False, allow_dash=True), help="Score this text (- for stdin): bits per character, coloured by surprise.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --text.")
+@click.option("--decode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict", show_default=True, help="What to do with undecodable bytes in --text.")
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as one JSON object.")
-def inspect(checkpoint, text_path, encoding, as_json):
+def inspect(checkpoint, text_path, encoding, decode_errors, as_json):
     """Show a checkpoint's model, vocabulary, corpus and learning curve; with --text, score a text.
 
     \b
@@ -393,7 +471,12 @@ def inspect(checkpoint, text_path, encoding, as_json):
 
         from charrnn.data import read_text
 
-        text = read_text(sys.stdin.buffer if text_path == "-" else text_path, encoding)
+        text = read_text(sys.stdin.buffer if text_path == "-" else text_path, encoding, decode_errors)
+        if missing := model.vocab.missing(text):
+            raise click.ClickException(
+                f"the text has characters the model never saw: {_list_chars(missing)}; "
+                "it can only score text written in its own characters"
+            )
         logp = score.log_probs(model.params, model.model, model.vocab, text)
         facts["score"] = {"text": text_path, **score.summary(logp), "surprisal_bits": score.surprisal_bits(logp).tolist()}
     with _quiet_broken_pipe():
