@@ -45,12 +45,21 @@ class GradientCurve:
         below = np.flatnonzero(self.relative < fraction)
         return int(below[0]) if len(below) else None
 
+    def far_factor(self) -> float | None:
+        """How much the gradient shrinks per step far back: the geometric mean of norms[k+1] / norms[k]
+        over the far half of the curve (k >= K/2), where the first steps' transients have passed."""
+        far = self.norms[len(self.norms) // 2 :]
+        if len(far) < 2 or far.min() <= 0:
+            return None
+        return float((far[-1] / far[0]) ** (1 / (len(far) - 1)))
+
     def to_dict(self) -> dict:
         return {
             "span": len(self.norms),
             "positions": self.positions,
             "threshold": THRESHOLD,
             "k_below_threshold": self.k_below(),
+            "far_factor_per_step": self.far_factor(),
             "norms": self.norms.tolist(),
             "relative": self.relative.tolist(),
         }

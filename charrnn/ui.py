@@ -199,25 +199,28 @@ def render_gradients(result: dict[str, Any], floor: float = 1e-8) -> None:
     """Gradient norm against steps back, one curve per checkpoint, on a log scale."""
     import math
 
+    from rich import box
     from rich.table import Table
 
     out = console()
     models = result["models"]
     threshold = models[0]["threshold"]
     table = Table(title=f"gradient of the loss w.r.t. the input k steps back, mean of {models[0]['positions']} positions",
-                  title_justify="left")
-    table.add_column("", justify="center")
+                  title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("checkpoint", overflow="fold")
-    table.add_column("model")
+    table.add_column("model", no_wrap=True)
     marks = [k for k in (1, 10, 50) if k < models[0]["span"]]
     for k in marks:
         table.add_column(f"k={k}", justify="right")
     table.add_column(f"k at {threshold:.0%}", justify="right")
+    table.add_column("far/step", justify="right")
     for marker, m in zip("*o+x", models):
-        below = m["k_below_threshold"]
-        table.add_row(marker, m["checkpoint"], m["model"], *(f"{m['relative'][k]:.1e}" for k in marks),
-                      f"> {m['span'] - 1}" if below is None else str(below))
+        below, far = m["k_below_threshold"], m["far_factor_per_step"]
+        table.add_row(f"{marker} {m['checkpoint']}", m["model"], *(f"{m['relative'][k]:.1e}" for k in marks),
+                      f"> {m['span'] - 1}" if below is None else str(below), "-" if far is None else f"x {far:.3f}")
     out.print(table)
+    out.print(f"k at {threshold:.0%}: the first k where the gradient is below {threshold:.0%} of its size at k = 0; "
+              f"far/step: how much it shrinks per step over k >= {models[0]['span'] // 2}")
     series = {
         m["checkpoint"]: [(k, math.log10(max(r, floor))) for k, r in enumerate(m["relative"])] for m in models
     }

@@ -215,6 +215,7 @@ def test_a_vanilla_rnn_gradient_halves_at_every_step_back():
     ratios = curve.norms[1:] / curve.norms[:-1]
     np.testing.assert_allclose(ratios, 0.5, rtol=1e-3)
     assert curve.k_below(0.01) == 7  # 0.5**6 = 0.016, 0.5**7 = 0.008
+    assert curve.far_factor() == pytest.approx(0.5, rel=1e-3)
     assert curve.positions == 16
 
 
@@ -224,6 +225,7 @@ def test_an_lstm_with_an_open_forget_gate_keeps_its_gradient():
     curve = memory.gradient_curve(params, cfg, vocab, STEADY, span=60, positions=16)
     np.testing.assert_allclose(curve.norms, curve.norms[0], rtol=1e-6)  # flat: f**60 = 1 - 1e-7
     assert curve.k_below(0.01) is None
+    assert curve.far_factor() == pytest.approx(1.0, abs=1e-6)
 
 
 def test_a_closing_forget_gate_makes_the_lstm_forget_geometrically():
