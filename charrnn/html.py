@@ -20,7 +20,7 @@ from charrnn.analysis import Predictions
 
 MAX_CHARS = 20_000  # characters shown; a page of more is slow to open and no easier to read
 SURPRISE_FULL = 8.0  # bits at which the surprisal colour is at its reddest
-VISIBLE = {"\n": "\\n", "\t": "\\t", " ": "␠"}
+VISIBLE = {"\n": "\\n", "\t": "\\t"}
 
 
 @dataclass
@@ -30,10 +30,10 @@ class NeuronColouring:
 
 
 def visible(ch: str) -> str:
-    """A character as it can be read in a list: whitespace and control characters spelled out."""
+    """A character as it can be read in a list: in «», with newlines, tabs and controls escaped."""
     if ch in VISIBLE:
-        return VISIBLE[ch]
-    return ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        return f"«{VISIBLE[ch]}»"
+    return f"«{ch}»" if ch.isprintable() else f"«{ch.encode('unicode_escape').decode('ascii')}»"
 
 
 def surprisal_colour(bits: float) -> str:
@@ -70,7 +70,7 @@ def _text_block(text: str, preds: Predictions, chars: Sequence[str], neuron: Neu
     spans = []
     for i in range(n):
         ch = text[i]
-        shown = html.escape(ch) if ch.isprintable() or ch in "\n\t" else f'<i class="ctl">{html.escape(visible(ch))}</i>'
+        shown = html.escape(ch) if ch.isprintable() or ch in "\n\t" else f'<i class="ctl">{html.escape(visible(ch)[1:-1])}</i>'
         if neuron is not None:
             colour = activation_colour(float(neuron.values[i]), scale)
         elif i == 0:
@@ -151,7 +151,7 @@ def _legend(neuron: NeuronColouring | None, n: int) -> str:
 
 
 STYLE = """
-body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0 auto;max-width:62rem;padding:1rem 1.5rem;color:#222;background:#fff}
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0 auto;max-width:72rem;padding:1rem 1.5rem;color:#222;background:#fff}
 h1{font-size:1.35rem;margin:.3rem 0}h2{font-size:1.05rem;margin:1rem 0 .4rem}
 .top{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}figure{margin:0}figcaption{font-size:.85rem;font-weight:600;color:#555}
 table.facts{border-collapse:collapse;font-size:.9rem}table.facts th{text-align:left;padding:1px 12px 1px 0;color:#555;font-weight:600}
