@@ -209,15 +209,17 @@ def split(ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int) -
     if n - n_val >= need and n_val >= 2:
         return ids[: n - n_val], ids[n - n_val :]
     minimum = int(np.ceil(max(need / (1 - val_fraction), 2 / val_fraction)))
-    if n >= need + 2:  # the text is long enough; the validation fraction is what is wrong
-        if n_val < 2:
-            fix = f"it leaves {n_val} characters for validation, and at least 2 are needed: raise --val-fraction"
-        else:
-            fix = (
-                f"it leaves {n - n_val} characters for training, and one batch of {batch_size} x {seq_len} needs "
-                f"{need}: lower --val-fraction"
-            )
-        raise DataError(f"validation fraction {val_fraction:g} does not fit a corpus of {n} characters: {fix}")
+    if n >= need + 2 and n_val < 2:  # some other fraction would do
+        raise DataError(
+            f"validation fraction {val_fraction:g} leaves {n_val} of the corpus's {n} characters for validation, "
+            f"and at least 2 are needed: raise --val-fraction or use a text of at least {minimum} characters"
+        )
+    if n >= need + 2:
+        raise DataError(
+            f"validation fraction {val_fraction:g} leaves {n - n_val} of the corpus's {n} characters for training, "
+            f"and one batch of {batch_size} x {seq_len} needs {need}: lower --val-fraction or use smaller "
+            "--batch-size/--seq-len"
+        )
     raise DataError(
         f"the corpus has {n} characters, too few for batch size {batch_size} x sequence length {seq_len} "
         f"with validation fraction {val_fraction:g}: it needs at least {minimum}; use a longer text or "
