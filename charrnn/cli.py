@@ -23,7 +23,6 @@ from charrnn import __version__
 
 DEFAULT_CHECKPOINT = "charrnn.npz"  # charrnn.checkpoint.DEFAULT_PATH, without importing numpy
 SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
-EXPLODED = 20  # a loss above this many times an untrained model's (ln V) means training has blown up
 
 
 class Real(click.FloatRange):
@@ -37,7 +36,7 @@ class Real(click.FloatRange):
 
 
 class Exploded(Exception):
-    """The loss is finite but far worse than an untrained model's: training has blown up."""
+    """The validation loss is far worse than an untrained model's: training has blown up."""
 
 
 class Duration(click.ParamType):
@@ -290,7 +289,6 @@ def _run(trainer, path: Path, quiet: bool) -> int | None:
                     ckpt_io.save(trainer.checkpoint(), path)
                     saved_step, val_text = event.step, f"{event.val_bits:.3f}"
                     continue
-                _check_loss(event.loss, trainer)
                 bar.update(1 if bar_steps is not None else min(trainer.elapsed, bar.total) - bar.n)
                 bar.set_postfix_str(
                     f"loss {bits(event.smooth_loss):.3f} bpc, val {val_text}, {event.chars_per_sec / 1000:.1f}k char/s",
@@ -313,17 +311,19 @@ def _run(trainer, path: Path, quiet: bool) -> int | None:
     return None
 
 
-def _check_loss(loss: float, trainer) -> None:
-    """Raise Exploded when the loss is far worse than an untrained model's (ln V) or not finite.
+def _check_loss(val_loss: float, trainer) -> None:
+    """Raise Exploded when the validation loss is NaN or far worse than an untrained model's.
 
-    The trainer stops on a NaN or infinite training loss itself; a huge learning rate can instead
-    drive the loss to finite nonsense (1e7 nats per character with --lr 1e6), and an update can
-    make the weights NaN after the step's loss was computed, which the validation then shows.
+    The trainer checks each step's training loss, but that loss is computed before the step's
+    update: an update that blows the weights up shows first in the validation that follows it,
+    and those weights must not be saved.
     """
+    from charrnn.train import DIVERGED
+
     untrained = math.log(len(trainer.corpus.vocab))
-    if not loss <= EXPLODED * max(1.0, untrained):  # also true for NaN
-        what = "became NaN" if math.isnan(loss) else f"blew up to {loss:.3g} nats/char"
-        raise Exploded(f"the loss {what} at step {trainer.step} (an untrained model has {untrained:.2f})")
+    if not val_loss <= DIVERGED * untrained:  # also true for NaN
+        what = "became NaN" if math.isnan(val_loss) else f"exploded to {val_loss:.3g} nats/char"
+        raise Exploded(f"the validation loss {what} at step {trainer.step} (an untrained model has {untrained:.2f})")
 
 
 def _limits(cfg, ui) -> str:
