@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn import analysis, cells, model
+from charrnn import analysis, model
 from charrnn.config import ModelConfig
 from charrnn.errors import DataError
 from charrnn.functional import softmax
@@ -91,24 +91,6 @@ def states_at(params: Params, cfg: ModelConfig, ids: np.ndarray, positions: np.n
     return out
 
 
-def input_projection_grads(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: model.Cache) -> np.ndarray:
-    """d loss / d (x_t W_ih_l0^T) at every step and batch row: (T, B, G*H), via each cell's backward.
-
-    model.backward computes the same quantity, layer by layer, but returns only its sums (the
-    weight gradients); this keeps it per step. No gradient arrives at the final state.
-    """
-    cell = cells.get(cfg)
-    T, B = cache.ids.shape
-    dh = (dlogits @ params["decoder.weight"]).reshape(T, B, -1)  # (T, B, H) into the top layer
-    for layer in reversed(range(cfg.num_layers)):
-        w_ih, w_hh, _, _ = model.layer_keys(layer)
-        ds_final = np.zeros((cell.states, B, cfg.hidden_size), dh.dtype)
-        da = cell.backward(dh, ds_final, cache.layers[layer], params[w_hh])[0]  # (T, B, G*H)
-        if layer > 0:
-            dh = (da.reshape(T * B, -1) @ params[w_ih]).reshape(T, B, -1)  # into the layer below
-    return da
-
-
 def gradient_curve(
     params: Params, cfg: ModelConfig, vocab: Vocab, text: str, span: int = SPAN, positions: int = POSITIONS
 ) -> GradientCurve:
@@ -124,7 +106,8 @@ def gradient_curve(
     last = dlogits[-N:]
     last[...] = softmax(logits[-N:])
     last[np.arange(N), y] -= 1.0  # d (-ln p(y)) / d logits, one loss per row, not averaged
-    da = input_projection_grads(params, cfg, dlogits, cache)  # (K, N, G*H)
-    dx = da @ params["rnn.weight_ih_l0"]  # (K, N, V): the gradient with respect to the one-hot input
+    input_grads: list[np.ndarray] = []
+    model.backward(params, cfg, dlogits, cache, input_grads=input_grads)
+    dx = input_grads[0] @ params["rnn.weight_ih_l0"]  # (K, N, V): the gradient with respect to the one-hot input
     norms = np.linalg.norm(dx, axis=2).mean(axis=1)  # (K,) indexed by window step j
     return GradientCurve(norms[::-1].copy(), N)  # k = K-1-j steps back from the last input

@@ -155,10 +155,20 @@ def _embedding_grad(ids: np.ndarray, da: np.ndarray, vocab: int, ws: Workspace |
     return np.ascontiguousarray(grad_t.T)
 
 
-def backward(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: Cache, dstate=None, ws: Workspace | None = None):
+def backward(
+    params: Params,
+    cfg: ModelConfig,
+    dlogits: np.ndarray,
+    cache: Cache,
+    dstate=None,
+    ws: Workspace | None = None,
+    input_grads: list | None = None,
+):
     """dlogits (T*B, V) -> (grads keyed like params, d loss / d initial state (L, S, B, H)).
 
     dstate is the gradient arriving at the final state; truncated BPTT passes none (zero).
+    A list passed as input_grads receives, per layer from the bottom, the gradient of its input
+    projection at every step, (T, B, G*H): how much each step's input mattered (inspect --gradients).
     """
     cell = cells.get(cfg)
     T, B = cache.ids.shape
@@ -178,6 +188,8 @@ def backward(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: Cache
         dsT = np.zeros_like(dstate0[layer]) if dstate is None else dstate[layer].copy()
         da, dstate0[layer], grads[w_hh], grads[b_hh] = cell.backward(dh, dsT, cache.layers[layer], params[w_hh], lws)
         grads[b_ih] = da.sum(axis=(0, 1))
+        if input_grads is not None:
+            input_grads.insert(0, da if ws is None else da.copy())
         if layer == 0:
             grads[w_ih] = _embedding_grad(cache.ids, da, vocab_size(params), ws)
         else:

@@ -246,6 +246,13 @@ def test_on_real_text_the_rnn_forgets_where_the_lstm_remembers():
     assert lstm_curve.k_below() is None and lstm_curve.relative[-1] > 0.1
 
 
+def step_input_grads(params, cfg, dlogits, cache):
+    """Layer 0's per-step input-projection gradient, as inspect --gradients reads it."""
+    per_layer = []
+    model.backward(params, cfg, dlogits, cache, input_grads=per_layer)
+    return per_layer[0]
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_per_step_input_gradients_match_the_core_backward(cell):
     """Summed over steps and rows they are the core's W_ih and b_ih gradients; step by step, the
@@ -258,7 +265,7 @@ def test_per_step_input_gradients_match_the_core_backward(cell):
     logits, _, cache = model.forward(params, cfg, x, state)
     _, dlogits = cross_entropy(logits, y.T.ravel())
     grads, _ = model.backward(params, cfg, dlogits.copy(), cache)
-    da = memory.input_projection_grads(params, cfg, dlogits.copy(), cache)  # (T, B, G)
+    da = step_input_grads(params, cfg, dlogits.copy(), cache)  # (T, B, G)
     np.testing.assert_allclose(da.sum(axis=(0, 1)), grads["rnn.bias_ih_l0"], atol=1e-12)
     onehot = np.eye(6)[x.T]  # (T, B, V)
     np.testing.assert_allclose(np.einsum("tbg,tbv->gv", da, onehot), grads["rnn.weight_ih_l0"], atol=1e-12)
@@ -272,7 +279,7 @@ def test_each_step_of_the_input_gradient_is_in_its_place():
     logits, _, cache = model.forward(params, cfg, x, model.zero_state(cfg, 2, np.float64))
     dlogits = np.zeros_like(logits)
     dlogits[-2:] = rng.standard_normal((2, 5))  # a loss at the last step only
-    da = memory.input_projection_grads(params, cfg, dlogits, cache)
+    da = step_input_grads(params, cfg, dlogits, cache)
     for s in range(1, 6):  # the same loss differentiated by the core with respect to the state h_s
         logits_s, _, cache_s = model.forward(params, cfg, x[:, s:], cache.layers[0].hs[s][None, None])
         dl = np.zeros_like(logits_s)

@@ -26,6 +26,12 @@ CORE = [
     "charrnn.vocab",
     "charrnn.functional",
     "charrnn.errors",
+    "charrnn.workspace",
+    "charrnn.analysis",
+    "charrnn.neurons",
+    "charrnn.memory",
+    "charrnn.compare",
+    "charrnn.html",
 ]
 
 PROBE = f"""
