@@ -269,46 +269,50 @@ def _run(trainer, path: Path, quiet: bool) -> int | None:
     Returns the signal that stopped training, or None when it reached its limit.
     """
     from charrnn import checkpoint as ckpt_io
-    from charrnn import ui
     from charrnn.errors import TrainingDiverged
     from charrnn.functional import bits
     from charrnn.train import EvalEvent
 
-    cfg = trainer.cfg
-    bar_steps = _step_limit(cfg, trainer.windows.n_windows)
-    if bar_steps is not None:
-        bar = ui.progress_bar(bar_steps, trainer.step, " steps", quiet)
-    else:
-        bar = ui.progress_bar(round(cfg.max_time), trainer.elapsed, "s", quiet)
-    val_text, saved_step = "-", None
+    bar, by_steps = _progress_bar(trainer, quiet)
+    shown = {"loss": "-", "val": "-", "speed": "-"}  # the bar's postfix
+    saved_step = None
     with _deferred_signals() as caught, bar:
         try:
             for event in trainer.run(stop_requested=lambda: bool(caught)):
                 if isinstance(event, EvalEvent):
                     _check_loss(event.val_loss, trainer)  # never save blown-up weights
                     ckpt_io.save(trainer.checkpoint(), path)
-                    saved_step, val_text = event.step, f"{event.val_bits:.3f}"
-                    continue
-                bar.update(1 if bar_steps is not None else min(trainer.elapsed, bar.total) - bar.n)
-                bar.set_postfix_str(
-                    f"loss {bits(event.smooth_loss):.3f} bpc, val {val_text}, {event.chars_per_sec / 1000:.1f}k char/s",
-                    refresh=False,
-                )
+                    saved_step, shown["val"] = event.step, f"{event.val_bits:.3f}"
+                else:
+                    bar.update(1 if by_steps else min(trainer.elapsed, bar.total) - bar.n)
+                    shown.update(loss=f"{bits(event.smooth_loss):.3f}", speed=f"{event.chars_per_sec / 1000:.1f}k")
+                bar.set_postfix_str("loss {loss} bpc, val {val}, {speed} char/s".format(**shown), refresh=False)
         except (TrainingDiverged, Exploded) as e:
-            if saved_step is not None:
-                kept = f"{path} holds the weights saved at step {saved_step:,}"
-            else:
-                kept = f"{path} is unchanged" if path.exists() else "no checkpoint was written"
-            if isinstance(e, TrainingDiverged):  # its message ends with the fix
-                raise click.ClickException(f"{e}; {kept}") from None
-            cfg = trainer.cfg
-            raise click.ClickException(
-                f"{e}; {kept}; lower --lr (now {cfg.lr:g}) or --grad-clip (now {cfg.grad_clip:g})"
-            ) from None
+            raise click.ClickException(_diverged_message(e, path, saved_step, trainer.cfg)) from None
         if caught:
             ckpt_io.save(trainer.checkpoint(), path)
             return caught[0]
     return None
+
+
+def _progress_bar(trainer, quiet: bool):
+    """A bar over steps when a step or epoch limit is set, else over seconds of --max-time."""
+    from charrnn import ui
+
+    steps = _step_limit(trainer.cfg, trainer.windows.n_windows)
+    if steps is not None:
+        return ui.progress_bar(steps, trainer.step, " steps", quiet), True
+    return ui.progress_bar(round(trainer.cfg.max_time), trainer.elapsed, "s", quiet), False
+
+
+def _diverged_message(e: Exception, path: Path, saved_step: int | None, cfg) -> str:
+    if saved_step is not None:
+        kept = f"{path} holds the weights saved at step {saved_step:,}"
+    else:
+        kept = f"{path} is unchanged" if path.exists() else "no checkpoint was written"
+    if isinstance(e, Exploded):
+        return f"{e}; {kept}; lower --lr (now {cfg.lr:g}) or --grad-clip (now {cfg.grad_clip:g})"
+    return f"{e}; {kept}"  # the trainer's message already ends with the fix
 
 
 def _check_loss(val_loss: float, trainer) -> None:
