@@ -19,7 +19,12 @@ WHITESPACE_NAMES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", " ": "␠"}
 def console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=False)
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit with status 1; the CLI stops quietly with 0 instead, as `sample` does
+            raise BrokenPipeError
+
+    return PipeConsole(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=False)
 
 
 def message(text: str, style: str | None = None) -> None:
