@@ -1,0 +1,149 @@
+"""The installed console script in real shell pipelines and on a real (pseudo-)terminal.
+
+stdout carries only the product, so it can be piped; a reader that goes away (`| head`) ends a
+sample quietly; progress and colours appear only on a terminal, and NO_COLOR turns colours off.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import struct
+import subprocess
+import termios
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import TEXT, run, script, tiny, write
+
+COLOUR = re.compile(r"\x1b\[[0-9;]*?(?:3[0-7]|9[0-7]|38;[0-9;]+)m")  # a foreground colour being set
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    """A directory with a corpus and a checkpoint trained from it through a pipe."""
+    d = tmp_path_factory.mktemp("pipeline")
+    write(d / "corpus.txt", TEXT)
+    result = shell(f"cat corpus.txt | {charrnn()} train - -c model.npz {' '.join(tiny(max_steps=20, eval_every=10))}", d)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "on <stdin>" in result.stderr and "Done: 20 steps" in result.stderr
+    assert "Traceback" not in result.stderr and "\r" not in result.stderr and "\x1b" not in result.stderr  # no bar, no colour
+    return d
+
+
+def charrnn() -> str:
+    return " ".join(script())
+
+
+def shell(command: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a bash pipeline; pipefail makes its exit code non-zero if any stage fails (or dies of SIGPIPE)."""
+    return subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command}"], cwd=cwd, capture_output=True, timeout=120, env=env,
+        encoding="utf-8", errors="replace",
+    )
+
+
+def test_train_from_a_pipe_then_sample_into_head(workdir):
+    result = shell(f"{charrnn()} sample -c model.npz -n 500 --seed 1 | head -c 50", workdir)
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert len(result.stdout) == 50 and set(result.stdout) <= set(TEXT)
+
+
+@pytest.mark.parametrize("extra", [[], ["--num-samples", "3"], ["--prime", "the "]])
+def test_sample_into_a_reader_that_leaves_exits_quietly(workdir, extra):
+    result = shell(f"{charrnn()} sample -c model.npz -n 100000 {' '.join(map(repr, extra))} | head -c 200", workdir)
+    assert result.returncode == 0, result.stderr  # 141 if charrnn died of SIGPIPE, 1 on an error
+    assert result.stderr == ""  # no traceback, no BrokenPipeError, no "Exception ignored"
+    assert len(result.stdout) == 200
+
+
+@pytest.mark.parametrize("command", ["inspect", "inspect --json", "inspect --text corpus.txt"])
+def test_inspect_into_a_reader_that_leaves_exits_quietly(workdir, command):
+    result = shell(f"{charrnn()} {command} -c model.npz | head -c 20", workdir)
+    assert result.returncode == 0 and result.stderr == "" and len(result.stdout) == 20
+
+
+def test_inspect_json_is_only_json(workdir):
+    result = shell(f"{charrnn()} inspect -c model.npz --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"training\"][\"steps\"])'", workdir)
+    assert result.returncode == 0 and result.stdout.strip() == "20" and result.stderr == ""
+
+
+def test_score_a_text_from_a_pipe(workdir):
+    result = shell(f"head -c 200 corpus.txt | {charrnn()} inspect -c model.npz --text - --json", workdir)
+    assert result.returncode == 0 and result.stderr == ""
+    assert json.loads(result.stdout)["score"]["chars"] == 199
+
+
+def test_sample_feeds_training(workdir):
+    """A sample is plain text: it can be the corpus of another model."""
+    result = shell(
+        f"{charrnn()} sample -c model.npz -n 400 --seed 0 | {charrnn()} train - -c again.npz {' '.join(tiny())} -q", workdir
+    )
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+    assert (workdir / "again.npz").is_file()
+
+
+def test_errors_from_the_real_script(workdir):
+    missing = run(["sample", "-c", "none.npz"], cwd=workdir)
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.startswith("Error: no checkpoint at none.npz") and missing.stderr.count("\n") == 1
+    usage = run(["train", "none.txt"], cwd=workdir)
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr
+    assert usage.stderr.splitlines()[-1] == "Error: Invalid value for 'CORPUS': File 'none.txt' does not exist."
+    version = run(["--version"])
+    assert version.returncode == 0 and version.stdout.startswith("charrnn, version ")
+
+
+# -- on a terminal --------------------------------------------------------------------------------
+
+
+def on_terminal(args: list[str], cwd: Path, no_color: bool) -> tuple[int, str]:
+    """Run the script with stdin, stdout and stderr on a 160-column pseudo-terminal; return all it wrote."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "TERM")}
+    env["TERM"] = "xterm-256color"
+    if no_color:
+        env["NO_COLOR"] = "1"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    proc = subprocess.Popen([*script(), *args], cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_progress_bar_and_colours_on_a_terminal(workdir, tmp_path, no_color):
+    code, out = on_terminal(
+        ["train", str(workdir / "corpus.txt"), "-c", str(tmp_path / "t.npz"), *tiny(max_steps=40, eval_every=10)],
+        tmp_path,
+        no_color,
+    )
+    assert code == 0, out
+    bar = [line for line in re.split(r"[\r\n]", out) if line.startswith("train ")][-1]
+    assert "100%" in bar and "40/40 steps" in bar
+    assert re.search(r"\[\d\d:\d\d<\d\d:\d\d, loss \d+\.\d+ bpc, val \d+\.\d+, [\d.]+k char/s\]", bar), bar
+    assert "Done: 40 steps" in out and "A sample at temperature 0.8" in out
+    if no_color:
+        assert not COLOUR.search(out), repr(out)
+    else:
+        assert "\x1b[33mWarning:" in out  # warnings are yellow on a terminal
+
+
+def test_sample_on_a_terminal_ends_its_line(workdir):
+    code, out = on_terminal(["sample", "-c", "model.npz", "-n", "20", "--seed", "0"], workdir, no_color=True)
+    assert code == 0 and out.endswith("\n") and len(out.replace("\r\n", "\n").rstrip("\n")) <= 20
