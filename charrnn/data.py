@@ -9,6 +9,7 @@ temporary file first so that it too can be read twice.
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
 import shutil
@@ -94,15 +95,19 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
 
 
 def _open_twice_readable(source: str | Path | BinaryIO, spool_dir: str | None):
-    """Return a seekable binary file; standard input and pipes are spooled to a temporary file."""
+    """Return a seekable binary file; standard input, pipes and FIFOs are spooled to a temporary file."""
     if hasattr(source, "seekable") and source.seekable():
         return _Unclosed(source)
     if not isinstance(source, (str, Path)):
-        spool = tempfile.TemporaryFile(dir=spool_dir)
-        shutil.copyfileobj(source, spool, CHUNK_BYTES)
-        spool.seek(0)
-        return spool
-    path = Path(source)
+        return _spool(source, spool_dir)
+    raw = _open_path(Path(source))
+    if raw.seekable():
+        return raw
+    with raw:  # a named pipe, such as bash's <(...)
+        return _spool(raw, spool_dir)
+
+
+def _open_path(path: Path) -> BinaryIO:
     if not path.exists():
         raise DataError(f"corpus not found: {path}")
     if path.is_dir():
@@ -111,6 +116,31 @@ def _open_twice_readable(source: str | Path | BinaryIO, spool_dir: str | None):
         return open(path, "rb")
     except OSError as e:
         raise DataError(f"cannot read the corpus {path}: {e.strerror}") from None
+
+
+def _spool(raw: BinaryIO, spool_dir: str | None) -> BinaryIO:
+    """Copy a stream that can be read only once into an anonymous temporary file."""
+    try:
+        spool = tempfile.TemporaryFile(dir=spool_dir)
+    except OSError as e:
+        raise _no_room("a copy of the corpus", spool_dir, e) from None
+    try:
+        shutil.copyfileobj(raw, spool, CHUNK_BYTES)
+        spool.seek(0)
+    except OSError as e:
+        spool.close()
+        raise _no_room("a copy of the corpus", spool_dir, e) from None
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def _no_room(what: str, directory: str | None, e: OSError) -> DataError:
+    where = directory or tempfile.gettempdir()
+    return DataError(
+        f"cannot keep {what} in {where}: {e.strerror or e}; free some space there or set TMPDIR to another directory"
+    )
 
 
 def read_text(source: str | Path | BinaryIO, encoding: str = "utf-8", errors: str = "strict") -> str:
@@ -183,10 +213,14 @@ class _Hashing:
 
 
 def _encode_to_memmap(chunks: Iterator[str], vocab: Vocab, n: int, workdir: str | None) -> np.ndarray:
-    fd, path = tempfile.mkstemp(prefix="charrnn-ids-", suffix=".bin", dir=workdir)
-    os.close(fd)
+    try:
+        fd, path = tempfile.mkstemp(prefix="charrnn-ids-", suffix=".bin", dir=workdir)
+        os.close(fd)
+    except OSError as e:
+        raise _no_room("the corpus's ids", workdir, e) from None
     try:
         out = np.memmap(path, dtype=vocab.dtype, mode="w+", shape=(n,))
+        _reserve(path, n * vocab.dtype.itemsize, workdir)
         at = 0
         for text in chunks:
             out[at : at + len(text)] = vocab.encode(text)
@@ -199,6 +233,22 @@ def _encode_to_memmap(chunks: Iterator[str], vocab: Vocab, n: int, workdir: str 
             os.unlink(path)  # the map keeps the data alive; nothing is left behind on exit
         except OSError:
             pass
+
+
+def _reserve(path: str, n_bytes: int, workdir: str | None) -> None:
+    """Allocate the map's disk space now: a full disk is then an error here, not a SIGBUS later.
+
+    A new memmap is a sparse file, whose pages get their disk blocks only when first written.
+    """
+    if not hasattr(os, "posix_fallocate"):
+        return
+    with open(path, "r+b") as f:
+        try:
+            os.posix_fallocate(f.fileno(), 0, n_bytes)
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise _no_room("the corpus's ids", workdir, e) from None
+            # other errors: the file system cannot preallocate; go on as before
 
 
 def split(ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
