@@ -119,17 +119,22 @@ def save(ckpt: Checkpoint, path: str | Path) -> None:
                 pass
 
 
+def is_npz(path: str | Path) -> bool:
+    """Whether a file starts as every .npz does, as a zip archive. Raises OSError if unreadable."""
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}; train one with `charrnn train CORPUS` or pass -c PATH")
     if path.is_dir():
         raise CheckpointError(f"{path} is a directory, not a checkpoint file")
     try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
+        npz = is_npz(path)
     except OSError as e:
         raise CheckpointError(f"cannot read the checkpoint {path}: {e.strerror}") from None
-    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+    if not npz:
         raise CheckpointError(f"{path} is not a charrnn checkpoint (not an .npz file)")
     try:
         with np.load(path, allow_pickle=False) as npz:

@@ -172,21 +172,42 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
 
     if resume and force:
         raise click.UsageError("--resume and --force contradict each other; choose one")
-    if checkpoint.exists() and not (resume or force):
-        raise click.ClickException(
-            f"{checkpoint} already exists; pass --resume to continue training it, --force to replace it, "
-            "or -c to choose another file"
-        )
-    if resume and not checkpoint.exists():
+    if checkpoint.exists():
+        _check_replaceable(corpus, checkpoint, resume, force)
+    elif resume:
         raise click.ClickException(f"--resume: there is no checkpoint at {checkpoint} to continue")
     ckpt_io.check_writable(checkpoint)
     given = {k: v for k, v in options.items() if v is not None}
     previous = ckpt_io.load(checkpoint) if resume else None
     model_cfg, train_cfg = _configs(given, previous)
+    if corpus == "-" and sys.stdin.isatty() and not quiet:
+        from charrnn import ui
+
+        ui.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
     data = read_corpus(sys.stdin.buffer if corpus == "-" else corpus, encoding, decode_errors)
     if previous is not None:
         data = data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
     _train(data, model_cfg, train_cfg, previous, checkpoint, sample_length, quiet)
+
+
+def _check_replaceable(corpus: str, path: Path, resume: bool, force: bool) -> None:
+    """A file exists where the checkpoint goes: continue it, replace it, or refuse to touch it."""
+    from charrnn import checkpoint as ckpt_io
+
+    if not path.is_file():  # -c /dev/null must not replace /dev/null
+        raise click.ClickException(f"{path} is not a regular file; choose a checkpoint file with -c")
+    if corpus != "-" and os.path.samefile(corpus, path):
+        raise click.UsageError(f"-c {path} is the corpus itself; choose another file for the checkpoint")
+    if path.stat().st_size and not ckpt_io.is_npz(path):
+        raise click.ClickException(
+            f"{path} is not a charrnn checkpoint (not an .npz file), and charrnn replaces only its own "
+            "checkpoints; choose another file with -c"
+        )
+    if not (resume or force):
+        raise click.ClickException(
+            f"{path} already exists; pass --resume to continue training it, --force to replace it, "
+            "or -c to choose another file"
+        )
 
 
 def _configs(given: dict, previous):
@@ -435,13 +456,19 @@ def _write_samples(streams, n: int, head: str, separator: str, stop_at: str | No
 
 @contextmanager
 def _quiet_broken_pipe():
-    """`charrnn sample | head` : when the reader goes away, stop quietly (exit 0)."""
+    """Writing the product to stdout: when the reader goes away (`charrnn sample | head`), stop
+    quietly with exit 0; when stdout's encoding cannot carry the text, say how to fix it."""
     try:
         yield
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail again
         sys.exit(0)
+    except UnicodeEncodeError as e:
+        raise click.ClickException(
+            f"standard output ({e.encoding}) cannot encode {e.object[e.start:e.end]!r}; "
+            "use a UTF-8 locale or set PYTHONIOENCODING=utf-8"
+        ) from None
 
 
 # -- inspect ----------------------------------------------------------------------------------
