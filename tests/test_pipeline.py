@@ -89,6 +89,26 @@ def test_sample_feeds_training(workdir):
     assert (workdir / "again.npz").is_file()
 
 
+def test_train_from_process_substitution(workdir, tmp_path):
+    """bash's <(...) is a pipe with a name: it can be read only once, and is copied first."""
+    result = shell(f"{charrnn()} train <(cat corpus.txt) -c {tmp_path / 'm.npz'} {' '.join(tiny())} -q", workdir)
+    assert result.returncode == 0 and result.stderr == ""
+    facts = json.loads(run(["inspect", "-c", tmp_path / "m.npz", "--json"]).stdout)
+    assert facts["corpus"]["chars"] == len(TEXT)
+
+
+def test_output_encoding_that_cannot_carry_the_text(workdir):
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = run(["sample", "-c", "model.npz", "-n", "5", "--prime", "the", "--seed", "0"], cwd=workdir, env=env)
+    assert result.returncode == 0 and result.stdout.startswith("the")  # ASCII text is fine
+    zh = write(workdir / "zh.txt", "\u4e00\u4e01\u4e02\n" * 40)
+    assert run(["train", zh, "-c", "zh.npz", *tiny(), "-q"], cwd=workdir).returncode == 0
+    result = run(["sample", "-c", "zh.npz", "-n", "5", "--prime", "\u4e00"], cwd=workdir, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: standard output (ascii) cannot encode")
+    assert "PYTHONIOENCODING=utf-8" in result.stderr
+
+
 def test_errors_from_the_real_script(workdir):
     missing = run(["sample", "-c", "none.npz"], cwd=workdir)
     assert missing.returncode == 1 and missing.stdout == ""

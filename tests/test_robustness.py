@@ -8,6 +8,7 @@ Most cases run in-process with CliRunner; signals, kills and races run the real 
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import random
@@ -213,6 +214,45 @@ def test_byte_order_mark_is_not_text(tmp_path):
     utf16 = write(tmp_path / "u16.txt", TEXT.replace("\n", "\r\n").encode("utf-16"))  # BOM and CRLF
     assert invoke(["train", utf16, "-c", ckpt, *tiny(), "-q", "--force", "--encoding", "utf-16"]).exit_code == 0
     assert vocab_of(ckpt) == sorted(set(TEXT))
+
+
+def test_no_room_for_the_corpus_copy_or_its_ids(victim, corpus, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    class Pipe(io.BytesIO):  # what standard input is in a shell pipeline: readable once
+        def seekable(self):
+            return False
+
+    with monkeypatch.context() as m:
+        m.setattr(data_module.tempfile, "TemporaryFile", full)  # a pipe is copied to a file first
+        with pytest.raises(data_module.DataError, match="No space left on device.*TMPDIR"):
+            read_corpus(Pipe(TEXT.encode()))
+    with monkeypatch.context() as m:
+        m.setattr(data_module.os, "posix_fallocate", full, raising=False)
+        assert_clean_error(train_over(victim, corpus), 1, "corpus's ids", "No space left on device", "TMPDIR")
+    assert victim.unchanged()
+
+
+# -- files that must not be replaced ------------------------------------------------------------
+
+
+def test_checkpoint_path_is_the_corpus(corpus):
+    before = corpus.read_bytes()
+    for flags in ([], ["--force"], ["--resume"]):
+        assert_clean_error(invoke(["train", corpus, "-c", corpus, *tiny(), *flags]), 2, "is the corpus itself")
+    assert corpus.read_bytes() == before
+
+
+def test_force_replaces_only_checkpoints(corpus, tmp_path):
+    notes = write(tmp_path / "notes.txt", "my precious notes\n")
+    for flags in ([], ["--force"], ["--resume"]):
+        result = invoke(["train", corpus, "-c", notes, *tiny(), *flags])
+        assert_clean_error(result, 1, "not a charrnn checkpoint", "-c")
+    assert notes.read_text() == "my precious notes\n"
+    assert_clean_error(invoke(["train", corpus, "-c", os.devnull, *tiny(), "--force"]), 1, "not a regular file")
+    empty = write(tmp_path / "empty.npz", b"")  # an empty file holds nothing to lose
+    assert invoke(["train", corpus, "-c", empty, *tiny(), "--force", "-q"]).exit_code == 0
 
 
 # -- bad option values --------------------------------------------------------------------------
