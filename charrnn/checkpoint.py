@@ -13,6 +13,7 @@ Arrays in the file:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -183,18 +184,19 @@ def load(path: str | Path) -> Checkpoint:
     arrays = _read_arrays(path)
     meta = _parse_meta(path, arrays)
     try:
-        model_cfg = from_dict(ModelConfig, meta["model"])
-        train_cfg = from_dict(TrainConfig, meta["train"])
-        vocab = Vocab(meta["vocab"])
-        progress = dict(meta.get("progress", {}))
-    except (KeyError, TypeError, CharRNNError) as e:
+        model_cfg = from_dict(ModelConfig, _typed(ModelConfig, meta["model"]))
+        train_cfg = from_dict(TrainConfig, _typed(TrainConfig, meta["train"]))
+        vocab = _vocab(meta["vocab"])
+        progress = _progress(meta.get("progress", {}))
+    except (KeyError, TypeError, ValueError, CharRNNError) as e:
         raise CheckpointError(f"{path} has incomplete or invalid metadata: {e}") from None
     shapes = param_shapes(model_cfg, len(vocab))
     missing = [k for k in shapes if k not in arrays]
     if missing:
         raise CheckpointError(f"{path} is missing weights: {', '.join(missing)}")
     for name, shape in shapes.items():
-        for key in (name, f"last.{name}"):
+        # the best weights, the latest ones and every optimizer slot have the parameter's shape
+        for key in [name, f"last.{name}", *(k for k in arrays if k.startswith("optim.") and k.endswith(f".{name}"))]:
             if key in arrays and arrays[key].shape != shape:
                 raise CheckpointError(
                     f"{path}: {key} has shape {arrays[key].shape}, but its configuration needs {shape}"
@@ -204,6 +206,64 @@ def load(path: str | Path) -> Checkpoint:
     params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in shapes}
     resume = {k: v for k, v in arrays.items() if k.split(".")[0] in ("last", "optim", "train")}
     return Checkpoint(model_cfg, train_cfg, vocab, params, progress, resume)
+
+
+ANNOTATION_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "None": (type(None),)}
+
+
+def _typed(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Config values of their field's annotated type (a number for a float, an int for an int):
+    a damaged or foreign file must not build a model of 8.5 units."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__} is not a JSON object")
+    annotations = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+    for key, value in data.items():
+        names = [t.strip() for t in annotations.get(key, "").split("|")]
+        if not all(n in ANNOTATION_TYPES for n in names):
+            continue  # unknown fields are from_dict's to refuse
+        want = tuple(t for n in names for t in ANNOTATION_TYPES[n])
+        if (isinstance(value, bool) and bool not in want) or not isinstance(value, want):
+            raise TypeError(f"{cls.__name__}.{key} is {value!r}")
+    return data
+
+
+def _vocab(chars: Any) -> Vocab:
+    if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars):
+        raise TypeError("the vocabulary is not a list of single characters")
+    if len(set(chars)) != len(chars):
+        raise ValueError("the vocabulary repeats characters")
+    return Vocab(chars)
+
+
+PROGRESS_NUMBERS = ("step", "epoch", "elapsed", "smooth_loss", "best_step")
+HISTORY_NUMBERS = ("step", "elapsed", "train_loss", "val_loss")
+
+
+def _progress(progress: Any) -> dict[str, Any]:
+    """The training record, checked just enough that inspect and --resume can read it."""
+
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    if not isinstance(progress, dict):
+        raise TypeError("the training record is not a JSON object")
+    bad = [k for k in PROGRESS_NUMBERS if k in progress and not number(progress[k])]
+    if progress.get("best_val_loss") is not None and not number(progress["best_val_loss"]):
+        bad.append("best_val_loss")
+    history = progress.get("history", [])
+    if not isinstance(history, list) or not all(
+        isinstance(h, dict) and all(number(h.get(k)) for k in HISTORY_NUMBERS) for h in history
+    ):
+        bad.append("history")
+    corpus = progress.get("corpus", {})
+    if not isinstance(corpus, dict) or not (
+        all(number(corpus.get(k, 0)) for k in ("bytes", "chars"))
+        and all(isinstance(corpus.get(k, ""), str) for k in ("name", "sha256"))
+    ):
+        bad.append("corpus")
+    if bad:
+        raise ValueError(f"damaged training record: {', '.join(bad)}")
+    return dict(progress)
 
 
 def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
