@@ -425,6 +425,44 @@ def test_the_pickle_marker_works(tmp_path):
     assert marker.exists()
 
 
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=4,
+)
+
+
+def json_paths(value, path=()):
+    """The path to every value inside a JSON document, the document itself first."""
+    yield path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, inner in items:
+        yield from json_paths(inner, (*path, key))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_metadata_is_refused_cleanly(trained, tmp_path, data):
+    """Any one value of the metadata replaced (or removed): every command works or gives one clean error."""
+    meta = checkpoint_meta(trained)
+    where = data.draw(st.sampled_from(list(json_paths(meta))[1:]))
+    parent = meta
+    for key in where[:-1]:
+        parent = parent[key]
+    if data.draw(st.booleans()) and isinstance(parent, dict):
+        del parent[where[-1]]
+    else:
+        parent[where[-1]] = data.draw(JSON_VALUES)
+    path = tmp_path / "model.npz"
+    np.savez(path, **checkpoint_arrays(trained), meta=np.array(json.dumps(meta)))
+    for command in (["inspect"], ["inspect", "--json"], ["sample", "-n", "3", "--seed", "0"],
+                    ["train", "-", *tiny(max_steps=11), "--resume", "-q"]):
+        result = invoke([*command, "-c", path], input=TEXT)
+        if result.exit_code != 0:
+            assert_clean_error(result, result.exit_code)
+            assert result.exit_code in (1, 2)
+
+
 def test_missing_checkpoint(tmp_path):
     for command in ("sample", "inspect", "inspect --json"):
         assert_clean_error(invoke([*COMMANDS[command], "-c", tmp_path / "none.npz"]), 1, "no checkpoint at", "charrnn train")
