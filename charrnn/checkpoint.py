@@ -14,9 +14,11 @@ Arrays in the file:
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,8 +58,15 @@ class Checkpoint:
         }
 
 
+STALE_SECONDS = 3600  # a temporary file untouched this long belongs to a writer that was killed
+
+
 def check_writable(path: str | Path) -> None:
-    """Fail now, not after hours of training, if a checkpoint cannot be written at `path`."""
+    """Fail now, not after hours of training, if a checkpoint cannot be written at `path`.
+
+    Also removes the temporary files that writers killed mid-save (SIGKILL, power loss) left
+    beside it; a file still being written is younger than STALE_SECONDS, and is left alone.
+    """
     path = Path(path)
     parent = path.parent
     if not parent.is_dir():
@@ -72,6 +81,13 @@ def check_writable(path: str | Path) -> None:
         raise CheckpointError(
             f"cannot write the checkpoint {path}: {e.strerror or e} in {parent}; choose another place with -c"
         ) from None
+    now = time.time()
+    for stale in parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - stale.stat().st_mtime > STALE_SECONDS:
+                stale.unlink()
+        except OSError:
+            pass
 
 
 def _fsync_dir(directory: Path) -> None:
