@@ -747,6 +747,18 @@ def test_kill_during_checkpoint_writes_never_leaves_a_broken_file(corpus, tmp_pa
     assert all(p == path or (p.name.startswith(".model.npz.") and p.suffix == ".tmp") for p in tmp_path.glob("*model*"))
 
 
+def test_temporary_files_of_killed_writers_are_swept(corpus, tmp_path):
+    path = tmp_path / "model.npz"
+    old, fresh, other = (tmp_path / name for name in (".model.npz.dead1.tmp", ".model.npz.live1.tmp", ".notes.dead.tmp"))
+    for f in (old, fresh, other):
+        f.write_bytes(b"PK\x03\x04half")
+    for f in (old, other):
+        os.utime(f, (time.time() - 2 * ckpt_io.STALE_SECONDS,) * 2)
+    assert invoke(["train", corpus, "-c", path, *tiny(), "-q"]).exit_code == 0
+    assert not old.exists()  # a writer killed an hour ago
+    assert fresh.exists() and other.exists()  # perhaps still being written; not ours
+
+
 def test_two_runs_writing_one_checkpoint_leave_one_whole(corpus, tmp_path):
     alone = {"a": tmp_path / "a.npz", "b": tmp_path / "b.npz"}
     options = {
