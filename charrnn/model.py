@@ -90,7 +90,12 @@ def prepare(params: Params, cfg: ModelConfig) -> list[Weights]:
     a lookup table, one row per character with the biases included: one-hot x times W_in + b_in
     is that row."""
     cell = cells.get(cfg)
-    weights = [cell.prepare(*(params[k] for k in layer_keys(layer))) for layer in range(cfg.num_layers)]
+    weights = []
+    for layer in range(cfg.num_layers):
+        w = cell.prepare(*(params[k] for k in layer_keys(layer)))
+        # row-major copies: a gathered row and a one-row product then read contiguous memory
+        w = w._replace(W_in=np.ascontiguousarray(w.W_in), W_rec=np.ascontiguousarray(w.W_rec))
+        weights.append(w)
     weights[0] = weights[0]._replace(W_in=weights[0].W_in + weights[0].b_in, b_in=None)
     return weights
 

@@ -16,6 +16,7 @@ from charrnn.errors import DataError
 from charrnn.functional import softmax
 from charrnn.model import Params
 from charrnn.vocab import Vocab
+from charrnn.workspace import Workspace
 
 WARMUP_WINDOW = 256  # prime characters run per forward call
 
@@ -79,7 +80,8 @@ def generate(
     weights = model.prepare(params, cfg)  # once, not once per character
     state = warm_up(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples), weights)
     x = ids[:, -1:]
+    ws = Workspace()  # the same scratch arrays for every character
     for _ in range(sample_cfg.length):
-        logits, state, _ = model.forward(params, cfg, x, state, weights=weights)
+        logits, state, _ = model.forward(params, cfg, x, state, ws=ws, weights=weights)
         x = choose(logits, sample_cfg, rng)[:, None]
         yield [vocab.chars[i] for i in x[:, 0]]
