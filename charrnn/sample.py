@@ -77,7 +77,7 @@ def generate(
     if not prime:
         prime = "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
     ids = np.tile(vocab.encode(prime).astype(np.intp), (num_samples, 1))  # (N, P)
-    weights = model.prepare(params, cfg)  # once, not once per character
+    weights = model.prepare(params, cfg, row_major=True)  # once, not once per character
     state = warm_up(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples), weights)
     x = ids[:, -1:]
     ws = Workspace()  # the same scratch arrays for every character
