@@ -219,15 +219,17 @@ def _encode_to_memmap(chunks: Iterator[str], vocab: Vocab, n: int, workdir: str 
     except OSError as e:
         raise _no_room("the corpus's ids", workdir, e) from None
     try:
-        out = np.memmap(path, dtype=vocab.dtype, mode="w+", shape=(n,))
         _reserve(path, n * vocab.dtype.itemsize, workdir)
-        at = 0
-        for text in chunks:
-            out[at : at + len(text)] = vocab.encode(text)
-            at += len(text)
-        out.flush()
-        del out
+        # ordinary writes, not writes through a map: pages written through a map stay resident
+        # in this process, and memory would grow with the corpus
+        with open(path, "r+b") as f:
+            for text in chunks:
+                f.write(vocab.encode(text).tobytes())
         return np.memmap(path, dtype=vocab.dtype, mode="r", shape=(n,))
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise _no_room("the corpus's ids", workdir, e) from None
+        raise
     finally:
         try:
             os.unlink(path)  # the map keeps the data alive; nothing is left behind on exit
