@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import errno
 import hashlib
+import mmap
 import os
 import shutil
 import tempfile
@@ -251,6 +252,17 @@ def _reserve(path: str, n_bytes: int, workdir: str | None) -> None:
             if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                 raise _no_room("the corpus's ids", workdir, e) from None
             # other errors: the file system cannot preallocate; go on as before
+
+
+def release_pages(ids: np.ndarray) -> None:
+    """Let the kernel drop the pages of a memory-mapped corpus read so far.
+
+    They come back from the file when read again. Without this, the resident size of a long run
+    would creep up to the corpus's size over an epoch (file pages: reclaimable, but counted).
+    """
+    mapped = getattr(ids, "_mmap", None)
+    if mapped is not None and hasattr(mapped, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mapped.madvise(mmap.MADV_DONTNEED)
 
 
 def split(ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:

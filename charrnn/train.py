@@ -16,7 +16,7 @@ import numpy as np
 from charrnn import model, optim
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
-from charrnn.data import Corpus, Streams, split
+from charrnn.data import Corpus, Streams, release_pages, split
 from charrnn.errors import ConfigError, DataError, TrainingDiverged
 from charrnn.functional import bits
 from charrnn.workspace import Workspace
@@ -182,6 +182,7 @@ class Trainer:
         return StepEvent(self.step, self.epoch, loss, self.smooth_loss, lr, norm, x.size / dt)
 
     def eval_step(self) -> EvalEvent:
+        release_pages(self.corpus.ids)  # keeps memory flat on corpora of any size
         val = self.evaluate()
         best = val < self.best_val
         if best:
