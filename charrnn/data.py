@@ -69,8 +69,9 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
 
     A decoding error names the byte offset, which a traceback-free CLI can pass to the user.
     """
-    if codecs.lookup(encoding).name == "utf-8":
-        encoding = "utf-8-sig"  # a BOM is not part of the text
+    # A UTF-8 BOM is not part of the text. It is stripped here rather than by the utf-8-sig
+    # codec, whose error offsets would not count the BOM's three bytes.
+    strip_bom = codecs.lookup(encoding).name == "utf-8"
     decoder = codecs.getincrementaldecoder(encoding)(errors)
     offset, carry = 0, ""
     while True:
@@ -82,12 +83,14 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
         except UnicodeDecodeError as e:
             at = offset - buffered + e.start
             raise DataError(
-                f"the corpus is not valid {encoding.removesuffix('-sig')}: undecodable byte at "
+                f"the corpus is not valid {encoding}: undecodable byte at "
                 f"offset {at}; pass --encoding to name its encoding, or --decode-errors replace "
                 "(or ignore) to get past bad bytes"
             ) from None
         offset += len(data)
         carry = ""
+        if strip_bom and text:
+            text, strip_bom = text.removeprefix("\ufeff"), False
         if text.endswith("\r") and not final:  # its \n may start the next chunk
             text, carry = text[:-1], "\r"
         yield text.replace("\r\n", "\n").replace("\r", "\n")
@@ -265,6 +268,21 @@ def release_pages(ids: np.ndarray) -> None:
         mapped.madvise(mmap.MADV_DONTNEED)
 
 
+def _least_length(need: int, val_fraction: float) -> int:
+    """The shortest corpus whose split leaves `need` training and 2 validation characters."""
+
+    def fits(n: int) -> bool:
+        n_val = int(n * val_fraction)
+        return n - n_val >= need and n_val >= 2
+
+    n = max(int((need - 1) / (1 - val_fraction)) + 1, int(np.ceil(2 / val_fraction)))
+    while n > 1 and fits(n - 1):  # int() rounds the validation share down: step to the exact least
+        n -= 1
+    while not fits(n):
+        n += 1
+    return n
+
+
 def split(ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
     """Split into a training head and a held-out validation tail, checking both are usable."""
     n = len(ids)
@@ -272,7 +290,7 @@ def split(ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int) -
     need = batch_size * seq_len + 1  # one (B, T) window and the target after it
     if n - n_val >= need and n_val >= 2:
         return ids[: n - n_val], ids[n - n_val :]
-    minimum = int(np.ceil(max(need / (1 - val_fraction), 2 / val_fraction)))
+    minimum = _least_length(need, val_fraction)
     if n >= need + 2 and n_val < 2:  # some other fraction would do
         raise DataError(
             f"validation fraction {val_fraction:g} leaves {n_val} of the corpus's {n} characters for validation, "

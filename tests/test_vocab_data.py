@@ -227,11 +227,6 @@ def test_invalid_utf8_offset_counts_the_bom(tmp_path, monkeypatch, chunk, data, 
         read_bytes(tmp_path, data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: when the BOM is stripped in the same decode call that fails (a bad byte in the first "
-    "1 MiB of a file with a BOM), the offset is 3 too small: utf-8-sig's e.start excludes the BOM",
-)
 @pytest.mark.parametrize(
     "data,offset", [(BOM + b"abc\xffdef", 6), (BOM + b"\xff", 3), (BOM + "h\u00e9".encode() + b"\x80", 6)]
 )
@@ -309,11 +304,6 @@ def test_too_short_corpus_names_a_sufficient_minimum(val_fraction, batch, seq):
     assert str(batch) in str(e.value) and str(seq) in str(e.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the minimum in split()'s message is ceil(need/(1-f)), but int() flooring the "
-    "validation size lets shorter corpora work (e.g. f=0.3, B=1, T=4 says 8 where 7 works)",
-)
 def test_too_short_corpus_message_names_the_exact_minimum():
     wrong = []
     for f in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7):
