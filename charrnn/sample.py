@@ -23,7 +23,10 @@ WARMUP_WINDOW = 256  # prime characters run per forward call
 
 def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
     """(N, V) logits -> (N, V) probabilities after temperature, top-k and top-p (nucleus)."""
-    z = logits.astype(np.float64) / cfg.temperature
+    z = logits.astype(np.float64)
+    z -= z.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):  # the maximum is now 0: a tiny temperature gives -inf, never NaN
+        z /= cfg.temperature
     if cfg.top_k is not None and cfg.top_k < z.shape[-1]:
         kth = np.partition(z, -cfg.top_k, axis=-1)[:, -cfg.top_k, None]
         z[z < kth] = -np.inf
