@@ -54,41 +54,59 @@ def step(
 ) -> None:
     """One in-place update of every parameter (grads are used as scratch and overwritten)."""
     state["t"] += 1
-    t = int(state["t"])
+    update = UPDATES[name]
     for k, p in params.items():
-        g = grads[k]
-        if name == "sgd":  # with momentum, as torch.optim.SGD: m = momentum * m + g
-            m = state[f"m.{k}"]
-            m *= momentum
-            m += g
-            np.multiply(m, lr, out=g)
-            p -= g
-            continue
-        v = state[f"v.{k}"]
-        tmp = empty(ws, k, p.shape, p.dtype)
-        np.multiply(g, g, out=tmp)
-        if name == "adam":
-            # m_hat / (sqrt(v_hat) + eps), with the bias corrections of both moments
-            m = state[f"m.{k}"]
-            m *= BETA1
-            g *= 1 - BETA1
-            m += g
-            v *= BETA2
-            tmp *= 1 - BETA2
-            v += tmp
-            np.multiply(v, 1 / (1 - BETA2**t), out=tmp)
-            eps, g = ADAM_EPS, np.multiply(m, lr / (1 - BETA1**t), out=g)
-        elif name == "rmsprop":
-            v *= RMS_ALPHA
-            tmp *= 1 - RMS_ALPHA
-            v += tmp
-            np.copyto(tmp, v)
-            eps, g = RMS_EPS, np.multiply(g, lr, out=g)
-        else:  # adagrad
-            v += tmp
-            np.copyto(tmp, v)
-            eps, g = ADAGRAD_EPS, np.multiply(g, lr, out=g)
-        np.sqrt(tmp, out=tmp)
-        tmp += eps
-        g /= tmp
-        p -= g
+        slots = [state[f"{slot}.{k}"] for slot in SLOTS[name]]
+        update(p, grads[k], empty(ws, k, p.shape, p.dtype), *slots, lr=lr, t=int(state["t"]), momentum=momentum)
+
+
+def _adam(p, g, tmp, m, v, lr, t, momentum):
+    """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr m_hat / (sqrt(v_hat) + eps)."""
+    np.multiply(g, g, out=tmp)
+    m *= BETA1
+    g *= 1 - BETA1
+    m += g
+    v *= BETA2
+    tmp *= 1 - BETA2
+    v += tmp
+    np.multiply(v, 1 / (1 - BETA2**t), out=tmp)  # v_hat
+    np.sqrt(tmp, out=tmp)
+    tmp += ADAM_EPS
+    np.multiply(m, lr / (1 - BETA1**t), out=g)  # lr m_hat
+    g /= tmp
+    p -= g
+
+
+def _rmsprop(p, g, tmp, v, lr, t, momentum):
+    """v = alpha v + (1-alpha) g^2;  p -= lr g / (sqrt(v) + eps)."""
+    np.multiply(g, g, out=tmp)
+    v *= RMS_ALPHA
+    tmp *= 1 - RMS_ALPHA
+    v += tmp
+    np.sqrt(v, out=tmp)
+    tmp += RMS_EPS
+    g *= lr
+    g /= tmp
+    p -= g
+
+
+def _adagrad(p, g, tmp, v, lr, t, momentum):
+    """v += g^2;  p -= lr g / (sqrt(v) + eps)."""
+    np.multiply(g, g, out=tmp)
+    v += tmp
+    np.sqrt(v, out=tmp)
+    tmp += ADAGRAD_EPS
+    g *= lr
+    g /= tmp
+    p -= g
+
+
+def _sgd(p, g, tmp, m, lr, t, momentum):
+    """As torch.optim.SGD with momentum: m = momentum m + g;  p -= lr m."""
+    m *= momentum
+    m += g
+    np.multiply(m, lr, out=g)
+    p -= g
+
+
+UPDATES = {"adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad, "sgd": _sgd}
