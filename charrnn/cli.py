@@ -231,7 +231,10 @@ def _configs(given: dict, previous):
 
 @contextmanager
 def _deferred_signals():
-    """SIGINT and SIGTERM only set a flag, so training stops between steps and saves first."""
+    """SIGINT and SIGTERM only set a flag, so training stops between steps and saves first.
+
+    A signal ignored when charrnn started (SIGINT in a script's background job) stays ignored.
+    """
     caught: list[int] = []
 
     def handler(signum, frame):
@@ -239,7 +242,7 @@ def _deferred_signals():
             raise KeyboardInterrupt
         caught.append(signum)
 
-    old = {s: signal.signal(s, handler) for s in SIGNAL_EXIT}
+    old = {s: signal.signal(s, handler) for s in SIGNAL_EXIT if signal.getsignal(s) is not signal.SIG_IGN}
     try:
         yield caught
     finally:
