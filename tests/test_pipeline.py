@@ -11,9 +11,11 @@ import json
 import os
 import pty
 import re
+import signal
 import struct
 import subprocess
 import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,33 @@ def test_output_encoding_that_cannot_carry_the_text(workdir):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith("Error: standard output (ascii) cannot encode")
     assert "PYTHONIOENCODING=utf-8" in result.stderr
+
+
+def test_the_three_commands_exactly_as_written(tmp_path):
+    """`charrnn train corpus.txt`, `charrnn sample --temp 0.8`, `charrnn inspect`: no other flags.
+
+    The default model trains for minutes, so it is stopped with Ctrl-C once training has begun;
+    it saves the default checkpoint, which sample and inspect then read by default.
+    """
+    write(tmp_path / "corpus.txt", TEXT * 3)
+    proc = subprocess.Popen(
+        [*script(), "train", "corpus.txt"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal
+    )
+    seen = []
+    while not any(line.startswith("Training a 2 x 256 LSTM") for line in seen):
+        line = proc.stderr.readline()
+        assert line, f"train ended early: {seen}"
+        seen.append(line)
+    time.sleep(0.5)  # into the loop, where a signal saves the checkpoint
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and out == "" and "Traceback" not in err
+    assert "Interrupted at step" in err and (tmp_path / "charrnn.npz").is_file()
+    sample = run(["sample", "--temp", "0.8"], cwd=tmp_path)
+    assert sample.returncode == 0 and sample.stderr == "" and len(sample.stdout) == 1000
+    inspect = run(["inspect"], cwd=tmp_path)
+    assert inspect.returncode == 0 and inspect.stderr == "" and "LSTM, 2 x 256" in inspect.stdout
 
 
 def test_errors_from_the_real_script(workdir):

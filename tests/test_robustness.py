@@ -728,6 +728,23 @@ def test_real_signal_during_training(corpus, tmp_path, signum, code):
     assert_same_arrays(interrupted, whole)
 
 
+def test_an_ignored_sigint_stays_ignored(corpus, tmp_path):
+    """A background job of a script starts with SIGINT ignored; training must not take it over."""
+    path = tmp_path / "model.npz"
+    proc = subprocess.Popen(
+        [*script(), "train", str(corpus), "-c", str(path), *tiny(max_steps=10**6)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    wait_for(path.exists, proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    assert proc.poll() is None  # still training
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "Interrupted at step" in err
+
+
 def test_kill_during_checkpoint_writes_never_leaves_a_broken_file(corpus, tmp_path):
     """SIGKILL at moments spread over a run that saves big checkpoints at every step."""
     path = tmp_path / "model.npz"
