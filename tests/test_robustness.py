@@ -584,6 +584,29 @@ def test_save_interrupted_half_way_keeps_the_old_file(trained, tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == [victim.path]  # no temporary file left behind
 
 
+def test_ctrl_c_while_sampling(trained, monkeypatch):
+    import charrnn.sample
+
+    def interrupted(*args, **kwargs):
+        yield ["a"]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(charrnn.sample, "generate", interrupted)
+    result = invoke(["sample", "-c", trained, "-n", "100"])
+    assert result.exit_code == 130 and result.stdout == "a" and result.stderr == "Interrupted.\n"
+
+
+def test_out_of_memory_is_one_line(corpus, victim, monkeypatch):
+    import charrnn.model
+
+    def too_big(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(charrnn.model, "init_params", too_big)
+    assert_clean_error(train_over(victim, corpus), 1, "out of memory", "--hidden-size")
+    assert victim.unchanged()
+
+
 # -- faults: full disk, read-only places --------------------------------------------------------
 
 
