@@ -220,11 +220,12 @@ def _configs(given: dict, previous):
     train_given = {k: v for k, v in given.items() if k in TRAIN_OPTIONS}
     if previous is None:
         return ModelConfig(**model_given), TrainConfig(**train_given)
-    changed = [k for k, v in model_given.items() if getattr(previous.model, k) != v]
+    option_of = {field: "--" + option.replace("_", "-") for option, field in MODEL_OPTIONS.items()}
+    changed = [f"{option_of[k]} (it is {getattr(previous.model, k)})" for k, v in model_given.items() if getattr(previous.model, k) != v]
     if changed:
         raise click.UsageError(
-            f"--resume keeps the checkpoint's model; it cannot change {', '.join(changed)} "
-            "(use --force to train a new model)"
+            f"--resume keeps the checkpoint's model; it cannot change {', '.join(changed)}; "
+            "use --force to train a new model"
         )
     return previous.model, replace(previous.train, **train_given)
 

@@ -166,7 +166,7 @@ def test_train_resume_errors(corpus, trained, tmp_path):
     shutil.copy(trained, ckpt)
     before = ckpt.read_bytes()
     # the model's shape comes from the checkpoint
-    assert_clean_error(invoke(["train", corpus, "-c", ckpt, *tiny(hidden_size=9, max_steps=40), "--resume"]), 2, "hidden_size", "--force")
+    assert_clean_error(invoke(["train", corpus, "-c", ckpt, *tiny(hidden_size=9, max_steps=40), "--resume"]), 2, "--hidden-size (it is 8)", "--force")
     # already trained as far as asked
     assert_clean_error(invoke(["train", corpus, "-c", ckpt, *tiny(max_steps=30), "--resume"]), 1, "already trained", "--max-steps")
     # a text with characters the model never saw
