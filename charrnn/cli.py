@@ -269,13 +269,15 @@ def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int,
         for w in trainer.warnings():
             ui.warning(w)
     n_params = sum(p.size for p in trainer.params.values())
-    say(
-        f"{'Resuming' if previous else 'Training'} a {model_cfg.num_layers} x {model_cfg.hidden_size} "
-        f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "
-        f"{len(data.vocab)} distinct; {_limits(train_cfg, ui)}"
-    )
-    with np.errstate(all="ignore"):  # a blown-up loss is reported once, in words, not as numpy warnings
-        stopped_by = _run(trainer, path, quiet)
+    # numpy warnings: a blown-up loss is reported once, in words; signals: from the moment training
+    # is announced, Ctrl-C saves before it stops
+    with np.errstate(all="ignore"), _deferred_signals() as caught:
+        say(
+            f"{'Resuming' if previous else 'Training'} a {model_cfg.num_layers} x {model_cfg.hidden_size} "
+            f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "
+            f"{len(data.vocab)} distinct; {_limits(train_cfg, ui)}"
+        )
+        stopped_by = _run(trainer, path, quiet, caught)
     if stopped_by is not None:
         ui.message(f"Interrupted at step {trainer.step:,}: saved {path}; continue with `charrnn train ... --resume -c {path}`")
         sys.exit(SIGNAL_EXIT[stopped_by])
@@ -288,8 +290,8 @@ def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int,
         _show_sample(trainer, sample_length, ui)
 
 
-def _run(trainer, path: Path, quiet: bool) -> int | None:
-    """The loop: save at every validation, stop between steps on a signal (saving first).
+def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
+    """The loop: save at every validation; stop between steps once a signal is `caught`, saving first.
 
     Returns the signal that stopped training, or None when it reached its limit.
     """
@@ -301,7 +303,7 @@ def _run(trainer, path: Path, quiet: bool) -> int | None:
     bar, by_steps = _progress_bar(trainer, quiet)
     shown = {"loss": "-", "val": "-", "speed": "-"}  # the bar's postfix
     saved_step = None
-    with _deferred_signals() as caught, bar:
+    with bar:
         try:
             for event in trainer.run(stop_requested=lambda: bool(caught)):
                 if isinstance(event, EvalEvent):
