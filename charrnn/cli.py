@@ -35,10 +35,6 @@ class Real(click.FloatRange):
         return rv
 
 
-class Exploded(Exception):
-    """The validation loss is far worse than an untrained model's: training has blown up."""
-
-
 class Duration(click.ParamType):
     """90, 90s, 10m, 1h30m, 1.5h -> seconds."""
 
@@ -307,15 +303,14 @@ def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
         try:
             for event in trainer.run(stop_requested=lambda: bool(caught)):
                 if isinstance(event, EvalEvent):
-                    _check_loss(event.val_loss, trainer)  # never save blown-up weights
                     ckpt_io.save(trainer.checkpoint(), path)
                     saved_step, shown["val"] = event.step, f"{event.val_bits:.3f}"
                 else:
                     bar.update(1 if by_steps else min(trainer.elapsed, bar.total) - bar.n)
                     shown.update(loss=f"{bits(event.smooth_loss):.3f}", speed=f"{event.chars_per_sec / 1000:.1f}k")
                 bar.set_postfix_str("loss {loss} bpc, val {val}, {speed} char/s".format(**shown), refresh=False)
-        except (TrainingDiverged, Exploded) as e:
-            raise click.ClickException(_diverged_message(e, path, saved_step, trainer.cfg)) from None
+        except TrainingDiverged as e:
+            raise click.ClickException(_diverged_message(e, path, saved_step)) from None
         if caught:
             ckpt_io.save(trainer.checkpoint(), path)
             return caught[0]
@@ -332,29 +327,12 @@ def _progress_bar(trainer, quiet: bool):
     return ui.progress_bar(round(trainer.cfg.max_time), trainer.elapsed, "s", quiet), False
 
 
-def _diverged_message(e: Exception, path: Path, saved_step: int | None, cfg) -> str:
+def _diverged_message(e: Exception, path: Path, saved_step: int | None) -> str:
     if saved_step is not None:
         kept = f"{path} holds the weights saved at step {saved_step:,}"
     else:
         kept = f"{path} is unchanged" if path.exists() else "no checkpoint was written"
-    if isinstance(e, Exploded):
-        return f"{e}; {kept}; lower --lr (now {cfg.lr:g}) or --grad-clip (now {cfg.grad_clip:g})"
-    return f"{e}; {kept}"  # the trainer's message already ends with the fix
-
-
-def _check_loss(val_loss: float, trainer) -> None:
-    """Raise Exploded when the validation loss is NaN or far worse than an untrained model's.
-
-    The trainer checks each step's training loss, but that loss is computed before the step's
-    update: an update that blows the weights up shows first in the validation that follows it,
-    and those weights must not be saved.
-    """
-    from charrnn.train import DIVERGED
-
-    untrained = math.log(len(trainer.corpus.vocab))
-    if not val_loss <= DIVERGED * untrained:  # also true for NaN
-        what = "became NaN" if math.isnan(val_loss) else f"exploded to {val_loss:.3g} nats/char"
-        raise Exploded(f"the validation loss {what} at step {trainer.step} (an untrained model has {untrained:.2f})")
+    return f"{e} ({kept})"
 
 
 def _limits(cfg, ui) -> str:

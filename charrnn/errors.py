@@ -18,4 +18,4 @@ class CheckpointError(CharRNNError):
 
 
 class TrainingDiverged(CharRNNError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The loss became NaN or far worse than guessing: the learning rate or clip is too high."""

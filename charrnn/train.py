@@ -166,13 +166,7 @@ class Trainer:
         rng = self.rng if self.model_cfg.dropout > 0 else None
         loss, grads, new_state = model.loss_and_grads(self.params, self.model_cfg, x, y, self.state, rng, self.workspace)
         norm = optim.clip_grad_norm(grads, self.cfg.grad_clip)
-        # saturating cells (LSTM, GRU) stay finite when they blow up, so far worse than guessing counts too
-        if not (np.isfinite(loss) and np.isfinite(norm)) or loss > DIVERGED * np.log(len(self.corpus.vocab)):
-            raise TrainingDiverged(
-                f"the loss {'became NaN' if np.isnan(loss) or np.isnan(norm) else 'exploded'} at step "
-                f"{self.step + 1}; the last good checkpoint is kept: lower --lr (now {self.cfg.lr:g}) "
-                f"or --grad-clip (now {self.cfg.grad_clip:g})"
-            )
+        self._check_diverged("training", loss if np.isfinite(norm) else float("nan"), self.step + 1)
         lr = optim.learning_rate(self.cfg, self.step)
         optim.step(self.cfg.optimizer, self.params, grads, self.opt_state, lr, self.cfg.momentum, self.workspace.child("optim"))
         self.state = new_state
@@ -181,9 +175,25 @@ class Trainer:
         dt = time.perf_counter() - t0
         return StepEvent(self.step, self.epoch, loss, self.smooth_loss, lr, norm, x.size / dt)
 
+    def _check_diverged(self, which: str, loss: float, step: int) -> None:
+        """Raise TrainingDiverged for a NaN loss or one far worse than guessing.
+
+        Saturating cells (LSTM, GRU) stay finite when they blow up, so NaN alone is not enough;
+        and an update can break the weights after its own loss was computed, which only the
+        validation that follows shows: both losses are checked, before anything is saved.
+        """
+        untrained = float(np.log(len(self.corpus.vocab)))
+        if not loss <= DIVERGED * untrained:  # also true for NaN
+            what = "became NaN" if np.isnan(loss) else f"exploded to {loss:.3g} nats/char"
+            raise TrainingDiverged(
+                f"the {which} loss {what} at step {step} (an untrained model has {untrained:.2f}): "
+                f"lower --lr (now {self.cfg.lr:g}) or --grad-clip (now {self.cfg.grad_clip:g})"
+            )
+
     def eval_step(self) -> EvalEvent:
         release_pages(self.corpus.ids)  # keeps memory flat on corpora of any size
         val = self.evaluate()
+        self._check_diverged("validation", val, self.step)
         best = val < self.best_val
         if best:
             self.best_val, self.best_step = val, self.step
