@@ -88,14 +88,15 @@ class Cache(NamedTuple):
 def prepare(params: Params, cfg: ModelConfig, row_major: bool = False) -> list[Weights]:
     """Each layer's weights in the form its cell computes with. Layer 0's input weights become
     a lookup table, one row per character with the biases included: one-hot x times W_in + b_in
-    is that row. `row_major` copies them so that one-row products read contiguous memory:
-    worth it for sampling, which reuses them for every character, not for a training step."""
+    is that row. `row_major` copies the input weights so that one-row products read contiguous
+    memory: worth it for sampling, which reuses them for every character, not for a training
+    step, which uses them in one large product."""
     cell = cells.get(cfg)
     weights = []
     for layer in range(cfg.num_layers):
         w = cell.prepare(*(params[k] for k in layer_keys(layer)))
         if row_major:
-            w = w._replace(W_in=np.ascontiguousarray(w.W_in), W_rec=np.ascontiguousarray(w.W_rec))
+            w = w._replace(W_in=np.ascontiguousarray(w.W_in))
         weights.append(w)
     weights[0] = weights[0]._replace(W_in=weights[0].W_in + weights[0].b_in, b_in=None)
     return weights

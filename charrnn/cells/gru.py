@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charrnn.cells.weights import Weights
+from charrnn.cells.weights import Weights, row_major
 from charrnn.workspace import empty
 
 
@@ -38,7 +38,7 @@ def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     bias = b_ih.copy()
     bias[: 2 * H] += b_hh[: 2 * H]
     scale = _gate_scale(H, W_ih.dtype)
-    return Weights(W_ih.T * scale, bias * scale, W_hh.T * scale, b_hh[2 * H :])
+    return Weights(W_ih.T * scale, bias * scale, row_major(W_hh.T, scale), b_hh[2 * H :])
 
 
 def forward(xw, s0, w: Weights, ws=None):

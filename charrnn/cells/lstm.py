@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charrnn.cells.weights import Weights
+from charrnn.cells.weights import Weights, row_major
 from charrnn.workspace import empty
 
 
@@ -57,7 +57,7 @@ def _gate_shift(H: int, dtype) -> np.ndarray:
 def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     """Both biases folded into the input projection; sigmoid blocks pre-scaled by 0.5."""
     scale = _gate_scale(len(b_ih) // 4, W_ih.dtype)
-    return Weights(W_ih.T * scale, (b_ih + b_hh) * scale, W_hh.T * scale, None)
+    return Weights(W_ih.T * scale, (b_ih + b_hh) * scale, row_major(W_hh.T, scale), None)
 
 
 def forward(xw, s0, w: Weights, ws=None):

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charrnn.cells.weights import Weights
+from charrnn.cells.weights import Weights, row_major
 from charrnn.workspace import empty
 
 
@@ -17,7 +17,7 @@ class RNNCache(NamedTuple):
 
 def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     """Both biases folded into the input projection."""
-    return Weights(W_ih.T, b_ih + b_hh, W_hh.T, None)
+    return Weights(W_ih.T, b_ih + b_hh, row_major(W_hh.T), None)
 
 
 def forward(xw, s0, w: Weights, ws=None, relu: bool = False):
