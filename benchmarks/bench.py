@@ -79,30 +79,23 @@ def bench_config(name: str, corpus: Corpus, ids: np.ndarray, rounds: int, second
             row["torch"] = reference.torch_train(cell, hidden, layers, batch, seq, ids, V, seconds=seconds)
             row["torch_sample"] = reference.torch_sample(cell, hidden, layers, V, n_chars=sample_chars // 2)
         rows.append(row)
-        line = (
-            f"  round {r + 1}: train {row['charrnn']:,.0f} chars/s, GEMM-only limit {row['gemm']:,.0f}, "
-            f"ratio {row['charrnn'] / row['gemm']:.2f}"
-        )
-        if torch_ok:
-            line += f"; PyTorch {row['torch']:,.0f}, charrnn/PyTorch {row['charrnn'] / row['torch']:.2f}"
-        line += f" | sample {row['sample']:,.0f} chars/s (batch 8: {row['sample8']:,.0f})"
-        if torch_ok:
-            line += f", PyTorch {row['torch_sample']:,.0f}, ratio {row['sample'] / row['torch_sample']:.1f}"
-        print(line, flush=True)
+        print(format_figures(f"round {r + 1}", lambda key, over=None: row[key] / (row[over] if over else 1), torch_ok))
 
-    def med(key, over=None):
+    def median(key, over=None):
         return statistics.median(r[key] / (r[over] if over else 1) for r in rows)
 
-    summary = (
-        f"  {name} median: train {med('charrnn'):,.0f} chars/s = {med('charrnn', 'gemm'):.2f} of the GEMM-only "
-        f"limit ({med('gemm'):,.0f})"
-    )
+    print(format_figures(f"{name} median", median, torch_ok), flush=True)
+
+
+def format_figures(label: str, fig, torch_ok: bool) -> str:
+    """One line of figures; fig(key) is a measurement, fig(key, over) a ratio of two."""
+    line = f"  {label}: train {fig('charrnn'):,.0f} chars/s = {fig('charrnn', 'gemm'):.2f} of the GEMM-only limit ({fig('gemm'):,.0f})"
     if torch_ok:
-        summary += f" = {med('charrnn', 'torch'):.2f} x PyTorch ({med('torch'):,.0f})"
-    summary += f"; sampling {med('sample'):,.0f} chars/s"
+        line += f" = {fig('charrnn', 'torch'):.2f} x PyTorch ({fig('torch'):,.0f})"
+    line += f" | sample {fig('sample'):,.0f} chars/s (batch 8: {fig('sample8'):,.0f})"
     if torch_ok:
-        summary += f" = {med('sample', 'torch_sample'):.1f} x PyTorch ({med('torch_sample'):,.0f})"
-    print(summary, flush=True)
+        line += f" = {fig('sample', 'torch_sample'):.1f} x PyTorch ({fig('torch_sample'):,.0f})"
+    return line
 
 
 def main(argv=None) -> None:

@@ -83,19 +83,20 @@ def _rmsprop(p, g, tmp, v, lr, t, momentum):
     v *= RMS_ALPHA
     tmp *= 1 - RMS_ALPHA
     v += tmp
-    np.sqrt(v, out=tmp)
-    tmp += RMS_EPS
-    g *= lr
-    g /= tmp
-    p -= g
+    _divide_by_root(p, g, tmp, v, lr, RMS_EPS)
 
 
 def _adagrad(p, g, tmp, v, lr, t, momentum):
     """v += g^2;  p -= lr g / (sqrt(v) + eps)."""
     np.multiply(g, g, out=tmp)
     v += tmp
+    _divide_by_root(p, g, tmp, v, lr, ADAGRAD_EPS)
+
+
+def _divide_by_root(p, g, tmp, v, lr, eps):
+    """p -= lr g / (sqrt(v) + eps), the step RMSProp and Adagrad share."""
     np.sqrt(v, out=tmp)
-    tmp += ADAGRAD_EPS
+    tmp += eps
     g *= lr
     g /= tmp
     p -= g
