@@ -9,6 +9,7 @@ import pytest
 from charrnn import cells, model
 from charrnn.config import ModelConfig
 from charrnn.functional import cross_entropy
+from charrnn.workspace import Workspace
 from tests.gradcheck import numerical_grad, rel_error
 
 CELL_KINDS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
@@ -102,3 +103,21 @@ def test_cross_entropy_gradient_and_value():
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     assert loss == pytest.approx(-np.log(p[np.arange(5), targets]).mean(), rel=1e-12)
     assert rel_error(dlogits, numerical_grad(lambda: cross_entropy(logits, targets)[0], logits)) < TOL
+
+
+@pytest.mark.parametrize("kind,act", CELL_KINDS)
+def test_training_path_gradients(kind, act):
+    """loss_and_grads, the training path (a workspace reuses its arrays from call to call),
+    gives the numerically checked gradients, and still does on the second call."""
+    rng = np.random.default_rng(5)
+    cfg = ModelConfig(cell=kind, nonlinearity=act, hidden_size=4, num_layers=2, dropout=0.0)
+    V, B, T = 6, 2, 3
+    params = model.init_params(cfg, V, rng, dtype=np.float64)
+    state = rng.standard_normal(model.zero_state(cfg, B, np.float64).shape) * 0.5
+    x, y = rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T))
+    ws = Workspace()
+    for _ in range(2):  # the second call reuses the workspace's arrays
+        _, grads, _ = model.loss_and_grads(params, cfg, x, y, state, ws=ws)
+        for name, p in params.items():
+            numeric = numerical_grad(lambda: model.loss(params, cfg, x, y, state)[0], p)
+            assert rel_error(grads[name], numeric) < TOL, name
