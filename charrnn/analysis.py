@@ -23,7 +23,6 @@ from charrnn.functional import LOG2, log_softmax
 from charrnn.model import Params
 from charrnn.vocab import Vocab
 
-WINDOW = 256  # characters per model.forward call; the state is carried between windows
 TOP_K = 5  # alternatives kept per position
 
 
@@ -46,10 +45,8 @@ def read(params: Params, cfg: ModelConfig, ids: np.ndarray) -> Iterator[tuple[in
     Row j of a window's logits is the prediction after reading ids[start + j], i.e. for
     ids[start + j + 1]; its cache holds every layer's states for those T steps (batch of one).
     """
-    dtype = params["decoder.weight"].dtype
-    state = model.zero_state(cfg, 1, dtype)
-    for start in range(0, len(ids), WINDOW):
-        logits, state, cache = model.forward(params, cfg, ids[None, start : start + WINDOW], state)
+    state = model.zero_state(cfg, 1, params["decoder.weight"].dtype)
+    for start, logits, _, cache in model.read(params, cfg, ids[None], state):
         yield start, logits, cache
 
 

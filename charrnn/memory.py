@@ -84,7 +84,7 @@ def states_at(params: Params, cfg: ModelConfig, ids: np.ndarray, positions: np.n
     done = 0
     for i, p in enumerate(positions):
         while done < p:  # read on to p, in windows
-            stop = min(p, done + analysis.WINDOW)
+            stop = min(p, done + model.WINDOW)
             _, state, _ = model.forward(params, cfg, ids[None, done:stop], state)
             done = stop
         out[:, :, i] = state[:, :, 0]

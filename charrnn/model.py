@@ -31,6 +31,7 @@ from charrnn.workspace import Workspace, child, empty
 
 Params = dict[str, np.ndarray]
 ONE_HOT_GEMM_MAX_VOCAB = 512  # above this, the embedding gradient is a scatter-add
+WINDOW = 256  # characters per forward call when reading a long text (see read)
 
 
 def layer_keys(layer: int) -> tuple[str, str, str, str]:
@@ -142,6 +143,18 @@ def forward(
     logits = h.reshape(T * B, -1) @ params["decoder.weight"].T
     logits += params["decoder.bias"]
     return logits, new_state, Cache(ids, inputs, caches, masks, h)
+
+
+def read(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray, weights=None):
+    """Run ids (B, N) through the model WINDOW characters at a time, carrying the state.
+
+    Yields (start, logits (T*B, V), state after the window, cache) per window: the numbers of one
+    forward over all N, in bounded memory. Sampling warms up on its prime text this way, and
+    scoring and inspect read their texts this way.
+    """
+    for start in range(0, ids.shape[1], WINDOW):
+        logits, state, cache = forward(params, cfg, ids[:, start : start + WINDOW], state, weights=weights)
+        yield start, logits, state, cache
 
 
 def _embedding_grad(ids: np.ndarray, da: np.ndarray, vocab: int, ws: Workspace | None) -> np.ndarray:

@@ -18,7 +18,6 @@ from charrnn.model import Params
 from charrnn.vocab import Vocab
 from charrnn.workspace import Workspace
 
-WARMUP_WINDOW = 256  # prime characters run per forward call
 
 
 def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
@@ -54,9 +53,9 @@ def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> n
 
 
 def warm_up(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray, weights=None) -> np.ndarray:
-    """Run ids (N, T) through the model in windows; return the state after them."""
-    for start in range(0, ids.shape[1], WARMUP_WINDOW):
-        _, state, _ = model.forward(params, cfg, ids[:, start : start + WARMUP_WINDOW], state, weights=weights)
+    """Run ids (N, T) through the model; return the state after them."""
+    for _, _, state, _ in model.read(params, cfg, ids, state, weights):
+        pass
     return state
 
 

@@ -11,8 +11,6 @@ from charrnn.functional import LOG2, log_softmax
 from charrnn.model import Params
 from charrnn.vocab import Vocab
 
-WINDOW = 256
-
 
 def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.ndarray:
     """ln p(text[i] | text[:i]) for i = 1 .. len(text)-1, in nats, shape (len(text) - 1,).
@@ -23,14 +21,11 @@ def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.n
         raise DataError(f"the text has characters the model never saw: {', '.join(map(repr, missing[:10]))}")
     if len(text) < 2:
         raise DataError("the text needs at least two characters to be scored")
-    ids = vocab.encode(text).astype(np.intp)[None]  # (1, N)
+    ids = vocab.encode(text).astype(np.intp)
     out = np.empty(len(text) - 1)
-    state = model.zero_state(cfg, 1)
-    for start in range(0, len(text) - 1, WINDOW):
-        x = ids[:, start : start + WINDOW]
-        y = ids[0, start + 1 : start + 1 + x.shape[1]]
-        x = x[:, : len(y)]
-        logits, state, _ = model.forward(params, cfg, x, state)
+    state = model.zero_state(cfg, 1, params["decoder.weight"].dtype)
+    for start, logits, _, _ in model.read(params, cfg, ids[None, :-1], state):  # the last predicts nothing
+        y = ids[start + 1 : start + 1 + len(logits)]
         out[start : start + len(y)] = log_softmax(logits.astype(np.float64))[np.arange(len(y)), y]
     return out
 

@@ -108,7 +108,7 @@ def test_argmax_is_deterministic_and_follows_the_pattern(trained_lstm):
 
 def test_a_prime_longer_than_the_warm_up_window(trained_lstm):
     prime = PATTERN * 30 + "hel"  # 363 characters: more than one 256-character warm-up window
-    assert len(prime) > sample.WARMUP_WINDOW
+    assert len(prime) > model.WINDOW
     assert generate(trained_lstm, prime, length=20, argmax=True) == [(PATTERN * 3)[3:23]]
 
 
@@ -177,7 +177,7 @@ def test_log_probs_match_the_models_mean_loss(trained_lstm):
 def test_log_probs_do_not_depend_on_the_window_size(trained_lstm, monkeypatch):
     t = trained_lstm
     whole = score.log_probs(t.params, t.cfg, t.vocab, SCORED)
-    monkeypatch.setattr(score, "WINDOW", 7)
+    monkeypatch.setattr(model, "WINDOW", 7)
     np.testing.assert_allclose(score.log_probs(t.params, t.cfg, t.vocab, SCORED), whole, rtol=1e-5, atol=1e-6)
 
 

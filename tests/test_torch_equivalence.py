@@ -78,7 +78,7 @@ def test_log_probs_match_pytorch(tmp_path, cell, act):
     with torch.no_grad():
         logp = net(ids[:-1])[:, 0]  # (T-1, V)
         theirs = logp.gather(1, ids[1:]).squeeze(1).double().numpy()
-    assert len(TEXT) > score.WINDOW
+    assert len(TEXT) > model.WINDOW
     assert np.abs(ours).mean() > 1.0  # random weights: a real test, not two uniform predictions
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
