@@ -19,7 +19,7 @@ import numpy as np
 from charrnn import model
 from charrnn.config import ModelConfig
 from charrnn.errors import DataError
-from charrnn.functional import LOG2, log_softmax
+from charrnn.functional import bits, log_softmax
 from charrnn.model import Params
 from charrnn.vocab import Vocab
 
@@ -61,7 +61,7 @@ class Predictions:
     @property
     def bits(self) -> np.ndarray:
         """Surprisal -log2 p of each predicted character, (N-1,)."""
-        return -self.logp / LOG2
+        return bits(-self.logp)
 
     @property
     def bits_per_char(self) -> float:

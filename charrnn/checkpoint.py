@@ -29,12 +29,12 @@ import numpy as np
 from charrnn import __version__
 from charrnn.config import ModelConfig, TrainConfig, from_dict, to_dict
 from charrnn.errors import CharRNNError, CheckpointError
+from charrnn.functional import bits
 from charrnn.model import Params, param_shapes
 from charrnn.vocab import Vocab
 
 FORMAT = "charrnn-checkpoint"
 FORMAT_VERSION = 1
-DEFAULT_PATH = "charrnn.npz"
 
 
 @dataclass
@@ -219,8 +219,13 @@ def load(path: str | Path) -> Checkpoint:
                 )
         if not np.issubdtype(arrays[name].dtype, np.floating):
             raise CheckpointError(f"{path}: {name} is not a floating-point array")
-    params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in shapes}
     resume = {k: v for k, v in arrays.items() if k.split(".")[0] in ("last", "optim", "train")}
+    for key, a in resume.items():  # what --resume will compute with: numbers of the right kind
+        if key == "optim.t" and not (a.shape == () and np.issubdtype(a.dtype, np.integer)):
+            raise CheckpointError(f"{path}: optim.t is not a step count")
+        if key != "optim.t" and not np.issubdtype(a.dtype, np.floating):
+            raise CheckpointError(f"{path}: {key} is not a floating-point array")
+    params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in shapes}
     return Checkpoint(model_cfg, train_cfg, vocab, params, progress, resume)
 
 
@@ -297,7 +302,7 @@ def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
             "steps": int(p.get("step", 0)),
             "epochs": float(p.get("epoch", 0.0)),
             "elapsed_seconds": float(p.get("elapsed", 0.0)),
-            "best_val_bits": None if best is None else best / np.log(2),
+            "best_val_bits": None if best is None else bits(best),
             "best_step": int(p.get("best_step", 0)),
             "config": to_dict(ckpt.train),
         },
@@ -305,8 +310,8 @@ def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
             {
                 "step": h["step"],
                 "elapsed": h["elapsed"],
-                "train_bits": h["train_loss"] / np.log(2),
-                "val_bits": h["val_loss"] / np.log(2),
+                "train_bits": bits(h["train_loss"]),
+                "val_bits": bits(h["val_loss"]),
             }
             for h in p.get("history", [])
         ],

@@ -21,7 +21,7 @@ import click
 
 from charrnn import __version__
 
-DEFAULT_CHECKPOINT = "charrnn.npz"  # charrnn.checkpoint.DEFAULT_PATH, without importing numpy
+DEFAULT_CHECKPOINT = "charrnn.npz"  # in the current directory, for all three commands
 SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 

@@ -16,7 +16,6 @@ import numpy as np
 from charrnn import score
 from charrnn.config import ModelConfig
 from charrnn.errors import DataError
-from charrnn.functional import LOG2
 from charrnn.model import Params
 from charrnn.vocab import Vocab
 
@@ -45,7 +44,7 @@ def score_known(name: str, params: Params, cfg: ModelConfig, vocab: Vocab, text:
     kept = np.flatnonzero(known)
     if len(kept) >= 2:  # the first known character has no context and is not scored
         kept_text = "".join(text[i] for i in kept)
-        bits[kept[1:]] = -score.log_probs(params, cfg, vocab, kept_text) / LOG2
+        bits[kept[1:]] = score.surprisal_bits(score.log_probs(params, cfg, vocab, kept_text))
     return ModelScore(name, bits, vocab.missing(text), int((~known).sum()))
 
 

@@ -1,4 +1,4 @@
-"""Numerically safe building blocks shared by the cells, the model and the sampler.
+"""Numerically safe building blocks shared by the model, the sampler, scoring and inspect.
 
 Every softmax in charrnn goes through here, with the maximum subtracted first so that exp never
 overflows, whatever the logits or the temperature.
@@ -37,15 +37,6 @@ def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.nd
     dlogits[rows, targets] -= 1.0
     dlogits /= n
     return loss, dlogits
-
-
-def sigmoid_(x: np.ndarray) -> np.ndarray:
-    """In-place logistic sigmoid, as 0.5 * tanh(0.5 x) + 0.5: exact and never overflows."""
-    x *= 0.5
-    np.tanh(x, out=x)
-    x *= 0.5
-    x += 0.5
-    return x
 
 
 def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float, out: np.ndarray) -> np.ndarray:

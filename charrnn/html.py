@@ -52,13 +52,14 @@ def activation_colour(value: float, scale: float) -> str:
 def _tips(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronColouring | None, n: int) -> list[str]:
     """What hovering over each of the first n characters shows."""
     tips = ["the first character: nothing before it, so not predicted"]
+    surprisal = preds.bits
     for i in range(1, n):
         p = math.exp(preds.logp[i - 1])
         alts = "   ".join(
             f"{visible(chars[c])} {math.exp(lp):.3f}" for c, lp in zip(preds.top_ids[i - 1], preds.top_logp[i - 1])
         )
         shown = f"{p:.4f}" if p >= 1e-3 else f"{p:.1e}"
-        tips.append(f"{visible(text[i])}   p = {shown}   {-preds.logp[i - 1] / math.log(2):.2f} bits\nexpected: {alts}")
+        tips.append(f"{visible(text[i])}   p = {shown}   {surprisal[i - 1]:.2f} bits\nexpected: {alts}")
     if neuron is not None:
         tips = [f"{tip}\n{neuron.label} = {neuron.values[i]:+.3f}" for i, tip in enumerate(tips)]
     return tips
@@ -67,6 +68,7 @@ def _tips(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronCol
 def _text_block(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronColouring | None, n: int) -> str:
     scale = float(np.abs(neuron.values[:n]).max()) if neuron is not None and n else 1.0
     tips = _tips(text, preds, chars, neuron, n)
+    surprisal = preds.bits
     spans = []
     for i in range(n):
         ch = text[i]
@@ -76,7 +78,7 @@ def _text_block(text: str, preds: Predictions, chars: Sequence[str], neuron: Neu
         elif i == 0:
             colour = None
         else:
-            colour = surprisal_colour(-preds.logp[i - 1] / math.log(2))
+            colour = surprisal_colour(surprisal[i - 1])
         style = f' style="background:{colour}"' if colour else ""
         spans.append(f'<span class="ch" data-i="{i}"{style} title="{html.escape(tips[i])}">{shown}</span>')
     return "".join(spans)

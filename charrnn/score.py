@@ -7,7 +7,7 @@ import numpy as np
 from charrnn import model
 from charrnn.config import ModelConfig
 from charrnn.errors import DataError
-from charrnn.functional import LOG2, log_softmax
+from charrnn.functional import bits, log_softmax
 from charrnn.model import Params
 from charrnn.vocab import Vocab
 
@@ -38,4 +38,4 @@ def summary(logp: np.ndarray) -> dict[str, float]:
 
 def surprisal_bits(logp: np.ndarray) -> np.ndarray:
     """-log2 p of each scored character."""
-    return -logp / LOG2
+    return bits(-logp)
