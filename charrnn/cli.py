@@ -118,6 +118,7 @@ TRAIN_OPTIONS = (
     "seq_len", "batch_size", "optimizer", "lr", "momentum", "lr_decay", "lr_decay_every", "grad_clip",
     "val_fraction", "eval_every", "eval_chars", "epochs", "max_steps", "max_time", "seed",
 )
+RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")
 
 
 @cli.command(short_help="Learn a text into a checkpoint.")
@@ -218,9 +219,16 @@ def _configs(given: dict, previous):
         return ModelConfig(**model_given), TrainConfig(**train_given)
     option_of = {field: "--" + option.replace("_", "-") for option, field in MODEL_OPTIONS.items()}
     changed = [f"{option_of[k]} (it is {getattr(previous.model, k)})" for k, v in model_given.items() if getattr(previous.model, k) != v]
+    # these would change the data windows, the validation set or the random stream: the run
+    # would no longer continue exactly, and its "best" weights would be judged on another set
+    changed += [
+        f"--{k.replace('_', '-')} (it is {getattr(previous.train, k)})"
+        for k, v in train_given.items()
+        if k in RESUME_FIXED and getattr(previous.train, k) != v
+    ]
     if changed:
         raise click.UsageError(
-            f"--resume keeps the checkpoint's model; it cannot change {', '.join(changed)}; "
+            f"--resume continues the checkpoint's run exactly; it cannot change {', '.join(changed)}; "
             "use --force to train a new model"
         )
     return previous.model, replace(previous.train, **train_given)
@@ -309,11 +317,13 @@ def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
                     bar.update(1 if by_steps else min(trainer.elapsed, bar.total) - bar.n)
                     shown.update(loss=f"{bits(event.smooth_loss):.3f}", speed=f"{event.chars_per_sec / 1000:.1f}k")
                 bar.set_postfix_str("loss {loss} bpc, val {val}, {speed} char/s".format(**shown), refresh=False)
+            if caught and not trainer.finished():
+                if trainer.best_params is None:  # stopped before the first validation: judge the weights first
+                    trainer.eval_step()
+                ckpt_io.save(trainer.checkpoint(), path)
+                return caught[0]
         except TrainingDiverged as e:
             raise click.ClickException(_diverged_message(e, path, saved_step)) from None
-        if caught:
-            ckpt_io.save(trainer.checkpoint(), path)
-            return caught[0]
     return None
 
 

@@ -167,6 +167,11 @@ def test_train_resume_errors(corpus, trained, tmp_path):
     before = ckpt.read_bytes()
     # the model's shape comes from the checkpoint
     assert_clean_error(invoke(["train", corpus, "-c", ckpt, *tiny(hidden_size=9, max_steps=40), "--resume"]), 2, "--hidden-size (it is 8)", "--force")
+    # nor what decides the data windows, the validation set or the random stream
+    for option, value, shown in [("--seed", "7", "--seed (it is 0)"), ("--val-fraction", "0.3", "--val-fraction"),
+                                 ("--seq-len", "4", "--seq-len (it is 8)")]:
+        args = ["train", corpus, "-c", ckpt, *tiny(max_steps=40), option, value, "--resume"]
+        assert_clean_error(invoke(args), 2, shown, "exactly", "--force")
     # already trained as far as asked
     assert_clean_error(invoke(["train", corpus, "-c", ckpt, *tiny(max_steps=30), "--resume"]), 1, "already trained", "--max-steps")
     # a text with characters the model never saw

@@ -510,6 +510,18 @@ def test_signal_saves_and_resume_equals_an_uninterrupted_run(corpus, tmp_path, m
     assert without_times(checkpoint_meta(interrupted)) == without_times(checkpoint_meta(whole))
 
 
+def test_a_signal_before_the_first_validation_saves_validated_weights(corpus, tmp_path, monkeypatch):
+    """The checkpoint's weights are always ones with a validation loss, even when stopped early."""
+    path = tmp_path / "early.npz"
+    with monkeypatch.context() as m:
+        stop_at_step(m, 2, signal.SIGINT)
+        result = invoke(["train", corpus, "-c", path, *RESUMABLE, "--max-steps", "12", "--eval-every", "10"])
+    assert result.exit_code == 130, result.stderr
+    progress = ckpt_io.load(path).progress
+    assert progress["step"] == progress["best_step"] == 2
+    assert [h["step"] for h in progress["history"]] == [2] and progress["best_val_loss"] is not None
+
+
 def without_times(meta: dict) -> dict:
     """A checkpoint's metadata without its wall-clock times, which differ from run to run."""
     meta = json.loads(json.dumps(meta))
