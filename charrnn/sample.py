@@ -19,7 +19,6 @@ from charrnn.vocab import Vocab
 from charrnn.workspace import Workspace
 
 
-
 def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
     """(N, V) logits -> (N, V) probabilities after temperature, top-k and top-p (nucleus)."""
     z = logits.astype(np.float64)

@@ -206,7 +206,8 @@ class Trainer:
     def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Iterator[StepEvent | EvalEvent]:
         """Train until a limit in the config is reached or stop_requested() says so.
 
-        Validates every eval_every steps and once at the end (unless the last step just did).
+        Validates every eval_every steps, and once more when a limit ends the run (unless the last
+        step just did); a stop that stop_requested() asks for returns at once, between steps.
         `elapsed` counts wall time, evaluations and the caller's work between events included.
         """
         clock = time.perf_counter()

@@ -9,11 +9,13 @@ input), using the weights the cell asks for:
     backward(dhs, dsT, cache, W_hh, ws)    -> da (T, B, G*H), ds0 (S, B, H), dW_hh, db_hh
 
 where xw = x W_in + b_in. `prepare` lets a cell fold biases and constant scales into its
-weights once per call of the model (once per sample, not once per character). `da` is the gradient of x W_ih^T + b_ih, from which the model gets dW_ih,
-db_ih and dx. S is the number of state arrays (h, or h and c), G the number of gate blocks.
-`forward` reuses `xw` as its gate buffer and `backward` accumulates into `dhs`: both are
-consumed. `ws` is an optional Workspace for the scratch arrays. Weights and gate order are
-exactly PyTorch's nn.RNN / nn.LSTM / nn.GRU.
+weights once per call of the model (once per sample, not once per character). `da` is the
+gradient of x W_ih^T + b_ih, from which the model gets dW_ih, db_ih and dx. S is the number of
+state arrays (h, or h and c), G the number of gate blocks. `forward` may overwrite `xw` (the
+LSTM and GRU use it as their gate buffer) and `backward` accumulates into `dhs`: both are
+consumed. `ws` is an optional Workspace for the scratch arrays. Each cell also says how its
+biases start (`init_biases`). Weights and gate order are exactly PyTorch's nn.RNN / nn.LSTM /
+nn.GRU.
 """
 
 from __future__ import annotations
