@@ -21,7 +21,7 @@ from charrnn.config import ModelConfig
 from charrnn.errors import DataError
 from charrnn.functional import bits, log_softmax
 from charrnn.model import Params
-from charrnn.vocab import Vocab
+from charrnn.vocab import Vocab, list_chars
 
 TOP_K = 5  # alternatives kept per position
 
@@ -29,7 +29,7 @@ TOP_K = 5  # alternatives kept per position
 def encode(vocab: Vocab, text: str, min_chars: int = 2) -> np.ndarray:
     """The text's ids (N,), or a DataError that names the characters the model never saw."""
     if missing := vocab.missing(text):
-        shown = ", ".join(repr(c) for c in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        shown = list_chars(missing)
         raise DataError(
             f"the text has characters the model never saw: {shown}; this view needs a text written in "
             "the model's own characters (remove them, or compare checkpoints with several -c, which skips them)"

@@ -81,11 +81,6 @@ def _one_line(e: Exception) -> str:
     return " ".join(str(e).split())
 
 
-def _list_chars(chars: list[str], limit: int = 10) -> str:
-    shown = ", ".join(repr(c) for c in chars[:limit])
-    return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
-
-
 def checkpoint_option(**kwargs):
     return click.option(
         "-c",
@@ -404,11 +399,12 @@ def sample(checkpoint, length, temperature, top_k, top_p, argmax, prime, no_prim
     from charrnn import ui
     from charrnn.config import SampleConfig
     from charrnn.sample import generate
+    from charrnn.vocab import list_chars
 
     cfg = SampleConfig(length=length, temperature=temperature, top_k=top_k, top_p=top_p, argmax=argmax, seed=seed)
     model = ckpt_io.load(checkpoint)
     if missing := model.vocab.missing(prime):
-        shown = _list_chars(missing)
+        shown = list_chars(missing)
         if not skip_unknown:
             raise click.ClickException(
                 f"the prime text has characters the model never saw: {shown}; remove them or pass --skip-unknown"
@@ -539,8 +535,10 @@ def inspect(checkpoints, text_path, encoding, decode_errors, as_json, neuron, ce
 
         text = read_text(sys.stdin.buffer if text_path == "-" else text_path, encoding, decode_errors)
         if missing := model.vocab.missing(text):
+            from charrnn.vocab import list_chars
+
             raise click.ClickException(
-                f"the text has characters the model never saw: {_list_chars(missing)}; "
+                f"the text has characters the model never saw: {list_chars(missing)}; "
                 "it can only score text written in its own characters"
             )
         logp = score.log_probs(model.params, model.model, model.vocab, text)

@@ -23,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 
 from charrnn.errors import DataError
-from charrnn.vocab import Vocab
+from charrnn.vocab import Vocab, list_chars
 
 CHUNK_BYTES = 1 << 20
 ERROR_MODES = ("strict", "replace", "ignore")
@@ -52,7 +52,7 @@ class Corpus:
         if vocab == self.vocab:
             return self
         if missing := vocab.missing("".join(self.vocab.chars)):
-            shown = ", ".join(repr(c) for c in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            shown = list_chars(missing)
             raise DataError(
                 f"the corpus {self.name} has {len(missing)} characters the model's vocabulary lacks: {shown}; "
                 "continue on a text written in the model's characters, or use --force to train a new model"

@@ -248,13 +248,10 @@ def render_ranking(ranking: dict[str, Any]) -> None:
         table.add_row(str(m["rank"]), m["name"], f"{m['bits_per_char']:.4f}", f"{m['own_bits_per_char']:.4f}",
                       f"{m['scored_chars']:,}", f"{m['skipped_chars']:,}")
     out.print(table)
+    from charrnn.vocab import list_chars
+
     for m in ranking["models"]:
         if m["skipped_chars"]:
-            out.print(f"{m['name']} never saw {_char_list(m['missing'])}: it read the text without those "
+            out.print(f"{m['name']} never saw {list_chars(m['missing'], show=show_char, sep=' ')}: it read the text without those "
                       f"{m['skipped_chars']:,} characters and was not scored on them")
     out.print("bits/char: over the characters every model scored (the ranking); own: over all it scored")
-
-
-def _char_list(chars: list[str], limit: int = 10) -> str:
-    shown = " ".join(show_char(c) for c in chars[:limit])
-    return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")

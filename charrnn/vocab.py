@@ -18,6 +18,12 @@ def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
+def list_chars(chars: list[str], limit: int = 10, show=repr, sep: str = ", ") -> str:
+    """Characters for a message: the first `limit`, then how many more."""
+    shown = sep.join(show(c) for c in chars[:limit])
+    return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
+
+
 class Vocab:
     """Sorted characters; `encode` and `decode` map text to ids and back."""
 
@@ -52,8 +58,7 @@ class Vocab:
         ids = np.searchsorted(self._points, points)
         ids = np.minimum(ids, len(self) - 1)
         if not np.array_equal(self._points[ids], points):
-            shown = ", ".join(repr(c) for c in self.missing(text)[:10])
-            raise DataError(f"characters not in the model's vocabulary: {shown}")
+            raise DataError(f"characters not in the model's vocabulary: {list_chars(self.missing(text))}")
         return ids.astype(self.dtype)
 
     def decode(self, ids: Iterable[int]) -> str:
