@@ -236,6 +236,8 @@ def render_gradients(result: dict[str, Any], floor: float = 1e-8) -> None:
 
 def render_ranking(ranking: dict[str, Any]) -> None:
     """Checkpoints ranked by bits per character on the characters all of them could score."""
+    from charrnn.vocab import list_chars
+
     from rich.table import Table
 
     out = console()
@@ -248,8 +250,6 @@ def render_ranking(ranking: dict[str, Any]) -> None:
         table.add_row(str(m["rank"]), m["name"], f"{m['bits_per_char']:.4f}", f"{m['own_bits_per_char']:.4f}",
                       f"{m['scored_chars']:,}", f"{m['skipped_chars']:,}")
     out.print(table)
-    from charrnn.vocab import list_chars
-
     for m in ranking["models"]:
         if m["skipped_chars"]:
             out.print(f"{m['name']} never saw {list_chars(m['missing'], show=show_char, sep=' ')}: it read the text without those "
