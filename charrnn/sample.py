@@ -19,12 +19,18 @@ from charrnn.vocab import Vocab
 from charrnn.workspace import Workspace
 
 
+TINY_TEMPERATURE = 1e-200  # below this, dividing the logits may overflow (to -inf, harmlessly)
+
+
 def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
     """(N, V) logits -> (N, V) probabilities after temperature, top-k and top-p (nucleus)."""
     z = logits.astype(np.float64)
     z -= z.max(axis=-1, keepdims=True)
-    with np.errstate(over="ignore"):  # the maximum is now 0: a tiny temperature gives -inf, never NaN
+    if cfg.temperature >= TINY_TEMPERATURE:
         z /= cfg.temperature
+    else:
+        with np.errstate(over="ignore"):  # the maximum is now 0: -inf below it, never NaN
+            z /= cfg.temperature
     if cfg.top_k is not None and cfg.top_k < z.shape[-1]:
         kth = np.partition(z, -cfg.top_k, axis=-1)[:, -cfg.top_k, None]
         z[z < kth] = -np.inf

@@ -85,7 +85,8 @@ def forward(xw, s0, w: Weights, ws=None):
         cs[t + 1] += ig
         np.tanh(cs[t + 1], out=tanh_cs[t])
         np.multiply(a[:, 3 * H :], tanh_cs[t], out=hs[t + 1])
-    sT = np.stack([hs[T], cs[T]])
+    sT = np.empty((2, B, H), dt)  # (np.stack costs several times more, at every sampled character)
+    sT[0], sT[1] = hs[T], cs[T]
     return hs[1:], sT, LSTMCache(A, hs, cs, tanh_cs)
 
 
