@@ -58,7 +58,9 @@ class Corpus:
                 "continue on a text written in the model's characters, or use --force to train a new model"
             )
         remap = vocab.encode("".join(self.vocab.chars))  # (V_self,) this corpus's ids -> vocab's ids
-        return Corpus(remap[np.asarray(self.ids)], vocab, self.name, self.n_bytes, self.sha256)
+        n = len(self.ids)
+        chunks = (remap[self.ids[at : at + CHUNK_BYTES]] for at in range(0, n, CHUNK_BYTES))
+        return Corpus(_ids_to_memmap(chunks, vocab.dtype, n, None), vocab, self.name, self.n_bytes, self.sha256)
 
     def meta(self) -> dict:
         return {"name": self.name, "bytes": self.n_bytes, "chars": int(len(self.ids)), "sha256": self.sha256}
@@ -186,7 +188,7 @@ def read_corpus(
         vocab = Vocab(seen)
         # pass 2: ids into a memory-mapped temporary file
         raw.seek(0)
-        ids = _encode_to_memmap(_decoded_chunks(raw, encoding, errors), vocab, n_chars, workdir)
+        ids = _ids_to_memmap(map(vocab.encode, _decoded_chunks(raw, encoding, errors)), vocab.dtype, n_chars, workdir)
     return Corpus(ids, vocab, name, hashing.n_bytes, hashing.digest.hexdigest())
 
 
@@ -216,20 +218,21 @@ class _Hashing:
         return data
 
 
-def _encode_to_memmap(chunks: Iterator[str], vocab: Vocab, n: int, workdir: str | None) -> np.ndarray:
+def _ids_to_memmap(chunks: Iterator[np.ndarray], dtype: np.dtype, n: int, workdir: str | None) -> np.ndarray:
+    """n ids, given in chunks, written to a temporary file and mapped read-only: (n,) dtype."""
     try:
         fd, path = tempfile.mkstemp(prefix="charrnn-ids-", suffix=".bin", dir=workdir)
         os.close(fd)
     except OSError as e:
         raise _no_room("the corpus's ids", workdir, e) from None
     try:
-        _reserve(path, n * vocab.dtype.itemsize, workdir)
+        _reserve(path, n * dtype.itemsize, workdir)
         # ordinary writes, not writes through a map: pages written through a map stay resident
         # in this process, and memory would grow with the corpus
         with open(path, "r+b") as f:
-            for text in chunks:
-                f.write(vocab.encode(text).tobytes())
-        return np.memmap(path, dtype=vocab.dtype, mode="r", shape=(n,))
+            for ids in chunks:
+                f.write(ids.tobytes())
+        return np.memmap(path, dtype=dtype, mode="r", shape=(n,))
     except OSError as e:
         if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise _no_room("the corpus's ids", workdir, e) from None
