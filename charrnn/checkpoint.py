@@ -30,7 +30,7 @@ from charrnn import __version__
 from charrnn.config import ModelConfig, TrainConfig, from_dict, to_dict
 from charrnn.errors import CharRNNError, CheckpointError
 from charrnn.functional import bits
-from charrnn.model import Params, param_shapes
+from charrnn.model import Params, num_params, param_shapes
 from charrnn.vocab import Vocab
 
 FORMAT = "charrnn-checkpoint"
@@ -295,7 +295,7 @@ def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
         "checkpoint": str(path),
         "format_version": FORMAT_VERSION,
         "charrnn_version": __version__,
-        "model": {**to_dict(ckpt.model), "parameters": int(sum(a.size for a in ckpt.params.values()))},
+        "model": {**to_dict(ckpt.model), "parameters": num_params(ckpt.params)},
         "vocab": {"size": len(ckpt.vocab), "chars": ckpt.vocab.to_json()},
         "corpus": p.get("corpus", {}),
         "training": {

@@ -255,6 +255,7 @@ def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int,
 
     from charrnn import ui
     from charrnn.functional import bits
+    from charrnn.model import num_params
     from charrnn.train import Trainer
 
     trainer = Trainer(data, model_cfg, train_cfg, resume=previous)
@@ -267,7 +268,7 @@ def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int,
     if not quiet:
         for w in trainer.warnings():
             ui.warning(w)
-    n_params = sum(p.size for p in trainer.params.values())
+    n_params = num_params(trainer.params)
     # numpy warnings: a blown-up loss is reported once, in words; signals: from the moment training
     # is announced, Ctrl-C saves before it stops
     with np.errstate(all="ignore"), _deferred_signals() as caught:

@@ -69,6 +69,10 @@ def init_params(cfg: ModelConfig, vocab_size: int, rng: np.random.Generator, dty
     return {name: np.ascontiguousarray(p, dtype=dtype) for name, p in params.items()}
 
 
+def num_params(params: Params) -> int:
+    return int(sum(p.size for p in params.values()))
+
+
 def vocab_size(params: Params) -> int:
     return params["decoder.bias"].shape[0]
 

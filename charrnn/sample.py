@@ -15,7 +15,7 @@ from charrnn.config import ModelConfig, SampleConfig
 from charrnn.errors import DataError
 from charrnn.functional import softmax
 from charrnn.model import Params
-from charrnn.vocab import Vocab
+from charrnn.vocab import Vocab, list_chars
 from charrnn.workspace import Workspace
 
 
@@ -80,7 +80,7 @@ def generate(
     """
     rng = rng if rng is not None else np.random.default_rng(sample_cfg.seed)
     if missing := vocab.missing(prime):
-        raise DataError(f"the prime text has characters the model never saw: {', '.join(map(repr, missing))}")
+        raise DataError(f"the prime text has characters the model never saw: {list_chars(missing)}")
     if not prime:
         prime = "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
     ids = np.tile(vocab.encode(prime).astype(np.intp), (num_samples, 1))  # (N, P)

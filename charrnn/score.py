@@ -9,7 +9,7 @@ from charrnn.config import ModelConfig
 from charrnn.errors import DataError
 from charrnn.functional import bits, log_softmax
 from charrnn.model import Params
-from charrnn.vocab import Vocab
+from charrnn.vocab import Vocab, list_chars
 
 
 def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.ndarray:
@@ -18,7 +18,7 @@ def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.n
     The first character has no context and is not scored.
     """
     if missing := vocab.missing(text):
-        raise DataError(f"the text has characters the model never saw: {', '.join(map(repr, missing[:10]))}")
+        raise DataError(f"the text has characters the model never saw: {list_chars(missing)}")
     if len(text) < 2:
         raise DataError("the text needs at least two characters to be scored")
     ids = vocab.encode(text).astype(np.intp)

@@ -114,7 +114,7 @@ class Trainer:
         """Settings that cannot work well, said before training starts."""
         said = []
         n_train = self.windows.x.size
-        n_params = sum(p.size for p in self.params.values())
+        n_params = model.num_params(self.params)
         if self.windows.n_windows < 20:
             said.append(
                 f"only {self.windows.n_windows} windows per epoch: the corpus is small for batch size "
