@@ -90,19 +90,12 @@ class Cache(NamedTuple):
     top: np.ndarray  # (T, B, H) the last layer's output, the decoder's input
 
 
-def prepare(params: Params, cfg: ModelConfig, row_major: bool = False) -> list[Weights]:
+def prepare(params: Params, cfg: ModelConfig) -> list[Weights]:
     """Each layer's weights in the form its cell computes with. Layer 0's input weights become
     a lookup table, one row per character with the biases included: one-hot x times W_in + b_in
-    is that row. `row_major` copies the input weights so that one-row products read contiguous
-    memory: worth it for sampling, which reuses them for every character, not for a training
-    step, which uses them in one large product."""
+    is that row."""
     cell = cells.get(cfg)
-    weights = []
-    for layer in range(cfg.num_layers):
-        w = cell.prepare(*(params[k] for k in layer_keys(layer)))
-        if row_major:
-            w = w._replace(W_in=np.ascontiguousarray(w.W_in))
-        weights.append(w)
+    weights = [cell.prepare(*(params[k] for k in layer_keys(layer))) for layer in range(cfg.num_layers)]
     weights[0] = weights[0]._replace(W_in=weights[0].W_in + weights[0].b_in, b_in=None)
     return weights
 
@@ -119,7 +112,7 @@ def forward(
     """x (B, T) ids, state (L, S, B, H) -> logits (T*B, V) time-major, new state, cache.
 
     Dropout between layers is applied when an rng is given (training) and never otherwise.
-    `weights` from prepare() can be passed by a caller that runs many short windows (sampling).
+    `weights` from prepare() can be passed by a caller that runs many windows (see read).
     """
     cell = cells.get(cfg)
     weights = weights or prepare(params, cfg)
@@ -149,13 +142,14 @@ def forward(
     return logits, new_state, Cache(ids, inputs, caches, masks, h)
 
 
-def read(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray, weights=None):
+def read(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray):
     """Run ids (B, N) through the model WINDOW characters at a time, carrying the state.
 
     Yields (start, logits (T*B, V), state after the window, cache) per window: the numbers of one
     forward over all N, in bounded memory. Sampling warms up on its prime text this way, and
     scoring and inspect read their texts this way.
     """
+    weights = prepare(params, cfg)
     for start in range(0, ids.shape[1], WINDOW):
         logits, state, cache = forward(params, cfg, ids[:, start : start + WINDOW], state, weights=weights)
         yield start, logits, state, cache

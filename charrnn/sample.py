@@ -15,22 +15,28 @@ from charrnn.config import ModelConfig, SampleConfig
 from charrnn.errors import DataError
 from charrnn.functional import softmax
 from charrnn.model import Params
+from charrnn.stepper import Stepper
 from charrnn.vocab import Vocab, list_chars
-from charrnn.workspace import Workspace
 
 
 TINY_TEMPERATURE = 1e-200  # below this, dividing the logits may overflow (to -inf, harmlessly)
 
 
-def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
-    """(N, V) logits -> (N, V) probabilities after temperature, top-k and top-p (nucleus)."""
-    z = logits.astype(np.float64)
-    z -= z.max(axis=-1, keepdims=True)
-    if cfg.temperature >= TINY_TEMPERATURE:
-        z /= cfg.temperature
+def _scaled(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """(N, V) logits -> float64 (logits - max) / temperature: the log of unnormalised
+    probabilities, 0 for the most likely character."""
+    z = np.subtract(logits, logits.max(axis=-1, keepdims=True), dtype=np.float64)
+    if temperature >= TINY_TEMPERATURE:
+        z /= temperature
     else:
         with np.errstate(over="ignore"):  # the maximum is now 0: -inf below it, never NaN
-            z /= cfg.temperature
+            z /= temperature
+    return z
+
+
+def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
+    """(N, V) logits -> (N, V) probabilities after temperature, top-k and top-p (nucleus)."""
+    z = _scaled(logits, cfg.temperature)
     if cfg.top_k is not None and cfg.top_k < z.shape[-1]:
         kth = np.partition(z, -cfg.top_k, axis=-1)[:, -cfg.top_k, None]
         z[z < kth] = -np.inf
@@ -52,14 +58,18 @@ def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> n
     """One character id per row of (N, V) logits."""
     if cfg.argmax:
         return logits.argmax(axis=-1)
-    cdf = np.cumsum(filter_logits(logits, cfg), axis=-1)
+    if cfg.top_k is None and cfg.top_p is None:
+        weights = np.exp(_scaled(logits, cfg.temperature))  # the draw below needs no normalising
+    else:
+        weights = filter_logits(logits, cfg)
+    cdf = np.cumsum(weights, axis=-1, out=weights)
     u = rng.random((len(cdf), 1)) * cdf[:, -1:]
     return np.minimum((cdf < u).sum(axis=-1), cdf.shape[-1] - 1)
 
 
-def warm_up(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray, weights=None) -> np.ndarray:
+def warm_up(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray) -> np.ndarray:
     """Run ids (N, T) through the model; return the state after them."""
-    for _, _, state, _ in model.read(params, cfg, ids, state, weights):
+    for _, _, state, _ in model.read(params, cfg, ids, state):
         pass
     return state
 
@@ -84,11 +94,9 @@ def generate(
     if not prime:
         prime = "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
     ids = np.tile(vocab.encode(prime).astype(np.intp), (num_samples, 1))  # (N, P)
-    weights = model.prepare(params, cfg, row_major=True)  # once, not once per character
-    state = warm_up(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples), weights)
-    x = ids[:, -1:]
-    ws = Workspace()  # the same scratch arrays for every character
+    state = warm_up(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples))
+    step = Stepper(params, cfg, state)
+    x = ids[:, -1]
     for _ in range(sample_cfg.length):
-        logits, state, _ = model.forward(params, cfg, x, state, ws=ws, weights=weights)
-        x = choose(logits, sample_cfg, rng)[:, None]
-        yield [vocab.chars[i] for i in x[:, 0]]
+        x = choose(step(x), sample_cfg, rng)
+        yield [vocab.chars[i] for i in x]

@@ -7,14 +7,19 @@ input), using the weights the cell asks for:
     prepare(W_ih, W_hh, b_ih, b_hh)        -> Weights: W_in, b_in, W_rec, b_rec
     forward(xw, s0, weights, ws)           -> hs (T, B, H), sT (S, B, H), cache
     backward(dhs, dsT, cache, W_hh, ws)    -> da (T, B, G*H), ds0 (S, B, H), dW_hh, db_hh
+    step(a, rec, prev, new, weights, scratch)   one time step in place, as forward runs it
 
 where xw = x W_in + b_in. `prepare` lets a cell fold biases and constant scales into its
 weights once per call of the model (once per sample, not once per character). `da` is the
 gradient of x W_ih^T + b_ih, from which the model gets dW_ih, db_ih and dx. S is the number of
 state arrays (h, or h and c), G the number of gate blocks. `forward` may overwrite `xw` (the
 LSTM and GRU use it as their gate buffer) and `backward` accumulates into `dhs`: both are
-consumed. `ws` is an optional Workspace for the scratch arrays. Each cell also says how its
-biases start (`init_biases`). Weights and gate order are exactly PyTorch's nn.RNN / nn.LSTM /
+consumed. `ws` is an optional Workspace for the scratch arrays. `step` is forward's loop body,
+shared with the one-character-at-a-time sampler (stepper.py): `prev` and `new` are tuples of S
+(N, H) state arrays, `scratch` a tuple of `scratch` (N, H) arrays, and `rec` = h_{t-1} W_rec may
+be passed as None when the caller already summed it into `a`, which cells that are `summed`
+(a = input part + recurrent part, as in the RNN and LSTM, not the GRU) allow. Each cell also
+says how its biases start (`init_biases`). Weights and gate order are exactly PyTorch's nn.RNN / nn.LSTM /
 nn.GRU.
 """
 
@@ -35,6 +40,9 @@ class Cell(NamedTuple):
     prepare: Callable
     forward: Callable
     backward: Callable
+    step: Callable
+    scratch: int  # (N, H) scratch arrays that step needs
+    summed: bool  # the pre-activation is a plain sum of an input and a recurrent product
     init_biases: Callable[[int, np.dtype], tuple[np.ndarray, np.ndarray]]
 
 
@@ -46,10 +54,10 @@ def zero_biases(gates: int) -> Callable[[int, np.dtype], tuple[np.ndarray, np.nd
 
 
 CELLS = {
-    "rnn_tanh": Cell(1, 1, rnn.prepare, rnn.forward_tanh, rnn.backward_tanh, zero_biases(1)),
-    "rnn_relu": Cell(1, 1, rnn.prepare, rnn.forward_relu, rnn.backward_relu, zero_biases(1)),
-    "lstm": Cell(4, 2, lstm.prepare, lstm.forward, lstm.backward, lstm.init_biases),
-    "gru": Cell(3, 1, gru.prepare, gru.forward, gru.backward, zero_biases(3)),
+    "rnn_tanh": Cell(1, 1, rnn.prepare, rnn.forward_tanh, rnn.backward_tanh, rnn.step_tanh, 0, True, zero_biases(1)),
+    "rnn_relu": Cell(1, 1, rnn.prepare, rnn.forward_relu, rnn.backward_relu, rnn.step_relu, 0, True, zero_biases(1)),
+    "lstm": Cell(4, 2, lstm.prepare, lstm.forward, lstm.backward, lstm.step, 2, True, lstm.init_biases),
+    "gru": Cell(3, 1, gru.prepare, gru.forward, gru.backward, gru.step, 2, False, zero_biases(3)),
 }
 
 

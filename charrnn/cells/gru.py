@@ -41,31 +41,38 @@ def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     return Weights(W_ih.T * scale, bias * scale, row_major(W_hh.T, scale), b_hh[2 * H :])
 
 
+def step(a, rec, prev, new, w: Weights, scratch) -> None:
+    """One time step, in place. a (N, 3H) is the input part of the pre-activation and becomes
+    the activated gates; rec = h_{t-1} W_rec (N, 3H) is needed apart, as r multiplies its n
+    block. prev = (h,) at t-1; writes new = (h,) and scratch = (W_hn h_{t-1} + b_hn, a spare)."""
+    (h_prev,), (h,), (hn, rhn) = prev, new, scratch
+    H = h.shape[-1]
+    rz, n = a[:, : 2 * H], a[:, 2 * H :]
+    rz += rec[:, : 2 * H]
+    np.tanh(rz, out=rz)
+    rz *= 0.5
+    rz += 0.5
+    np.add(rec[:, 2 * H :], w.b_rec, out=hn)
+    np.multiply(rz[:, :H], hn, out=rhn)
+    n += rhn
+    np.tanh(n, out=n)
+    np.subtract(h_prev, n, out=h)  # h may be h_prev itself: each element is read before written
+    h *= rz[:, H:]
+    h += n
+
+
 def forward(xw, s0, w: Weights, ws=None):
     """xw (T, B, 3H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache."""
     T, B, G = xw.shape
     H = G // 3
     dt = xw.dtype
     A = xw
-    W, b_hn = w.W_rec, w.b_rec  # (H, 3H) with r, z columns pre-scaled; (H,)
     hs, hn = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "hn", (T, B, H), dt)
     rec, rhn = empty(ws, "rec", (B, G), dt), empty(ws, "rhn", (B, H), dt)
     hs[0] = s0[0]
     for t in range(T):
-        a, h = A[t], hs[t + 1]
-        np.matmul(hs[t], W, out=rec)
-        rz, n = a[:, : 2 * H], a[:, 2 * H :]
-        rz += rec[:, : 2 * H]
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5
-        np.add(rec[:, 2 * H :], b_hn, out=hn[t])
-        np.multiply(rz[:, :H], hn[t], out=rhn)
-        n += rhn
-        np.tanh(n, out=n)
-        np.subtract(hs[t], n, out=h)
-        h *= rz[:, H:]
-        h += n
+        np.matmul(hs[t], w.W_rec, out=rec)  # r, z columns pre-scaled
+        step(A[t], rec, (hs[t],), (hs[t + 1],), w, (hn[t], rhn))
     return hs[1:], hs[T][None].copy(), GRUCache(A, hs, hn)
 
 

@@ -38,26 +38,40 @@ def init_biases(hidden: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=16)
-def _gate_scale(H: int, dtype) -> np.ndarray:
-    """0.5 for the sigmoid blocks, 1 for g; cached (read-only) since every step uses it."""
+def _gate_affine(H: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, shift): 0.5 and 0.5 for the sigmoid blocks, 1 and 0 for g. Cached (read-only),
+    since every step uses them."""
     scale = np.full(4 * H, 0.5, dtype)
     scale[2 * H : 3 * H] = 1.0  # g is a true tanh
-    scale.flags.writeable = False
-    return scale
-
-
-@lru_cache(maxsize=16)
-def _gate_shift(H: int, dtype) -> np.ndarray:
-    """0.5 for the sigmoid blocks, 0 for g."""
-    shift = np.where(_gate_scale(H, dtype) == 0.5, 0.5, 0.0).astype(dtype)
-    shift.flags.writeable = False
-    return shift
+    shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
+    scale.flags.writeable = shift.flags.writeable = False
+    return scale, shift
 
 
 def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     """Both biases folded into the input projection; sigmoid blocks pre-scaled by 0.5."""
-    scale = _gate_scale(len(b_ih) // 4, W_ih.dtype)
+    scale, _ = _gate_affine(len(b_ih) // 4, W_ih.dtype)
     return Weights(W_ih.T * scale, (b_ih + b_hh) * scale, row_major(W_hh.T, scale), None)
+
+
+def step(a, rec, prev, new, w: Weights, scratch) -> None:
+    """One time step, in place. a (N, 4H) is the input part of the pre-activation and becomes
+    the activated gates; rec = h_{t-1} W_rec is added to it first (None: already summed in).
+    prev = (h, c) at t-1; writes new = (h, c) and scratch = (tanh(c_t), a spare (N, H))."""
+    (_, c_prev), (h, c), (tanh_c, ig) = prev, new, scratch
+    H = c.shape[-1]
+    if rec is not None:
+        a += rec
+    np.tanh(a, out=a)
+    scale, shift = _gate_affine(H, a.dtype)
+    a *= scale
+    a += shift
+    # c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)
+    np.multiply(a[:, H : 2 * H], c_prev, out=c)
+    np.multiply(a[:, :H], a[:, 2 * H : 3 * H], out=ig)
+    c += ig
+    np.tanh(c, out=tanh_c)
+    np.multiply(a[:, 3 * H :], tanh_c, out=h)
 
 
 def forward(xw, s0, w: Weights, ws=None):
@@ -65,7 +79,6 @@ def forward(xw, s0, w: Weights, ws=None):
     T, B, G = xw.shape
     H = G // 4
     dt = xw.dtype
-    scale, shift = _gate_scale(H, dt), _gate_shift(H, dt)
     W = w.W_rec  # (H, 4H)
     A = xw
     hs, cs = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "cs", (T + 1, B, H), dt)
@@ -73,19 +86,9 @@ def forward(xw, s0, w: Weights, ws=None):
     rec, ig = empty(ws, "rec", (B, G), dt), empty(ws, "ig", (B, H), dt)
     hs[0], cs[0] = s0
     for t in range(T):
-        a = A[t]
         np.matmul(hs[t], W, out=rec)
-        a += rec
-        np.tanh(a, out=a)
-        a *= scale
-        a += shift
-        # c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)
-        np.multiply(a[:, H : 2 * H], cs[t], out=cs[t + 1])
-        np.multiply(a[:, :H], a[:, 2 * H : 3 * H], out=ig)
-        cs[t + 1] += ig
-        np.tanh(cs[t + 1], out=tanh_cs[t])
-        np.multiply(a[:, 3 * H :], tanh_cs[t], out=hs[t + 1])
-    sT = np.empty((2, B, H), dt)  # (np.stack costs several times more, at every sampled character)
+        step(A[t], rec, (hs[t], cs[t]), (hs[t + 1], cs[t + 1]), w, (tanh_cs[t], ig))
+    sT = np.empty((2, B, H), dt)  # (np.stack costs several times more)
     sT[0], sT[1] = hs[T], cs[T]
     return hs[1:], sT, LSTMCache(A, hs, cs, tanh_cs)
 

@@ -20,20 +20,26 @@ def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     return Weights(W_ih.T, b_ih + b_hh, row_major(W_hh.T), None)
 
 
+def step(a, rec, prev, new, w: Weights, scratch, relu: bool = False) -> None:
+    """One time step: h_t = act(a + rec), with rec = h_{t-1} W_rec (None: already summed into a)."""
+    (h,) = new
+    if rec is not None:
+        a = np.add(a, rec, out=h)
+    if relu:
+        np.maximum(a, 0, out=h)
+    else:
+        np.tanh(a, out=h)
+
+
 def forward(xw, s0, w: Weights, ws=None, relu: bool = False):
     """xw (T, B, H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache."""
     T, B, H = xw.shape
     hs = empty(ws, "hs", (T + 1, B, H), xw.dtype)
     hs[0] = s0[0]
-    Wt = w.W_rec
+    rec = empty(ws, "rec", (B, H), xw.dtype)
     for t in range(T):
-        h = hs[t + 1]
-        np.matmul(hs[t], Wt, out=h)
-        h += xw[t]
-        if relu:
-            np.maximum(h, 0, out=h)
-        else:
-            np.tanh(h, out=h)
+        np.matmul(hs[t], w.W_rec, out=rec)
+        step(xw[t], rec, (hs[t],), (hs[t + 1],), w, (), relu)
     return hs[1:], hs[T][None].copy(), RNNCache(hs)
 
 
@@ -60,5 +66,7 @@ def backward(dhs, dsT, cache: RNNCache, W_hh, ws=None, relu: bool = False):
 
 forward_tanh = forward
 backward_tanh = backward
+step_tanh = step
 forward_relu = partial(forward, relu=True)
 backward_relu = partial(backward, relu=True)
+step_relu = partial(step, relu=True)
