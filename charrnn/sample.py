@@ -55,16 +55,21 @@ def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
 
 
 def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> np.ndarray:
-    """One character id per row of (N, V) logits."""
+    """One character id per row of (N, V) logits.
+
+    A draw is the argmax of the log-probabilities plus independent Gumbel noise (the Gumbel-max
+    trick: that argmax falls on each character with exactly its probability). It needs no
+    normalising, no cumulative sum and no search, which matters at one call per character.
+    """
     if cfg.argmax:
         return logits.argmax(axis=-1)
     if cfg.top_k is None and cfg.top_p is None:
-        weights = np.exp(_scaled(logits, cfg.temperature))  # the draw below needs no normalising
+        z = _scaled(logits, cfg.temperature)
     else:
-        weights = filter_logits(logits, cfg)
-    cdf = np.cumsum(weights, axis=-1, out=weights)
-    u = rng.random((len(cdf), 1)) * cdf[:, -1:]
-    return np.minimum((cdf < u).sum(axis=-1), cdf.shape[-1] - 1)
+        with np.errstate(divide="ignore"):  # the characters filtered out get log 0 = -inf
+            z = np.log(filter_logits(logits, cfg))
+    z += rng.gumbel(size=z.shape)
+    return z.argmax(axis=-1)
 
 
 def warm_up(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray) -> np.ndarray:

@@ -73,6 +73,15 @@ def test_choose_draws_with_the_filtered_probabilities():
     assert freq[3] == 0  # outside the top 3: never drawn
 
 
+@pytest.mark.parametrize("temperature", [1.0, 0.5, 2.0])
+def test_choose_draws_with_the_tempered_probabilities(temperature):
+    logits = np.tile(np.array([[1.0, 0.2, -0.5, 0.9, -3.0]], np.float32), (40_000, 1))
+    ids = sample.choose(logits, SampleConfig(temperature=temperature), np.random.default_rng(1))
+    z = logits[0].astype(float) / temperature
+    expected = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    np.testing.assert_allclose(np.bincount(ids, minlength=5) / len(ids), expected, atol=0.01)
+
+
 def test_choose_argmax_takes_the_largest_logit_per_row():
     logits = np.array([[0.0, 3.0, 1.0], [2.0, -1.0, 1.9]])
     ids = sample.choose(logits, SampleConfig(argmax=True), np.random.default_rng(0))
