@@ -64,7 +64,10 @@ def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> n
     if cfg.argmax:
         return logits.argmax(axis=-1)
     if cfg.top_k is None and cfg.top_p is None:
-        z = _scaled(logits, cfg.temperature)
+        # logits / temperature without subtracting the maximum: float32 logits over a temperature
+        # of at least TINY_TEMPERATURE stay far inside float64's range, and below it the draw
+        # is the argmax either way
+        z = np.divide(logits, max(cfg.temperature, TINY_TEMPERATURE), dtype=np.float64)
     else:
         with np.errstate(divide="ignore"):  # the characters filtered out get log 0 = -inf
             z = np.log(filter_logits(logits, cfg))
@@ -100,8 +103,8 @@ def generate(
         prime = "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
     ids = np.tile(vocab.encode(prime).astype(np.intp), (num_samples, 1))  # (N, P)
     state = warm_up(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples))
-    step = Stepper(params, cfg, state)
+    step, chars = Stepper(params, cfg, state), vocab.chars
     x = ids[:, -1]
     for _ in range(sample_cfg.length):
         x = choose(step(x), sample_cfg, rng)
-        yield [vocab.chars[i] for i in x]
+        yield [chars[i] for i in x.tolist()]

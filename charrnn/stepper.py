@@ -33,16 +33,19 @@ class Stepper:
         self.hidden = np.ascontiguousarray(state[:, 0].transpose(1, 0, 2).reshape(N, L * H))
         weights = model.prepare(params, cfg)
         self.table = np.ascontiguousarray(weights[0].W_in)  # (V, G): layer 0 input is a row lookup
+        one = N == 1  # one stream: the step works on 1-D rows, a little cheaper than (1, X)
+        row = (lambda u: u[0]) if one else (lambda u: u)
         self.layers = []
         for layer, w in enumerate(weights):
             h = self.hidden[:, layer * H : (layer + 1) * H]
             # h_l is updated in place: a cell's step reads each element before writing it
-            states = (h, *(np.array(state[layer, s]) for s in range(1, S)))
+            states = tuple(map(row, (h, *(np.array(state[layer, s]) for s in range(1, S)))))
             a = np.empty((N, w.W_rec.shape[1]), dt)
             rec = None
             if layer == 0:
                 rec = np.empty_like(a)
                 products = [self._product(h, w.W_rec, rec)]
+                self.table_out = a  # (N, G), as np.take writes it
             elif cell.summed:
                 both = self.hidden[:, (layer - 1) * H : (layer + 1) * H]  # [h_{l-1} | h_l]
                 products = [self._product(both, np.concatenate([w.W_in, w.W_rec]), a)]
@@ -50,8 +53,8 @@ class Stepper:
                 rec = np.empty_like(a)
                 below = self.hidden[:, (layer - 1) * H : layer * H]
                 products = [self._product(below, w.W_in, a), self._product(h, w.W_rec, rec)]
-            scratch = tuple(np.empty((N, H), dt) for _ in range(cell.scratch))
-            self.layers.append((products, a, rec, w, states, scratch))
+            scratch = tuple(row(np.empty((N, H), dt)) for _ in range(cell.scratch))
+            self.layers.append((products, row(a), None if rec is None else row(rec), w, states, scratch))
         self.logits = np.empty((N, params["decoder.bias"].shape[0]), dt)
         top = self.hidden[:, (L - 1) * H :]
         self.decoder = self._product(top, params["decoder.weight"].T, self.logits)
@@ -72,7 +75,7 @@ class Stepper:
             for lhs, rhs, out in products:
                 np.matmul(lhs, rhs, out=out)
             if layer == 0:
-                np.take(self.table, x, axis=0, out=a)
+                np.take(self.table, x, axis=0, out=self.table_out)
             else:
                 a += w.b_in
             step(a, rec, states, states, w, scratch)
@@ -82,4 +85,5 @@ class Stepper:
 
     def state(self) -> np.ndarray:
         """The current state, (L, S, N, H)."""
-        return np.stack([np.stack(states) for _, _, _, _, states, _ in self.layers])
+        N = len(self.logits)
+        return np.stack([np.stack(states).reshape(-1, N, states[0].shape[-1]) for *_, states, _ in self.layers])

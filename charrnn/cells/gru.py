@@ -47,17 +47,17 @@ def step(a, rec, prev, new, w: Weights, scratch) -> None:
     block. prev = (h,) at t-1; writes new = (h,) and scratch = (W_hn h_{t-1} + b_hn, a spare)."""
     (h_prev,), (h,), (hn, rhn) = prev, new, scratch
     H = h.shape[-1]
-    rz, n = a[:, : 2 * H], a[:, 2 * H :]
-    rz += rec[:, : 2 * H]
+    rz, n = a[..., : 2 * H], a[..., 2 * H :]
+    rz += rec[..., : 2 * H]
     np.tanh(rz, out=rz)
     rz *= 0.5
     rz += 0.5
-    np.add(rec[:, 2 * H :], w.b_rec, out=hn)
-    np.multiply(rz[:, :H], hn, out=rhn)
+    np.add(rec[..., 2 * H :], w.b_rec, out=hn)
+    np.multiply(rz[..., :H], hn, out=rhn)
     n += rhn
     np.tanh(n, out=n)
     np.subtract(h_prev, n, out=h)  # h may be h_prev itself: each element is read before written
-    h *= rz[:, H:]
+    h *= rz[..., H:]
     h += n
 
 

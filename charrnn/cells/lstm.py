@@ -67,11 +67,11 @@ def step(a, rec, prev, new, w: Weights, scratch) -> None:
     a *= scale
     a += shift
     # c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)
-    np.multiply(a[:, H : 2 * H], c_prev, out=c)
-    np.multiply(a[:, :H], a[:, 2 * H : 3 * H], out=ig)
+    np.multiply(a[..., H : 2 * H], c_prev, out=c)
+    np.multiply(a[..., :H], a[..., 2 * H : 3 * H], out=ig)
     c += ig
     np.tanh(c, out=tanh_c)
-    np.multiply(a[:, 3 * H :], tanh_c, out=h)
+    np.multiply(a[..., 3 * H :], tanh_c, out=h)
 
 
 def forward(xw, s0, w: Weights, ws=None):
