@@ -2,20 +2,34 @@
 
 model.forward is built for windows of many steps; called for a single character its fixed costs
 (allocating, caching for the backward pass) outweigh the arithmetic. A Stepper prepares the
-weights and every buffer once, so that a character costs little more than its matrix-vector
-products, which at config B (2 x 256 LSTM) read 3 MB of weights per character and set the pace:
+weights and every buffer once, so that a character costs little more than its matrix products,
+which at config B (2 x 256 LSTM) read 3 MB of weights per character and set the pace.
 
-- the hidden states of all layers sit side by side in one array, [h_0 | h_1 | ...], updated in
-  place, so that layer l >= 1 of a `summed` cell (RNN, LSTM) reads [h_{l-1} | h_l] as one slice
-  and does its input and recurrent products as one, with [W_in ; W_rec] stacked: fewer, larger
-  products, which OpenBLAS splits across cores where it would run small ones on one;
-- for a single stream the products are matrix times vector with each weight in PyTorch's
-  (out, in) order, the form BLAS does fastest; for N streams, (N, in) @ (in, out).
+Each layer does one product per character: as soon as its new state h_t is known, h_t is
+multiplied by every matrix that reads it, stacked into one,
 
-The numbers are model.forward's, step for step (the cells' own `step` does the arithmetic).
+    [W_in of the layer above (or the decoder) | its bias]     -> that layer's input at t
+    [W_rec of this layer                      |     0   ]     -> this layer's h_t W_rec, for t+1
+
+with a constant 1 after h_t to pick up the bias. Fewer, larger products than one per matrix:
+less overhead, and OpenBLAS splits a large matrix-vector product across cores where it runs a
+small one on one. For a single stream the products are matrix times vector with the stack in
+PyTorch's (out, in) order, the form BLAS does fastest; for N streams, (N, in) @ (in, out).
+
+OpenBLAS (NumPy's BLAS as shipped) shares a matrix-vector product between threads only from
+460,800 elements on (see `_shared_size`). At config B the top layer's stack [decoder ; W_hh] has
+280,000, so it would run on one core, whose 2 MB cache then cannot hold its share of the weights
+and of that stack at once. Padding that stack with zero rows up to the threshold makes both cores
+share it: more bytes, but each core's share fits (measured: +12 % characters per second at B on
+2 cores; the padding is left out where BLAS has one thread, where it would cost 20 %).
+
+The numbers are model.forward's, step for step: the cells' own `step` does the arithmetic.
 """
 
 from __future__ import annotations
+
+import os
+from functools import lru_cache
 
 import numpy as np
 
@@ -24,66 +38,82 @@ from charrnn.config import ModelConfig
 from charrnn.model import Params
 
 
+# OpenBLAS runs a matrix-vector product on one thread below 2304 * GEMM_MULTITHREAD_THRESHOLD
+# elements (its interface/gemv.c), 2304 * 200 in NumPy's wheels: measured here, a product of
+# 460,544 elements streams its weights at 28 GB/s and one of 460,800 at 52 GB/s.
+OPENBLAS_SHARED_GEMV = 2304 * 200
+
+
+@lru_cache(maxsize=1)
+def _shared_size() -> int | None:
+    """The size from which BLAS shares a matrix-vector product between threads, if it is
+    OpenBLAS and has more than one thread (which it takes from these variables, else from the
+    CPUs the process may use); None otherwise."""
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    if "openblas" not in str(blas.get("name", "")).lower():
+        return None
+    for var in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(var, "").strip().isdigit():
+            threads = int(os.environ[var])
+            break
+    else:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return OPENBLAS_SHARED_GEMV if threads > 1 else None
+
+
+def _stack_width(rows: int, cols: int, streams: int) -> int:
+    """Columns to give a (rows, cols) stack: cols, or more (zeros) to reach the shared size
+    when it has at least half of it (beyond that, padding would cost more than it saves)."""
+    shared = _shared_size() if streams == 1 else None  # (N streams: a matrix product)
+    if shared is None or not shared / 2 <= rows * cols < shared:
+        return cols
+    return -(-shared // rows)
+
+
 class Stepper:
     def __init__(self, params: Params, cfg: ModelConfig, state: np.ndarray):
         """state (L, S, N, H) is the state to start from, as model.forward takes it."""
         self.cell = cell = cells.get(cfg)
         L, S, N, H = state.shape
         dt = state.dtype
-        self.hidden = np.ascontiguousarray(state[:, 0].transpose(1, 0, 2).reshape(N, L * H))
         weights = model.prepare(params, cfg)
-        self.table = np.ascontiguousarray(weights[0].W_in)  # (V, G): layer 0 input is a row lookup
-        one = N == 1  # one stream: the step works on 1-D rows, a little cheaper than (1, X)
-        row = (lambda u: u[0]) if one else (lambda u: u)
+        G = weights[0].W_rec.shape[1]
+        self.table = np.ascontiguousarray(weights[0].W_in)  # (V, G): layer 0's input is a row of it
+        self.table_row = np.empty((N, G), dt)
+        # what each layer's h_t feeds: the next layer's input projection, the decoder at the top
+        above = [(w.W_in, w.b_in) for w in weights[1:]] + [(params["decoder.weight"].T, params["decoder.bias"])]
+        row = (lambda u: u[0]) if N == 1 else (lambda u: u)  # one stream: 1-D rows, a little cheaper
         self.layers = []
+        a = self.table_row
         for layer, w in enumerate(weights):
-            h = self.hidden[:, layer * H : (layer + 1) * H]
-            # h_l is updated in place: a cell's step reads each element before writing it
-            states = tuple(map(row, (h, *(np.array(state[layer, s]) for s in range(1, S)))))
-            a = np.empty((N, w.W_rec.shape[1]), dt)
-            rec = None
-            if layer == 0:
-                rec = np.empty_like(a)
-                products = [self._product(h, w.W_rec, rec)]
-                self.table_out = a  # (N, G), as np.take writes it
-            elif cell.summed:
-                both = self.hidden[:, (layer - 1) * H : (layer + 1) * H]  # [h_{l-1} | h_l]
-                products = [self._product(both, np.concatenate([w.W_in, w.W_rec]), a)]
-            else:
-                rec = np.empty_like(a)
-                below = self.hidden[:, (layer - 1) * H : layer * H]
-                products = [self._product(below, w.W_in, a), self._product(h, w.W_rec, rec)]
+            W_up, b_up = above[layer]
+            up = W_up.shape[1]
+            stacked = np.zeros((H + 1, _stack_width(H + 1, up + G, N)), dt)  # [h_t | 1] @ stacked
+            stacked[:H, :up], stacked[H, :up], stacked[:H, up : up + G] = W_up, b_up, w.W_rec
+            h1 = np.ones((N, H + 1), dt)  # [h_t | 1]
+            h1[:, :H] = state[layer, 0]
+            # [input of the layer above at t | h_t W_rec for t+1 | padding, if any]
+            out = np.empty((N, stacked.shape[1]), dt)
+            product = (np.ascontiguousarray(stacked.T), h1[0], out[0]) if N == 1 else (h1, stacked, out)
+            # h_t is updated in place: a cell's step reads each element before writing it
+            states = tuple(map(row, (h1[:, :H], *(np.array(state[layer, s]) for s in range(1, S)))))
             scratch = tuple(row(np.empty((N, H), dt)) for _ in range(cell.scratch))
-            self.layers.append((products, row(a), None if rec is None else row(rec), w, states, scratch))
-        self.logits = np.empty((N, params["decoder.bias"].shape[0]), dt)
-        top = self.hidden[:, (L - 1) * H :]
-        self.decoder = self._product(top, params["decoder.weight"].T, self.logits)
-        self.decoder_bias = params["decoder.bias"]
-
-    @staticmethod
-    def _product(u: np.ndarray, W: np.ndarray, out: np.ndarray) -> tuple:
-        """Arguments for np.matmul that put u (N, In) @ W (In, Out) into out (N, Out)."""
-        if len(u) == 1:
-            return np.ascontiguousarray(W.T), u[0], out[0]
-        return u, np.ascontiguousarray(W), out
+            self.layers.append((row(a), row(out[:, up : up + G]), w, states, scratch, product))
+            np.matmul(*product[:2], out=product[2])  # the first step's h W_rec, from the given state
+            a = out[:, :up]
+        self.logits = a
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """x (N,) ids -> logits (N, V) for the next character. The array is reused: read it
         before the next call."""
+        np.take(self.table, x, axis=0, out=self.table_row)
         step = self.cell.step
-        for layer, (products, a, rec, w, states, scratch) in enumerate(self.layers):
-            for lhs, rhs, out in products:
-                np.matmul(lhs, rhs, out=out)
-            if layer == 0:
-                np.take(self.table, x, axis=0, out=self.table_out)
-            else:
-                a += w.b_in
+        for a, rec, w, states, scratch, (lhs, rhs, out) in self.layers:
             step(a, rec, states, states, w, scratch)
-        np.matmul(*self.decoder[:2], out=self.decoder[2])
-        self.logits += self.decoder_bias
+            np.matmul(lhs, rhs, out=out)
         return self.logits
 
     def state(self) -> np.ndarray:
         """The current state, (L, S, N, H)."""
         N = len(self.logits)
-        return np.stack([np.stack(states).reshape(-1, N, states[0].shape[-1]) for *_, states, _ in self.layers])
+        return np.stack([np.stack(states).reshape(-1, N, states[0].shape[-1]) for _, _, _, states, _, _ in self.layers])

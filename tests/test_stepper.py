@@ -7,6 +7,7 @@ import pytest
 
 from charrnn import model
 from charrnn.config import ModelConfig
+from charrnn import stepper
 from charrnn.stepper import Stepper
 
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
@@ -45,3 +46,40 @@ def test_stepper_leaves_the_starting_state_alone():
     step = Stepper(params, cfg, state)
     step(np.array([1, 2]))
     np.testing.assert_array_equal(state, before)
+
+
+@pytest.mark.parametrize("cell,act", CELLS)
+def test_stacks_padded_for_blas_threads_give_the_same_numbers(cell, act, monkeypatch):
+    cfg, params, rng = random_model(cell, act, 2)
+    x = rng.integers(0, 11, (1, 6))
+    state = rng.uniform(-0.9, 0.9, model.zero_state(cfg, 1).shape).astype(np.float32)
+    logits, final, _ = model.forward(params, cfg, x, state)
+    G = params["rnn.weight_hh_l0"].shape[0]
+    # the top stack, [h | 1] (9) by decoder and W_hh (11 + G), just under the shared size
+    monkeypatch.setattr(stepper, "_shared_size", lambda: 9 * (11 + G + 5))
+    step = Stepper(params, cfg, state)
+    assert step.layers[-1][-1][0].shape == (11 + G + 5, 9)  # padded
+    for t in range(6):
+        np.testing.assert_allclose(step(x[:, t]), logits[t : t + 1], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(step.state(), final, rtol=1e-5, atol=1e-6)
+
+
+def test_stack_width_pads_only_stacks_near_the_shared_size(monkeypatch):
+    monkeypatch.setattr(stepper, "_shared_size", lambda: 1000)
+    assert stepper._stack_width(10, 40, 1) == 40  # under half: padding would cost too much
+    assert stepper._stack_width(10, 50, 1) == 100  # half: padded to the shared size
+    assert stepper._stack_width(7, 99, 1) == 143  # 7 x 143 = 1001, the first width at or past it
+    assert stepper._stack_width(10, 100, 1) == 100  # already shared
+    assert stepper._stack_width(10, 60, 4) == 60  # several streams: a matrix product, never padded
+
+
+@pytest.mark.parametrize("var", ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"])
+def test_no_padding_when_blas_has_one_thread(var, monkeypatch):
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(var, "1")
+    stepper._shared_size.cache_clear()
+    try:
+        assert stepper._shared_size() is None
+    finally:
+        stepper._shared_size.cache_clear()

@@ -15,11 +15,10 @@ gradient of x W_ih^T + b_ih, from which the model gets dW_ih, db_ih and dx. S is
 state arrays (h, or h and c), G the number of gate blocks. `forward` may overwrite `xw` (the
 LSTM and GRU use it as their gate buffer) and `backward` accumulates into `dhs`: both are
 consumed. `ws` is an optional Workspace for the scratch arrays. `step` is forward's loop body,
-shared with the one-character-at-a-time sampler (stepper.py): `prev` and `new` are tuples of S
-(N, H) state arrays, `scratch` a tuple of `scratch` (N, H) arrays, and `rec` = h_{t-1} W_rec may
-be passed as None when the caller already summed it into `a`, which cells that are `summed`
-(a = input part + recurrent part, as in the RNN and LSTM, not the GRU) allow. Each cell also
-says how its biases start (`init_biases`). Weights and gate order are exactly PyTorch's nn.RNN / nn.LSTM /
+shared with the one-character-at-a-time sampler (stepper.py): `a` is the input part of the
+pre-activation, `rec` = h_{t-1} W_rec, `prev` and `new` are tuples of S (N, H) state arrays
+(they may be the same arrays: a step reads each element before writing it) and `scratch` a
+tuple of `scratch` (N, H) arrays. Each cell also says how its biases start (`init_biases`). Weights and gate order are exactly PyTorch's nn.RNN / nn.LSTM /
 nn.GRU.
 """
 
@@ -42,7 +41,6 @@ class Cell(NamedTuple):
     backward: Callable
     step: Callable
     scratch: int  # (N, H) scratch arrays that step needs
-    summed: bool  # the pre-activation is a plain sum of an input and a recurrent product
     init_biases: Callable[[int, np.dtype], tuple[np.ndarray, np.ndarray]]
 
 
@@ -54,10 +52,10 @@ def zero_biases(gates: int) -> Callable[[int, np.dtype], tuple[np.ndarray, np.nd
 
 
 CELLS = {
-    "rnn_tanh": Cell(1, 1, rnn.prepare, rnn.forward_tanh, rnn.backward_tanh, rnn.step_tanh, 0, True, zero_biases(1)),
-    "rnn_relu": Cell(1, 1, rnn.prepare, rnn.forward_relu, rnn.backward_relu, rnn.step_relu, 0, True, zero_biases(1)),
-    "lstm": Cell(4, 2, lstm.prepare, lstm.forward, lstm.backward, lstm.step, 2, True, lstm.init_biases),
-    "gru": Cell(3, 1, gru.prepare, gru.forward, gru.backward, gru.step, 2, False, zero_biases(3)),
+    "rnn_tanh": Cell(1, 1, rnn.prepare, rnn.forward_tanh, rnn.backward_tanh, rnn.step_tanh, 0, zero_biases(1)),
+    "rnn_relu": Cell(1, 1, rnn.prepare, rnn.forward_relu, rnn.backward_relu, rnn.step_relu, 0, zero_biases(1)),
+    "lstm": Cell(4, 2, lstm.prepare, lstm.forward, lstm.backward, lstm.step, 2, lstm.init_biases),
+    "gru": Cell(3, 1, gru.prepare, gru.forward, gru.backward, gru.step, 2, zero_biases(3)),
 }
 
 

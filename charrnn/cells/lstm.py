@@ -56,12 +56,11 @@ def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
 
 def step(a, rec, prev, new, w: Weights, scratch) -> None:
     """One time step, in place. a (N, 4H) is the input part of the pre-activation and becomes
-    the activated gates; rec = h_{t-1} W_rec is added to it first (None: already summed in).
+    the activated gates; rec = h_{t-1} W_rec is added to it first.
     prev = (h, c) at t-1; writes new = (h, c) and scratch = (tanh(c_t), a spare (N, H))."""
     (_, c_prev), (h, c), (tanh_c, ig) = prev, new, scratch
     H = c.shape[-1]
-    if rec is not None:
-        a += rec
+    a += rec
     np.tanh(a, out=a)
     scale, shift = _gate_affine(H, a.dtype)
     a *= scale

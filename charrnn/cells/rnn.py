@@ -21,14 +21,13 @@ def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
 
 
 def step(a, rec, prev, new, w: Weights, scratch, relu: bool = False) -> None:
-    """One time step: h_t = act(a + rec), with rec = h_{t-1} W_rec (None: already summed into a)."""
+    """One time step: h_t = act(a + rec), with rec = h_{t-1} W_rec."""
     (h,) = new
-    if rec is not None:
-        a = np.add(a, rec, out=h)
+    np.add(a, rec, out=h)
     if relu:
-        np.maximum(a, 0, out=h)
+        np.maximum(h, 0, out=h)
     else:
-        np.tanh(a, out=h)
+        np.tanh(h, out=h)
 
 
 def forward(xw, s0, w: Weights, ws=None, relu: bool = False):
