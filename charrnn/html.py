@@ -17,12 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from charrnn.analysis import Predictions
+from charrnn.vocab import show_char
 
 MAX_CHARS = 20_000  # characters shown; a page of more is slow to open and no easier to read
 SURPRISE_FULL = 8.0  # bits at which the surprisal colour is at its reddest
-VISIBLE = {"\n": "\\n", "\t": "\\t"}
-
-
 @dataclass
 class NeuronColouring:
     label: str  # e.g. "layer 0, unit 42, cell state"
@@ -30,10 +28,8 @@ class NeuronColouring:
 
 
 def visible(ch: str) -> str:
-    """A character as it can be read in a list: in «», with newlines, tabs and controls escaped."""
-    if ch in VISIBLE:
-        return f"«{VISIBLE[ch]}»"
-    return f"«{ch}»" if ch.isprintable() else f"«{ch.encode('unicode_escape').decode('ascii')}»"
+    """A character as it can be read in a tooltip: in «», whitespace and controls escaped."""
+    return f"«{show_char(ch)}»"
 
 
 def surprisal_colour(bits: float) -> str:
@@ -72,7 +68,7 @@ def _text_block(text: str, preds: Predictions, chars: Sequence[str], neuron: Neu
     spans = []
     for i in range(n):
         ch = text[i]
-        shown = html.escape(ch) if ch.isprintable() or ch in "\n\t" else f'<i class="ctl">{html.escape(visible(ch)[1:-1])}</i>'
+        shown = html.escape(ch) if ch.isprintable() or ch in "\n\t" else f'<i class="ctl">{html.escape(show_char(ch))}</i>'
         if neuron is not None:
             colour = activation_colour(float(neuron.values[i]), scale)
         elif i == 0:

@@ -12,9 +12,6 @@ from functools import lru_cache
 from typing import Any
 
 SURPRISE_COLOURS = ["green", "green_yellow", "yellow", "orange1", "red", "bright_red"]  # by bits
-WHITESPACE_NAMES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", " ": "␠"}
-
-
 @lru_cache(maxsize=None)
 def console(stderr: bool = False):
     from rich.console import Console
@@ -53,15 +50,6 @@ def progress_bar(total: float, initial: float, unit: str, quiet: bool):
     )
 
 
-def show_char(ch: str) -> str:
-    """A character as it can be read in a list: whitespace and controls escaped."""
-    if ch in WHITESPACE_NAMES:
-        return WHITESPACE_NAMES[ch]
-    if not ch.isprintable():
-        return ch.encode("unicode_escape").decode("ascii")
-    return ch
-
-
 def format_duration(seconds: float) -> str:
     seconds = int(round(seconds))
     h, rest = divmod(seconds, 3600)
@@ -97,6 +85,8 @@ def line_plot(series: dict[str, list[tuple[float, float]]], width: int = 60, hei
 def render_info(facts: dict[str, Any]) -> None:
     """What a checkpoint holds, as a table and a learning curve on stdout."""
     from rich.table import Table
+
+    from charrnn.vocab import show_char
 
     out = console()
     table = Table(title=facts["checkpoint"], show_header=False, title_justify="left")
@@ -236,9 +226,9 @@ def render_gradients(result: dict[str, Any], floor: float = 1e-8) -> None:
 
 def render_ranking(ranking: dict[str, Any]) -> None:
     """Checkpoints ranked by bits per character on the characters all of them could score."""
-    from charrnn.vocab import list_chars
-
     from rich.table import Table
+
+    from charrnn.vocab import list_chars, show_char
 
     out = console()
     table = Table(title=f"which model finds the text least surprising ({ranking['comparable_chars']:,} of "

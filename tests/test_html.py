@@ -67,7 +67,7 @@ def test_hover_text_gives_probability_bits_and_alternatives(page):
     tips = [stdlib_html.unescape(m) for m in re.findall(r'title="([^"]*)"', page)]
     assert tips[0].startswith("the first character")
     # character 1 ('f') was given 2**-1, character 9 2**-0 = 1
-    assert tips[1] == '«f»   p = 0.5000   1.00 bits\nexpected: «\\n» 0.500   « » 0.250   «"» 0.125'
+    assert tips[1] == '«f»   p = 0.5000   1.00 bits\nexpected: «\\n» 0.500   «␠» 0.250   «"» 0.125'
     assert tips[9].startswith("«)»   p = 1.0000   0.00 bits")
 
 
