@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import click
@@ -657,8 +657,7 @@ class InspectView:
         if self.neuron:
             unit = neurons.Unit(*self.neuron, "c" if self.cell_state else "h")
             values = neurons.activation(ckpt.params, ckpt.model, ckpt.vocab, text, unit)
-            label = f"layer {unit.layer}, unit {unit.unit}, {neurons.STATES[unit.state]}"
-            result["neuron"] = {"layer": unit.layer, "unit": unit.unit, "state": unit.state, "label": label, "values": values.tolist()}
+            result["neuron"] = {**asdict(unit), "label": unit.label, "values": values.tolist()}
             del result["score"]["surprisal_bits"]
         return result
 

@@ -30,7 +30,13 @@ class Unit:
     state: str = "h"  # "h" hidden, or "c" for an LSTM's cell state
 
     def __str__(self) -> str:
-        return f"{self.layer}:{self.unit}{'' if self.state == 'h' else ' (cell)'}"
+        """Short, for lists: 0:42, or 0:42 cell for a cell state."""
+        return f"{self.layer}:{self.unit}{' cell' if self.state == 'c' else ''}"
+
+    @property
+    def label(self) -> str:
+        """In words, for titles: layer 0, unit 42, cell state."""
+        return f"layer {self.layer}, unit {self.unit}, {STATES[self.state]}"
 
 
 def state_kinds(cfg: ModelConfig) -> tuple[str, ...]:

@@ -168,6 +168,8 @@ def render_neuron_search(found: dict[str, Any], shown: int = 20) -> None:
     """Properties of the text and the units that track them best, strongest first."""
     from rich.table import Table
 
+    from charrnn.neurons import Unit
+
     out = console()
     table = Table(title=f"units that track properties of the text ({found['chars']:,} characters)", title_justify="left")
     table.add_column("property")
@@ -176,7 +178,7 @@ def render_neuron_search(found: dict[str, Any], shown: int = 20) -> None:
     table.add_column("runners-up")
 
     def name(u: dict[str, Any]) -> str:
-        return f"{u['layer']}:{u['unit']}" + (" cell" if u["state"] == "c" else "")
+        return str(Unit(u["layer"], u["unit"], u["state"]))
 
     for prop in found["properties"][:shown]:
         best, *rest = prop["units"]
