@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn import model
+from charrnn import model, score
 from charrnn.config import ModelConfig
 from charrnn.errors import DataError
-from charrnn.functional import bits, log_softmax
+from charrnn.functional import bits
 from charrnn.model import Params
 from charrnn.vocab import Vocab, list_chars
 
@@ -74,10 +74,8 @@ def predictions(params: Params, cfg: ModelConfig, vocab: Vocab, text: str, k: in
     k = min(k, len(vocab))
     n = len(ids) - 1
     logp, top_ids, top_logp = np.empty(n), np.empty((n, k), np.intp), np.empty((n, k))
-    for start, logits, _ in read(params, cfg, ids[:-1]):  # the last character predicts nothing we score
-        rows = log_softmax(logits.astype(np.float64))  # (T, V)
-        span = slice(start, start + len(rows))
-        logp[span] = rows[np.arange(len(rows)), ids[start + 1 : start + 1 + len(rows)]]
+    for span, rows, targets in score.predictions(params, cfg, ids):
+        logp[span] = rows[np.arange(len(rows)), targets]
         best = np.argpartition(-rows, k - 1, axis=1)[:, :k]  # the k largest, unordered
         best_logp = np.take_along_axis(rows, best, axis=1)
         order = np.argsort(-best_logp, axis=1, kind="stable")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from charrnn import model
@@ -23,11 +25,19 @@ def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.n
         raise DataError("the text needs at least two characters to be scored")
     ids = vocab.encode(text).astype(np.intp)
     out = np.empty(len(text) - 1)
+    for span, logp, targets in predictions(params, cfg, ids):
+        out[span] = logp[np.arange(len(targets)), targets]
+    return out
+
+
+def predictions(params: Params, cfg: ModelConfig, ids: np.ndarray) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    """Read ids (N,) from a zero state, a window at a time. Yields, per window, the positions it
+    predicts (a slice of 0 .. N-2, position i standing for ids[i + 1]), the log-probabilities
+    (T, V) float64 the model gave them and the ids that came there."""
     state = model.zero_state(cfg, 1, params["decoder.weight"].dtype)
     for start, logits, _, _ in model.read(params, cfg, ids[None, :-1], state):  # the last predicts nothing
-        y = ids[start + 1 : start + 1 + len(logits)]
-        out[start : start + len(y)] = log_softmax(logits.astype(np.float64))[np.arange(len(y)), y]
-    return out
+        logp = log_softmax(logits.astype(np.float64))
+        yield slice(start, start + len(logp)), logp, ids[start + 1 : start + 1 + len(logp)]
 
 
 def summary(logp: np.ndarray) -> dict[str, float]:
