@@ -83,10 +83,8 @@ def states_at(params: Params, cfg: ModelConfig, ids: np.ndarray, positions: np.n
     out = np.empty(state.shape[:2] + (len(positions),) + state.shape[3:], dtype)
     done = 0
     for i, p in enumerate(positions):
-        while done < p:  # read on to p, in windows
-            stop = min(p, done + model.WINDOW)
-            _, state, _ = model.forward(params, cfg, ids[None, done:stop], state)
-            done = stop
+        state = model.state_after(params, cfg, ids[None, done:p], state)
+        done = p
         out[:, :, i] = state[:, :, 0]
     return out
 

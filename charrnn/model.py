@@ -155,6 +155,13 @@ def read(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray):
         yield start, logits, state, cache
 
 
+def state_after(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """The state after reading ids (B, N) on from `state`, in windows (N may be 0)."""
+    for _, _, state, _ in read(params, cfg, ids, state):
+        pass
+    return state
+
+
 def _embedding_grad(ids: np.ndarray, da: np.ndarray, vocab: int, ws: Workspace | None) -> np.ndarray:
     """d W_ih for one-hot inputs, (G, V): column v sums the rows of da where the input was v.
 

@@ -75,13 +75,6 @@ def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> n
     return z.argmax(axis=-1)
 
 
-def warm_up(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray) -> np.ndarray:
-    """Run ids (N, T) through the model; return the state after them."""
-    for _, _, state, _ in model.read(params, cfg, ids, state):
-        pass
-    return state
-
-
 def generate(
     params: Params,
     cfg: ModelConfig,
@@ -102,7 +95,7 @@ def generate(
     if not prime:
         prime = "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
     ids = np.tile(vocab.encode(prime).astype(np.intp), (num_samples, 1))  # (N, P)
-    state = warm_up(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples))
+    state = model.state_after(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples))
     step, chars = Stepper(params, cfg, state), vocab.chars
     x = ids[:, -1]
     for _ in range(sample_cfg.length):
