@@ -29,14 +29,17 @@ def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.nd
     logits (N, V), targets (N,) ints -> (loss, dlogits (N, V)).
     d loss / d logits = (softmax(logits) - onehot(targets)) / N.
     """
-    n = len(targets)
     logp = log_softmax(logits)
-    rows = np.arange(n)
-    loss = -float(logp[rows, targets].sum(dtype=np.float64)) / n
+    loss = nll(logp, targets)
     dlogits = np.exp(logp, out=logp)
-    dlogits[rows, targets] -= 1.0
-    dlogits /= n
+    dlogits[np.arange(len(targets)), targets] -= 1.0
+    dlogits /= len(targets)
     return loss, dlogits
+
+
+def nll(logp: np.ndarray, targets: np.ndarray) -> float:
+    """Mean negative log-likelihood in nats of targets (N,) under log-probabilities logp (N, V)."""
+    return -float(logp[np.arange(len(targets)), targets].sum(dtype=np.float64)) / len(targets)
 
 
 def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float, out: np.ndarray) -> np.ndarray:

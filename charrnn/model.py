@@ -26,7 +26,7 @@ import numpy as np
 from charrnn import cells
 from charrnn.cells.weights import Weights
 from charrnn.config import ModelConfig
-from charrnn.functional import cross_entropy, dropout_mask
+from charrnn.functional import cross_entropy, dropout_mask, log_softmax, nll
 from charrnn.workspace import Workspace, child, empty
 
 Params = dict[str, np.ndarray]
@@ -236,4 +236,4 @@ def loss_and_grads(params: Params, cfg: ModelConfig, x, y, state, rng=None, ws: 
 def loss(params: Params, cfg: ModelConfig, x, y, state) -> tuple[float, np.ndarray]:
     """Mean loss in nats of one window without gradients (evaluation), and the final state."""
     logits, new_state, _ = forward(params, cfg, x, state)
-    return cross_entropy(logits, np.ascontiguousarray(y.T).ravel())[0], new_state
+    return nll(log_softmax(logits), np.ascontiguousarray(y.T).ravel()), new_state
