@@ -6,12 +6,13 @@ weights and every buffer once, so that a character costs little more than its ma
 which at config B (2 x 256 LSTM) read 3 MB of weights per character and set the pace.
 
 Each layer does one product per character: as soon as its new state h_t is known, h_t is
-multiplied by every matrix that reads it, stacked into one,
+multiplied by every matrix that reads it, stacked side by side, with a 1 after h_t for the bias:
 
-    [W_in of the layer above (or the decoder) | its bias]     -> that layer's input at t
-    [W_rec of this layer                      |     0   ]     -> this layer's h_t W_rec, for t+1
+    [h_t | 1] @ [ W_in of the layer above (or the decoder)   W_rec of this layer ]
+                [ its bias                                    0                   ]
+      = [ the layer above's input at t | this layer's h_t W_rec, for step t+1 ]
 
-with a constant 1 after h_t to pick up the bias. Fewer, larger products than one per matrix:
+Fewer, larger products than one per matrix:
 less overhead, and OpenBLAS splits a large matrix-vector product across cores where it runs a
 small one on one. For a single stream the products are matrix times vector with the stack in
 PyTorch's (out, in) order, the form BLAS does fastest; for N streams, (N, in) @ (in, out).
@@ -30,10 +31,12 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
 from charrnn import cells, model
+from charrnn.cells.weights import Weights
 from charrnn.config import ModelConfig
 from charrnn.model import Params
 
@@ -70,6 +73,15 @@ def _stack_width(rows: int, cols: int, streams: int) -> int:
     return -(-shared // rows)
 
 
+class _Layer(NamedTuple):
+    a: np.ndarray  # its input part of the pre-activation, (N, G): written by the product below
+    rec: np.ndarray  # h_{t-1} W_rec, (N, G): written by its own product at the step before
+    weights: Weights
+    states: tuple  # h (a view into the product's input) and, for an LSTM, c; updated in place
+    scratch: tuple
+    product: tuple  # np.matmul's arguments: [h_t | 1] @ stack -> [input above | next rec]
+
+
 class Stepper:
     def __init__(self, params: Params, cfg: ModelConfig, state: np.ndarray):
         """state (L, S, N, H) is the state to start from, as model.forward takes it."""
@@ -98,7 +110,7 @@ class Stepper:
             # h_t is updated in place: a cell's step reads each element before writing it
             states = tuple(map(row, (h1[:, :H], *(np.array(state[layer, s]) for s in range(1, S)))))
             scratch = tuple(row(np.empty((N, H), dt)) for _ in range(cell.scratch))
-            self.layers.append((row(a), row(out[:, up : up + G]), w, states, scratch, product))
+            self.layers.append(_Layer(row(a), row(out[:, up : up + G]), w, states, scratch, product))
             np.matmul(*product[:2], out=product[2])  # the first step's h W_rec, from the given state
             a = out[:, :up]
         self.logits = a
@@ -116,4 +128,4 @@ class Stepper:
     def state(self) -> np.ndarray:
         """The current state, (L, S, N, H)."""
         N = len(self.logits)
-        return np.stack([np.stack(states).reshape(-1, N, states[0].shape[-1]) for _, _, _, states, _, _ in self.layers])
+        return np.stack([np.stack(layer.states).reshape(-1, N, layer.states[0].shape[-1]) for layer in self.layers])
