@@ -12,15 +12,14 @@ multiplied by every matrix that reads it, stacked side by side, with a 1 after h
                 [ its bias                                    0                   ]
       = [ the layer above's input at t | this layer's h_t W_rec, for step t+1 ]
 
-Fewer, larger products than one per matrix:
-less overhead, and OpenBLAS splits a large matrix-vector product across cores where it runs a
-small one on one. For a single stream the products are matrix times vector with the stack in
+Fewer, larger products than one per matrix: less overhead, and OpenBLAS splits a large
+matrix-vector product across cores where it runs a small one on one. For a single stream the products are matrix times vector with the stack in
 PyTorch's (out, in) order, the form BLAS does fastest; for N streams, (N, in) @ (in, out).
 
 OpenBLAS (NumPy's BLAS as shipped) shares a matrix-vector product between threads only from
-460,800 elements on (see `_shared_size`). At config B the top layer's stack [decoder ; W_hh] has
+460,800 elements on (see `_shared_size`). At config B the top layer's stack [decoder | W_hh] has
 280,000, so it would run on one core, whose 2 MB cache then cannot hold its share of the weights
-and of that stack at once. Padding that stack with zero rows up to the threshold makes both cores
+and of that stack at once. Padding that stack with zeros up to the threshold makes both cores
 share it: more bytes, but each core's share fits (measured: +12 % characters per second at B on
 2 cores; the padding is left out where BLAS has one thread, where it would cost 20 %).
 
