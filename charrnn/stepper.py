@@ -51,8 +51,11 @@ def _shared_size() -> int | None:
     """The size from which BLAS shares a matrix-vector product between threads, if it is
     OpenBLAS and has more than one thread (which it takes from these variables, else from the
     CPUs the process may use); None otherwise."""
-    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-    if "openblas" not in str(blas.get("name", "")).lower():
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    except (TypeError, KeyError):  # NumPy before 1.26 says it only in print
+        return None
+    if "openblas" not in str(blas).lower():
         return None
     for var in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
         if os.environ.get(var, "").strip().isdigit():
