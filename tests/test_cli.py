@@ -14,7 +14,7 @@ import pytest
 from charrnn import __version__
 from charrnn import checkpoint as ckpt_io
 from charrnn import cli as cli_module
-from charrnn.cli import Duration
+from charrnn.cli.common import Duration
 
 from tests.cli_helpers import NON_ASCII, TEXT, assert_clean_error, checkpoint_meta, invoke, tiny, train, write
 

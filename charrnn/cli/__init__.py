@@ -1,0 +1,71 @@
+"""The `charrnn` command line: train, sample and inspect.
+
+A thin layer over the library that owns what the user sees: stdout carries only the product
+(samples, tables, JSON), stderr everything else; library errors become one `Error: ...` line
+and exit code 1, usage errors exit 2, and no traceback reaches the user. The library is
+imported inside the commands so that `charrnn --help` starts fast. One module per command;
+common.py holds what they share.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import click
+
+from charrnn import __version__
+from charrnn.cli import inspect, sample, train
+from charrnn.cli.common import SIGNAL_EXIT, one_line
+
+
+class Group(click.Group):
+    """Turns library errors into click errors, so they print as one line without a traceback."""
+
+    def invoke(self, ctx):
+        from charrnn.errors import CharRNNError, ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as e:  # option values that pass their types but not the config's checks
+            raise click.UsageError(one_line(e)) from None
+        except CharRNNError as e:
+            raise click.ClickException(one_line(e)) from None
+        except MemoryError:
+            raise click.ClickException(
+                "out of memory; use a smaller --hidden-size or --layers, or fewer --batch-size or --num-samples"
+            ) from None
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1; the shell convention is 130
+            click.echo("Interrupted.", err=True)
+            ctx.exit(SIGNAL_EXIT[signal.SIGINT])
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="charrnn")
+def cli():
+    """Character-level RNN, LSTM and GRU text generators, written in NumPy.
+
+    \b
+    charrnn train corpus.txt          learn a text, into charrnn.npz
+    charrnn sample --temp 0.8         write new text in its style
+    charrnn inspect                   what a checkpoint holds
+    """
+
+
+for command in (train.train, sample.sample, inspect.inspect):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console-script entry point: no traceback ever reaches the user."""
+    try:
+        cli.main(prog_name="charrnn")
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as e:  # a bug: say so in one line; CHARRNN_DEBUG=1 shows the traceback
+        if os.environ.get("CHARRNN_DEBUG"):
+            raise
+        click.echo(f"Error: internal error ({type(e).__name__}: {e}); please report it, with CHARRNN_DEBUG=1 for details", err=True)
+        sys.exit(1)

@@ -1,0 +1,82 @@
+"""What the commands share: parameter types, the checkpoint option, exit codes for signals, and
+the guard around writing the product to stdout."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+DEFAULT_CHECKPOINT = "charrnn.npz"  # in the current directory, for all three commands
+SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Real(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (nan passes every range check)."""
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+class Duration(click.ParamType):
+    """90, 90s, 10m, 1h30m, 1.5h -> seconds."""
+
+    name = "duration"
+    UNITS = {"h": 3600, "m": 60, "s": 1, "": 1}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        text = str(value).strip().lower()
+        parts = re.findall(r"(\d+(?:\.\d+)?)\s*([hms]?)", text)
+        if not parts or re.sub(r"\d+(?:\.\d+)?\s*[hms]?", "", text).strip():
+            self.fail(f"{value!r} is not a duration; write it like 90s, 10m or 1h30m", param, ctx)
+        seconds = sum(float(n) * self.UNITS[u] for n, u in parts)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is too long; write it like 90s, 10m or 1h30m", param, ctx)
+        if seconds <= 0:
+            self.fail(f"{value!r} must be longer than zero", param, ctx)
+        return seconds
+
+
+def checkpoint_option(**kwargs):
+    return click.option(
+        "-c",
+        "--checkpoint",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_CHECKPOINT,
+        show_default=True,
+        envvar="CHARRNN_CHECKPOINT",
+        help="Checkpoint file to read (and, for train, to write).",
+        **kwargs,
+    )
+
+
+def one_line(e: Exception) -> str:
+    return " ".join(str(e).split())
+
+
+@contextmanager
+def quiet_broken_pipe():
+    """Writing the product to stdout: when the reader goes away (`charrnn sample | head`), stop
+    quietly with exit 0; when stdout's encoding cannot carry the text, say how to fix it."""
+    try:
+        yield
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail again
+        sys.exit(0)
+    except UnicodeEncodeError as e:
+        raise click.ClickException(
+            f"standard output ({e.encoding}) cannot encode {e.object[e.start:e.end]!r}; "
+            "use a UTF-8 locale or set PYTHONIOENCODING=utf-8"
+        ) from None

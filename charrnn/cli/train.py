@@ -1,0 +1,275 @@
+"""`charrnn train`: learn a text into a checkpoint, with a progress bar, saving as it goes and
+on Ctrl-C; resuming and replacing are explicit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from charrnn.cli.common import SIGNAL_EXIT, Duration, Real, checkpoint_option
+
+
+MODEL_OPTIONS = {"model": "cell", "hidden_size": "hidden_size", "layers": "num_layers", "dropout": "dropout", "nonlinearity": "nonlinearity"}
+TRAIN_OPTIONS = (
+    "seq_len", "batch_size", "optimizer", "lr", "momentum", "lr_decay", "lr_decay_every", "grad_clip",
+    "val_fraction", "eval_every", "eval_chars", "epochs", "max_steps", "max_time", "seed",
+)
+RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")
+
+
+@click.command(short_help="Learn a text into a checkpoint.")
+@click.argument("corpus", type=click.Path(exists=True, dir_okay=False, readable=True, allow_dash=True))
+@checkpoint_option()
+@click.option("--model", type=click.Choice(["lstm", "gru", "rnn"]), help="Cell type.  [default: lstm]")
+@click.option("--hidden-size", type=click.IntRange(min=1), help="Units per layer.  [default: 256]")
+@click.option("--layers", type=click.IntRange(min=1), help="Stacked recurrent layers.  [default: 2]")
+@click.option("--dropout", type=Real(0, 1, max_open=True), help="Dropout between layers.  [default: 0.1]")
+@click.option("--nonlinearity", type=click.Choice(["tanh", "relu"]), help="Vanilla RNN activation.  [default: tanh]")
+@click.option("--seq-len", type=click.IntRange(min=1), help="BPTT window in characters.  [default: 64]")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Parallel streams.  [default: 32]")
+@click.option("--optimizer", type=click.Choice(["adam", "rmsprop", "adagrad", "sgd"]), help="[default: adam]")
+@click.option("--lr", type=Real(0, min_open=True), help="Learning rate.  [default: 0.002]")
+@click.option("--momentum", type=Real(0, 1, max_open=True), help="SGD momentum.  [default: 0.9]")
+@click.option("--lr-decay", type=Real(0, 1, min_open=True), help="Step decay factor.  [default: 0.9]")
+@click.option("--lr-decay-every", type=click.IntRange(min=1), help="Steps between decays.  [default: 2000]")
+@click.option("--grad-clip", type=Real(min=0), help="Global gradient norm cap, 0 for none.  [default: 5]")
+@click.option("--val-fraction", type=Real(0, 1, min_open=True, max_open=True), help="Held-out tail.  [default: 0.05]")
+@click.option("--eval-every", type=click.IntRange(min=1), help="Steps between validations and saves.  [default: 250]")
+@click.option("--eval-chars", type=click.IntRange(min=2), help="Validation characters per evaluation.  [default: 100000]")
+@click.option("--epochs", type=Real(0, min_open=True), help="Stop after this many passes.")
+@click.option("--max-steps", type=click.IntRange(min=1), help="Stop after this many steps in total.")
+@click.option("--max-time", type=Duration(), help="Stop after this much training time, e.g. 90s, 10m.  [default: 10m]")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed.  [default: 0]")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the corpus.")
+@click.option("--decode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict", show_default=True, help="What to do with undecodable bytes.")
+@click.option("--resume", is_flag=True, help="Continue training the existing checkpoint.")
+@click.option("--force", is_flag=True, help="Replace an existing checkpoint.")
+@click.option("--sample-length", type=click.IntRange(min=0), default=300, show_default=True, help="Characters of sample shown at the end (0: none).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; errors only.")
+def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_length, quiet, **options):
+    """Train a model on CORPUS (a text file, or - for standard input).
+
+    Saves the checkpoint at every validation and when stopped with Ctrl-C; the weights it keeps
+    are those with the best validation loss. Stops at --epochs, --max-steps or --max-time,
+    whichever comes first.
+
+    \b
+    Examples:
+      charrnn train corpora/shakespeare.txt
+      charrnn train notes.txt --model gru --hidden-size 128 --max-time 2m -c notes.npz
+      cat *.py | charrnn train - --epochs 5
+      charrnn train corpora/shakespeare.txt --resume --max-time 20m
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.data import read_corpus
+
+    if resume and force:
+        raise click.UsageError("--resume and --force contradict each other; choose one")
+    if checkpoint.exists():
+        _check_replaceable(corpus, checkpoint, resume, force)
+    elif resume:
+        raise click.ClickException(f"--resume: there is no checkpoint at {checkpoint} to continue")
+    ckpt_io.check_writable(checkpoint)
+    given = {k: v for k, v in options.items() if v is not None}
+    previous = ckpt_io.load(checkpoint) if resume else None
+    model_cfg, train_cfg = _configs(given, previous)
+    if corpus == "-" and sys.stdin.isatty() and not quiet:
+        from charrnn import ui
+
+        ui.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
+    data = read_corpus(sys.stdin.buffer if corpus == "-" else corpus, encoding, decode_errors)
+    if previous is not None:
+        data = data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
+    _train(data, model_cfg, train_cfg, previous, checkpoint, sample_length, quiet)
+
+
+def _check_replaceable(corpus: str, path: Path, resume: bool, force: bool) -> None:
+    """A file exists where the checkpoint goes: continue it, replace it, or refuse to touch it."""
+    from charrnn import checkpoint as ckpt_io
+
+    if not path.is_file():  # -c /dev/null must not replace /dev/null
+        raise click.ClickException(f"{path} is not a regular file; choose a checkpoint file with -c")
+    if corpus != "-" and os.path.samefile(corpus, path):
+        raise click.UsageError(f"-c {path} is the corpus itself; choose another file for the checkpoint")
+    if path.stat().st_size and not ckpt_io.is_npz(path):
+        raise click.ClickException(
+            f"{path} is not a charrnn checkpoint (not an .npz file), and charrnn replaces only its own "
+            "checkpoints; choose another file with -c"
+        )
+    if not (resume or force):
+        raise click.ClickException(
+            f"{path} already exists; pass --resume to continue training it, --force to replace it, "
+            "or -c to choose another file"
+        )
+
+
+def _configs(given: dict, previous):
+    """Model and training configs from the options given, on top of the defaults or the checkpoint."""
+    from dataclasses import replace
+
+    from charrnn.config import ModelConfig, TrainConfig
+
+    model_given = {MODEL_OPTIONS[k]: v for k, v in given.items() if k in MODEL_OPTIONS}
+    train_given = {k: v for k, v in given.items() if k in TRAIN_OPTIONS}
+    if previous is None:
+        return ModelConfig(**model_given), TrainConfig(**train_given)
+    option_of = {field: "--" + option.replace("_", "-") for option, field in MODEL_OPTIONS.items()}
+    changed = [f"{option_of[k]} (it is {getattr(previous.model, k)})" for k, v in model_given.items() if getattr(previous.model, k) != v]
+    # these would change the data windows, the validation set or the random stream: the run
+    # would no longer continue exactly, and its "best" weights would be judged on another set
+    changed += [
+        f"--{k.replace('_', '-')} (it is {getattr(previous.train, k)})"
+        for k, v in train_given.items()
+        if k in RESUME_FIXED and getattr(previous.train, k) != v
+    ]
+    if changed:
+        raise click.UsageError(
+            f"--resume continues the checkpoint's run exactly; it cannot change {', '.join(changed)}; "
+            "use --force to train a new model"
+        )
+    return previous.model, replace(previous.train, **train_given)
+
+
+@contextmanager
+def _deferred_signals():
+    """SIGINT and SIGTERM only set a flag, so training stops between steps and saves first.
+
+    A signal ignored when charrnn started (SIGINT in a script's background job) stays ignored.
+    """
+    caught: list[int] = []
+
+    def handler(signum, frame):
+        if caught:  # a second signal: the user insists
+            raise KeyboardInterrupt
+        caught.append(signum)
+
+    old = {s: signal.signal(s, handler) for s in SIGNAL_EXIT if signal.getsignal(s) is not signal.SIG_IGN}
+    try:
+        yield caught
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int, quiet: bool):
+    import numpy as np
+
+    from charrnn import ui
+    from charrnn.functional import bits
+    from charrnn.model import num_params
+    from charrnn.train import Trainer
+
+    trainer = Trainer(data, model_cfg, train_cfg, resume=previous)
+    if trainer.finished():
+        raise click.ClickException(
+            f"{path} has already trained {trainer.step:,} steps ({ui.format_duration(trainer.elapsed)}); "
+            "raise --max-steps, --epochs or --max-time to train it further"
+        )
+    say = (lambda *a, **k: None) if quiet else ui.message
+    if not quiet:
+        for w in trainer.warnings():
+            ui.warning(w)
+    n_params = num_params(trainer.params)
+    # numpy warnings: a blown-up loss is reported once, in words; signals: from the moment training
+    # is announced, Ctrl-C saves before it stops
+    with np.errstate(all="ignore"), _deferred_signals() as caught:
+        say(
+            f"{'Resuming' if previous else 'Training'} a {model_cfg.num_layers} x {model_cfg.hidden_size} "
+            f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "
+            f"{len(data.vocab)} distinct; {_limits(train_cfg, ui)}"
+        )
+        stopped_by = _run(trainer, path, quiet, caught)
+    if stopped_by is not None:
+        ui.message(f"Interrupted at step {trainer.step:,}: saved {path}; continue with `charrnn train ... --resume -c {path}`")
+        sys.exit(SIGNAL_EXIT[stopped_by])
+    say(
+        f"Done: {trainer.step:,} steps, {ui.format_duration(trainer.elapsed)}; best validation "
+        f"{bits(trainer.best_val):.3f} bits/char at step {trainer.best_step:,}; checkpoint: {path}",
+        style="bold",
+    )
+    if sample_length and not quiet:
+        _show_sample(trainer, sample_length, ui)
+
+
+def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
+    """The loop: save at every validation; stop between steps once a signal is `caught`, saving first.
+
+    Returns the signal that stopped training, or None when it reached its limit.
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.errors import TrainingDiverged
+    from charrnn.functional import bits
+    from charrnn.train import EvalEvent
+
+    bar, by_steps = _progress_bar(trainer, quiet)
+    shown = {"loss": "-", "val": "-", "speed": "-"}  # the bar's postfix
+    saved_step = None
+    with bar:
+        try:
+            for event in trainer.run(stop_requested=lambda: bool(caught)):
+                if isinstance(event, EvalEvent):
+                    ckpt_io.save(trainer.checkpoint(), path)
+                    saved_step, shown["val"] = event.step, f"{event.val_bits:.3f}"
+                else:
+                    bar.update(1 if by_steps else min(trainer.elapsed, bar.total) - bar.n)
+                    shown.update(loss=f"{bits(event.smooth_loss):.3f}", speed=f"{event.chars_per_sec / 1000:.1f}k")
+                bar.set_postfix_str("loss {loss} bpc, val {val}, {speed} char/s".format(**shown), refresh=False)
+            if caught and not trainer.finished():
+                if trainer.best_params is None:  # stopped before the first validation: judge the weights first
+                    trainer.eval_step()
+                ckpt_io.save(trainer.checkpoint(), path)
+                return caught[0]
+        except TrainingDiverged as e:
+            raise click.ClickException(_diverged_message(e, path, saved_step)) from None
+    return None
+
+
+def _progress_bar(trainer, quiet: bool):
+    """A bar over steps when a step or epoch limit is set, else over seconds of --max-time."""
+    from charrnn import ui
+
+    steps = _step_limit(trainer.cfg, trainer.windows.n_windows)
+    if steps is not None:
+        return ui.progress_bar(steps, trainer.step, " steps", quiet), True
+    return ui.progress_bar(round(trainer.cfg.max_time), trainer.elapsed, "s", quiet), False
+
+
+def _diverged_message(e: Exception, path: Path, saved_step: int | None) -> str:
+    if saved_step is not None:
+        kept = f"{path} holds the weights saved at step {saved_step:,}"
+    else:
+        kept = f"{path} is unchanged" if path.exists() else "no checkpoint was written"
+    return f"{e} ({kept})"
+
+
+def _limits(cfg, ui) -> str:
+    limits = []
+    if cfg.max_steps is not None:
+        limits.append(f"{cfg.max_steps:,} steps")
+    if cfg.epochs is not None:
+        limits.append(f"{cfg.epochs:g} epochs")
+    if cfg.max_time is not None:
+        limits.append(ui.format_duration(cfg.max_time))
+    return "stopping after " + " or ".join(limits) + (", whichever comes first" if len(limits) > 1 else "")
+
+
+def _step_limit(cfg, windows_per_epoch: int) -> int | None:
+    limits = [cfg.max_steps] if cfg.max_steps is not None else []
+    if cfg.epochs is not None:
+        limits.append(int(-(-cfg.epochs * windows_per_epoch // 1)))
+    return min(limits) if limits else None
+
+
+def _show_sample(trainer, length: int, ui) -> None:
+    from charrnn.config import SampleConfig
+    from charrnn.sample import generate
+
+    sample_cfg = SampleConfig(length=length, temperature=0.8, seed=0)
+    text = "".join(chars[0] for chars in generate(trainer.best_params or trainer.params, trainer.model_cfg, trainer.corpus.vocab, sample_cfg))
+    ui.message("A sample at temperature 0.8 (charrnn sample for more):", style="bold")
+    ui.console(stderr=True).print(text, style="cyan", soft_wrap=True)
