@@ -19,29 +19,20 @@ from charrnn.stepper import Stepper
 from charrnn.vocab import Vocab, list_chars
 
 
-TINY_TEMPERATURE = 1e-200  # below this, dividing the logits may overflow (to -inf, harmlessly)
+# Lower temperatures count as this one: float32 logits divided by it stay finite in float64
+# (below 1e239), and the differences between them are so large that the draw is the argmax.
+TINY_TEMPERATURE = 1e-200
 
 
-def _scaled(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """(N, V) logits -> float64 (logits - max) / temperature: the log of unnormalised
-    probabilities, 0 for the most likely character."""
-    z = np.subtract(logits, logits.max(axis=-1, keepdims=True), dtype=np.float64)
-    if temperature >= TINY_TEMPERATURE:
-        z /= temperature
-    else:
-        with np.errstate(over="ignore"):  # the maximum is now 0: -inf below it, never NaN
-            z /= temperature
-    return z
-
-
-def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
-    """(N, V) logits -> (N, V) probabilities after temperature, top-k and top-p (nucleus)."""
-    z = _scaled(logits, cfg.temperature)
+def log_weights(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
+    """(N, V) float32 logits -> (N, V) float64 log-weights of the next character after temperature,
+    top-k and top-p (nucleus): log-probabilities up to a constant per row, -inf where filtered out."""
+    z = np.divide(logits, max(cfg.temperature, TINY_TEMPERATURE), dtype=np.float64)
     if cfg.top_k is not None and cfg.top_k < z.shape[-1]:
         kth = np.partition(z, -cfg.top_k, axis=-1)[:, -cfg.top_k, None]
         z[z < kth] = -np.inf
-    p = softmax(z)
     if cfg.top_p is not None and cfg.top_p < 1.0:
+        p = softmax(z)
         order = np.argsort(-p, axis=-1, kind="stable")
         sorted_p = np.take_along_axis(p, order, axis=-1)
         # keep each character whose more likely predecessors sum to less than top_p: the
@@ -49,28 +40,25 @@ def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
         keep_sorted = np.cumsum(sorted_p, axis=-1) - sorted_p < cfg.top_p
         keep = np.empty_like(keep_sorted)
         np.put_along_axis(keep, order, keep_sorted, axis=-1)
-        p = np.where(keep, p, 0.0)
-        p /= p.sum(axis=-1, keepdims=True)
-    return p
+        z[~keep] = -np.inf
+    return z
+
+
+def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
+    """(N, V) logits -> (N, V) probabilities after temperature, top-k and top-p (nucleus)."""
+    return softmax(log_weights(logits, cfg))
 
 
 def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> np.ndarray:
     """One character id per row of (N, V) logits.
 
-    A draw is the argmax of the log-probabilities plus independent Gumbel noise (the Gumbel-max
-    trick: that argmax falls on each character with exactly its probability). It needs no
-    normalising, no cumulative sum and no search, which matters at one call per character.
+    A draw is the argmax of the log-weights plus independent Gumbel noise (the Gumbel-max trick:
+    that argmax falls on each character with exactly its probability). It needs no normalising,
+    no cumulative sum and no search, which matters at one call per character.
     """
     if cfg.argmax:
         return logits.argmax(axis=-1)
-    if cfg.top_k is None and cfg.top_p is None:
-        # logits / temperature without subtracting the maximum: float32 logits over a temperature
-        # of at least TINY_TEMPERATURE stay far inside float64's range, and below it the draw
-        # is the argmax either way
-        z = np.divide(logits, max(cfg.temperature, TINY_TEMPERATURE), dtype=np.float64)
-    else:
-        with np.errstate(divide="ignore"):  # the characters filtered out get log 0 = -inf
-            z = np.log(filter_logits(logits, cfg))
+    z = log_weights(logits, cfg)
     z += rng.gumbel(size=z.shape)
     return z.argmax(axis=-1)
 
