@@ -18,8 +18,8 @@ consumed. `ws` is an optional Workspace for the scratch arrays. `step` is forwar
 shared with the one-character-at-a-time sampler (stepper.py): `a` is the input part of the
 pre-activation, `rec` = h_{t-1} W_rec, `prev` and `new` are tuples of S (N, H) state arrays
 (they may be the same arrays: a step reads each element before writing it) and `scratch` a
-tuple of `scratch` (N, H) arrays. Each cell also says how its biases start (`init_biases`). Weights and gate order are exactly PyTorch's nn.RNN / nn.LSTM /
-nn.GRU.
+tuple of `scratch` (N, H) arrays. Each cell also says how its biases start (`init_biases`).
+Weights and gate order are exactly PyTorch's nn.RNN / nn.LSTM / nn.GRU.
 """
 
 from __future__ import annotations
