@@ -120,7 +120,7 @@ def main(argv=None) -> None:
     info = reference.thread_info()
     print(f"numpy {np.__version__}, BLAS {reference.blas_info() or 'see numpy.show_config()'}")
     print(f"threads: {info}")
-    print(f"environment: " + ", ".join(f"{k}={os.environ.get(k)}" for k in reference.BLAS_ENV_VARS))
+    print("environment: " + ", ".join(f"{k}={os.environ.get(k)}" for k in reference.BLAS_ENV_VARS))
     for name in args.configs.split(","):
         bench_config(name, corpus, ids, args.rounds, args.seconds, args.sample_chars)
 

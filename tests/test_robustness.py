@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -32,7 +31,6 @@ from charrnn.model import init_params
 from charrnn.train import Trainer
 
 from tests.cli_helpers import (
-    NON_ASCII,
     TEXT,
     assert_clean_error,
     assert_same_arrays,
