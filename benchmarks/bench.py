@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference  # noqa: E402
 
 from charrnn.config import ModelConfig, SampleConfig, TrainConfig  # noqa: E402
-from charrnn.data import Corpus, read_corpus  # noqa: E402
-from charrnn.sample import generate  # noqa: E402
-from charrnn.train import Trainer  # noqa: E402
+from charrnn.data.corpus import Corpus, read_corpus  # noqa: E402
+from charrnn.generation.sampling import generate  # noqa: E402
+from charrnn.training.trainer import Trainer  # noqa: E402
 
 
 def charrnn_train(trainer: Trainer, seconds: float) -> float:
@@ -79,7 +79,11 @@ def bench_config(name: str, corpus: Corpus, ids: np.ndarray, rounds: int, second
             row["torch"] = reference.torch_train(cell, hidden, layers, batch, seq, ids, V, seconds=seconds)
             row["torch_sample"] = reference.torch_sample(cell, hidden, layers, V, n_chars=sample_chars // 2)
         rows.append(row)
-        print(format_figures(f"round {r + 1}", lambda key, over=None: row[key] / (row[over] if over else 1), torch_ok))
+        print(
+            format_figures(
+                f"round {r + 1}", lambda key, over=None, row=row: row[key] / (row[over] if over else 1), torch_ok
+            )
+        )
 
     def median(key, over=None):
         return statistics.median(r[key] / (r[over] if over else 1) for r in rows)

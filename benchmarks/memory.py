@@ -35,9 +35,31 @@ def write_corpus(path: Path, megabytes: int, seed: int = 0) -> None:
 def peak_rss_of_training(corpus: Path, workdir: Path) -> tuple[float, float]:
     """(peak RSS in MB, wall seconds) of a short `charrnn train` run in a fresh subprocess."""
     cmd = [
-        sys.executable, "-m", "charrnn", "train", str(corpus), "-q", "--force",
-        "-c", str(workdir / "mem.npz"), "--hidden-size", "256", "--layers", "2", "--batch-size", "32",
-        "--seq-len", "64", "--max-steps", "5", "--eval-every", "5", "--eval-chars", "20000", "--sample-length", "0",
+        sys.executable,
+        "-m",
+        "charrnn",
+        "train",
+        str(corpus),
+        "-q",
+        "--force",
+        "-c",
+        str(workdir / "mem.npz"),
+        "--hidden-size",
+        "256",
+        "--layers",
+        "2",
+        "--batch-size",
+        "32",
+        "--seq-len",
+        "64",
+        "--max-steps",
+        "5",
+        "--eval-every",
+        "5",
+        "--eval-chars",
+        "20000",
+        "--sample-length",
+        "0",
     ]
     # run through a tiny parent so RUSAGE_CHILDREN holds this run alone
     probe = (
@@ -60,7 +82,9 @@ def main(argv=None) -> None:
             corpus = tmp / f"corpus-{mb}mb.txt"
             write_corpus(corpus, mb)
             rss, seconds = peak_rss_of_training(corpus, tmp)
-            print(f"corpus {mb:,} MB: peak RSS {rss:,.0f} MB (read, encode and 5 training steps of config B in {seconds:.0f} s)")
+            print(
+                f"corpus {mb:,} MB: peak RSS {rss:,.0f} MB (read, encode and 5 training steps of config B in {seconds:.0f} s)"
+            )
             corpus.unlink()
     print(f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 

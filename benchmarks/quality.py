@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from charrnn.config import ModelConfig, SampleConfig, TrainConfig
-from charrnn.data import read_corpus
-from charrnn.functional import bits
-from charrnn.sample import generate
-from charrnn.train import Trainer
+from charrnn.data.corpus import read_corpus
+from charrnn.generation.sampling import generate
+from charrnn.nn.functional import bits
+from charrnn.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = {
@@ -71,7 +71,9 @@ def main(argv=None) -> None:
             rows.append((name, cell, trainer.step, figures))
             samples.append((name, cell, text))
             shown = ", ".join("-" if f is None else f"{f:.3f}" for f in figures)
-            print(f"{name} {cell}: {trainer.step} steps; best val bits/char at {args.marks} min: {shown}", file=sys.stderr)
+            print(
+                f"{name} {cell}: {trainer.step} steps; best val bits/char at {args.marks} min: {shown}", file=sys.stderr
+            )
     head = " | ".join(f"{m:g} min" for m in marks)
     print(f"| corpus | cell | steps | {head} |")
     print("|---|---|---|" + "---|" * len(marks))

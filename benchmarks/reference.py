@@ -70,6 +70,7 @@ def _gates(cell: str) -> int:
 # Corpus
 # --------------------------------------------------------------------------
 
+
 def default_corpus_path() -> Path:
     """``../shared/corpora/tinyshakespeare.txt`` relative to the repo root."""
     return DEFAULT_CORPUS
@@ -104,8 +105,7 @@ def load_corpus_ids(path=None, max_chars=None):
 
     n = max_chars if max_chars is not None else 1_115_394
     warnings.warn(
-        f"corpus {path} not found; using a synthetic random text of {n} chars "
-        "over 65 symbols instead",
+        f"corpus {path} not found; using a synthetic random text of {n} chars over 65 symbols instead",
         stacklevel=2,
     )
     rng = np.random.default_rng(0)
@@ -115,6 +115,7 @@ def load_corpus_ids(path=None, max_chars=None):
 # --------------------------------------------------------------------------
 # Environment / threads
 # --------------------------------------------------------------------------
+
 
 def torch_available() -> bool:
     """True when ``import torch`` works."""
@@ -132,8 +133,7 @@ def blas_info() -> list:
     except ImportError:
         return []
     return [
-        {k: d.get(k) for k in ("internal_api", "version", "architecture",
-                               "num_threads", "threading_layer")}
+        {k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}
         for d in threadpoolctl.threadpool_info()
         if d.get("user_api") == "blas"
     ]
@@ -145,12 +145,13 @@ def thread_info() -> dict:
         "cpus": os.cpu_count(),
         "numpy": np.__version__,
         "numpy_blas": blas_info(),
-        "env": {k: os.environ.get(k) for k in
-                BLAS_ENV_VARS + ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                 "MKL_NUM_THREADS")},
+        "env": {
+            k: os.environ.get(k) for k in BLAS_ENV_VARS + ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        },
     }
     if torch_available():
         import torch
+
         info["torch"] = torch.__version__
         info["torch_threads"] = torch.get_num_threads()
         info["torch_interop_threads"] = torch.get_num_interop_threads()
@@ -171,6 +172,7 @@ def clean_blas_env(environ=None) -> dict:
 # GEMM-only limit
 # --------------------------------------------------------------------------
 
+
 def gemm_shapes(cell, hidden, layers, batch, seq, vocab):
     """The matrix products of one training step, as ``(m, k, n, count)``:
     ``count`` products of an (m,k) by a (k,n) matrix."""
@@ -178,23 +180,22 @@ def gemm_shapes(cell, hidden, layers, batch, seq, vocab):
     GH, TB = G * H, T * B
     shapes = []
     for layer in range(layers):
-        shapes.append((B, H, GH, T))        # forward recurrent h @ W_hh, per step
-        shapes.append((B, GH, H, T))        # backward dgates @ W_hh^T, per step
-        shapes.append((GH, TB, H, 1))       # dW_hh = dgates^T @ h_prev
-        if layer >= 1:                      # layer 0: one-hot input = gather
-            shapes.append((TB, H, GH, 1))   # input projection x @ W_ih
-            shapes.append((TB, GH, H, 1))   # dx = dgates @ W_ih^T
-            shapes.append((GH, TB, H, 1))   # dW_ih = dgates^T @ x
-    shapes.append((TB, H, V, 1))            # decoder logits
-    shapes.append((TB, V, H, 1))            # dh from the decoder
-    shapes.append((V, TB, H, 1))            # dW_dec
+        shapes.append((B, H, GH, T))  # forward recurrent h @ W_hh, per step
+        shapes.append((B, GH, H, T))  # backward dgates @ W_hh^T, per step
+        shapes.append((GH, TB, H, 1))  # dW_hh = dgates^T @ h_prev
+        if layer >= 1:  # layer 0: one-hot input = gather
+            shapes.append((TB, H, GH, 1))  # input projection x @ W_ih
+            shapes.append((TB, GH, H, 1))  # dx = dgates @ W_ih^T
+            shapes.append((GH, TB, H, 1))  # dW_ih = dgates^T @ x
+    shapes.append((TB, H, V, 1))  # decoder logits
+    shapes.append((TB, V, H, 1))  # dh from the decoder
+    shapes.append((V, TB, H, 1))  # dW_dec
     return shapes
 
 
 def gemm_flops(cell, hidden, layers, batch, seq, vocab) -> int:
     """Floating-point operations (2·m·k·n) of the products in one step."""
-    return sum(2 * m * k * n * c
-               for m, k, n, c in gemm_shapes(cell, hidden, layers, batch, seq, vocab))
+    return sum(2 * m * k * n * c for m, k, n, c in gemm_shapes(cell, hidden, layers, batch, seq, vocab))
 
 
 def _gemm_step_calls(cell, hidden, layers, batch, seq, vocab, seed=0):
@@ -219,13 +220,25 @@ def _gemm_step_calls(cell, hidden, layers, batch, seq, vocab, seed=0):
             def per_step(a=a, b=b, out=out, count=count):
                 for t in range(count):
                     np.matmul(a[t], b, out=out[t])
+
             calls.append(per_step)
     return calls
 
 
-def gemm_limit_train(cell, hidden, layers, batch, seq, vocab, *,
-                     repeats=7, min_repeat_seconds=0.2, warmup=3,
-                     statistic="median", return_details=False):
+def gemm_limit_train(
+    cell,
+    hidden,
+    layers,
+    batch,
+    seq,
+    vocab,
+    *,
+    repeats=7,
+    min_repeat_seconds=0.2,
+    warmup=3,
+    statistic="median",
+    return_details=False,
+):
     """Characters per second if one training step cost only its matrix products.
 
     Runs the products of one step (see ``gemm_shapes``) with NumPy float32,
@@ -257,15 +270,21 @@ def gemm_limit_train(cell, hidden, layers, batch, seq, vocab, *,
     cps = batch * seq / t_step
     if return_details:
         flops = gemm_flops(cell, hidden, layers, batch, seq, vocab)
-        return {"chars_per_second": cps, "step_seconds": t_step,
-                "step_times": times, "steps_per_repeat": n,
-                "gflops": flops / t_step / 1e9, "flops_per_step": flops}
+        return {
+            "chars_per_second": cps,
+            "step_seconds": t_step,
+            "step_times": times,
+            "steps_per_repeat": n,
+            "gflops": flops / t_step / 1e9,
+            "flops_per_step": flops,
+        }
     return cps
 
 
 # --------------------------------------------------------------------------
 # PyTorch references
 # --------------------------------------------------------------------------
+
 
 def _torch_model(cell, hidden, layers, vocab):
     import torch
@@ -282,7 +301,7 @@ def _torch_model(cell, hidden, layers, vocab):
             self.register_buffer("eye", torch.eye(vocab, dtype=torch.float32))
 
         def forward(self, x_ids, state):
-            x = self.eye[x_ids]               # one-hot float32, (T, B, V)
+            x = self.eye[x_ids]  # one-hot float32, (T, B, V)
             out, state = self.rnn(x, state)
             return self.decoder(out), state
 
@@ -297,9 +316,21 @@ def _detach(state):
     return state.detach()
 
 
-def torch_train(cell, hidden, layers, batch, seq, text_ids, vocab, seconds=5.0,
-                *, warmup_steps=5, seed=0, statistic="median",
-                return_details=False):
+def torch_train(
+    cell,
+    hidden,
+    layers,
+    batch,
+    seq,
+    text_ids,
+    vocab,
+    seconds=5.0,
+    *,
+    warmup_steps=5,
+    seed=0,
+    statistic="median",
+    return_details=False,
+):
     """PyTorch training speed in chars/s.
 
     nn.RNN/LSTM/GRU (num_layers=layers, sequence-first) + nn.Linear decoder,
@@ -322,8 +353,7 @@ def torch_train(cell, hidden, layers, batch, seq, text_ids, vocab, seconds=5.0,
     if stream_len < seq + 1:
         raise ValueError("text too short for this batch and sequence length")
     # (stream_len, batch): column b is the b-th contiguous slice of the text.
-    streams = torch.from_numpy(
-        ids[: stream_len * batch].astype(np.int64).reshape(batch, stream_len).T.copy())
+    streams = torch.from_numpy(ids[: stream_len * batch].astype(np.int64).reshape(batch, stream_len).T.copy())
 
     state = None
     pos = 0
@@ -332,8 +362,8 @@ def torch_train(cell, hidden, layers, batch, seq, text_ids, vocab, seconds=5.0,
         nonlocal state, pos
         if pos + seq + 1 > stream_len:
             pos, state = 0, None
-        x = streams[pos: pos + seq]
-        y = streams[pos + 1: pos + seq + 1]
+        x = streams[pos : pos + seq]
+        y = streams[pos + 1 : pos + seq + 1]
         pos += seq
         logits, new_state = model(x, _detach(state))
         loss = F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1))
@@ -359,15 +389,31 @@ def torch_train(cell, hidden, layers, batch, seq, text_ids, vocab, seconds=5.0,
     t_step = _pick(times, statistic)
     cps = batch * seq / t_step
     if return_details:
-        return {"chars_per_second": cps, "step_seconds": t_step,
-                "steps": len(times), "mean_chars_per_second": batch * seq * len(times) / sum(times),
-                "final_loss": float(loss), "threads": torch.get_num_threads()}
+        return {
+            "chars_per_second": cps,
+            "step_seconds": t_step,
+            "steps": len(times),
+            "mean_chars_per_second": batch * seq * len(times) / sum(times),
+            "final_loss": float(loss),
+            "threads": torch.get_num_threads(),
+        }
     return cps
 
 
-def torch_sample(cell, hidden, layers, vocab, n_chars=2000, *, temperature=1.0,
-                 block=50, warmup_chars=50, seed=0, statistic="median",
-                 return_details=False):
+def torch_sample(
+    cell,
+    hidden,
+    layers,
+    vocab,
+    n_chars=2000,
+    *,
+    temperature=1.0,
+    block=50,
+    warmup_chars=50,
+    seed=0,
+    statistic="median",
+    return_details=False,
+):
     """PyTorch sampling speed in chars/s: batch 1, one character at a time.
 
     A typical char-rnn loop under ``torch.no_grad()``: one-hot the last
@@ -391,7 +437,7 @@ def torch_sample(cell, hidden, layers, vocab, n_chars=2000, *, temperature=1.0,
 
         def sample_one():
             nonlocal state, char
-            x = torch.tensor([[char]], dtype=torch.long)      # (T=1, B=1)
+            x = torch.tensor([[char]], dtype=torch.long)  # (T=1, B=1)
             logits, state = model(x, state)
             probs = torch.softmax(logits[0, 0] * inv_t, dim=-1)
             char = torch.multinomial(probs, 1, generator=gen).item()
@@ -412,9 +458,12 @@ def torch_sample(cell, hidden, layers, vocab, n_chars=2000, *, temperature=1.0,
             done += k
     t_char = _pick(times, statistic)
     if return_details:
-        return {"chars_per_second": 1.0 / t_char, "char_seconds": t_char,
-                "mean_chars_per_second": done / total,
-                "threads": torch.get_num_threads()}
+        return {
+            "chars_per_second": 1.0 / t_char,
+            "char_seconds": t_char,
+            "mean_chars_per_second": done / total,
+            "threads": torch.get_num_threads(),
+        }
     return 1.0 / t_char
 
 
@@ -432,22 +481,29 @@ ISSUE_FIGURES = {  # measured on this machine by the issue author
 def _gemm_only_json(configs, vocab, stat):
     """Print GEMM-limit figures as JSON lines (used for the subprocess run)."""
     import json
+
     for name in configs:
         cell, H, L, B, T = CONFIGS[name]
-        d = gemm_limit_train(cell, H, L, B, T, vocab, statistic=stat,
-                             return_details=True)
-        print(json.dumps({"config": name, "cps": d["chars_per_second"],
-                          "blas": blas_info()}))
+        d = gemm_limit_train(cell, H, L, B, T, vocab, statistic=stat, return_details=True)
+        print(json.dumps({"config": name, "cps": d["chars_per_second"], "blas": blas_info()}))
 
 
 def _gemm_clean_env(configs, vocab, stat):
     """GEMM limit measured in a subprocess with the OpenBLAS vars unset."""
     import json
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--gemm-only-json",
-           "--vocab", str(vocab), "--configs", ",".join(configs),
-           "--stat", stat]
-    res = subprocess.run(cmd, env=clean_blas_env(), capture_output=True,
-                         text=True, check=True)
+
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--gemm-only-json",
+        "--vocab",
+        str(vocab),
+        "--configs",
+        ",".join(configs),
+        "--stat",
+        stat,
+    ]
+    res = subprocess.run(cmd, env=clean_blas_env(), capture_output=True, text=True, check=True)
     out = {}
     for line in res.stdout.splitlines():
         d = json.loads(line)
@@ -469,17 +525,18 @@ def _fmt(x):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--configs", default="A,B,C", help="comma-separated, from A,B,C")
-    p.add_argument("--seconds", type=float, default=8.0,
-                   help="timed seconds of PyTorch training per config")
+    p.add_argument("--seconds", type=float, default=8.0, help="timed seconds of PyTorch training per config")
     p.add_argument("--sample-chars", type=int, default=3000)
-    p.add_argument("--max-chars", type=int, default=None,
-                   help="use only the first N chars of the corpus")
+    p.add_argument("--max-chars", type=int, default=None, help="use only the first N chars of the corpus")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch figures")
-    p.add_argument("--stat", choices=("median", "min"), default="median",
-                   help="how repeated timings are reduced (default median)")
-    p.add_argument("--clean-blas-env", action="store_true",
-                   help="add a GEMM-limit column measured in a subprocess with "
-                        "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
+    p.add_argument(
+        "--stat", choices=("median", "min"), default="median", help="how repeated timings are reduced (default median)"
+    )
+    p.add_argument(
+        "--clean-blas-env",
+        action="store_true",
+        help="add a GEMM-limit column measured in a subprocess with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset",
+    )
     p.add_argument("--gemm-only-json", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--vocab", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -495,18 +552,24 @@ def main(argv=None):
     ids, vocab = load_corpus_ids(max_chars=args.max_chars)
     use_torch = torch_available() and not args.no_torch
     info = thread_info()
-    print(f"python {platform.python_version()}, numpy {info['numpy']}, "
-          f"cpus {info['cpus']}")
+    print(f"python {platform.python_version()}, numpy {info['numpy']}, cpus {info['cpus']}")
     for b in info["numpy_blas"]:
-        print(f"numpy BLAS: {b['internal_api']} {b['version']} kernel "
-              f"{b['architecture']}, {b['num_threads']} threads ({b['threading_layer']})")
+        print(
+            f"numpy BLAS: {b['internal_api']} {b['version']} kernel "
+            f"{b['architecture']}, {b['num_threads']} threads ({b['threading_layer']})"
+        )
     if not info["numpy_blas"]:
         print("numpy BLAS: (install threadpoolctl for details; see numpy.show_config())")
-    print("env: " + ", ".join(f"{k}={v}" for k, v in info["env"].items() if v is not None)
-          if any(v is not None for v in info["env"].values()) else "env: no BLAS/OMP variables set")
+    print(
+        "env: " + ", ".join(f"{k}={v}" for k, v in info["env"].items() if v is not None)
+        if any(v is not None for v in info["env"].values())
+        else "env: no BLAS/OMP variables set"
+    )
     if use_torch:
-        print(f"torch {info['torch']}: {info['torch_threads']} intra-op threads, "
-              f"{info['torch_interop_threads']} inter-op threads (defaults)")
+        print(
+            f"torch {info['torch']}: {info['torch_threads']} intra-op threads, "
+            f"{info['torch_interop_threads']} inter-op threads (defaults)"
+        )
     else:
         print("torch: not available" if not args.no_torch else "torch: skipped")
     src = DEFAULT_CORPUS if DEFAULT_CORPUS.is_file() else "synthetic"
@@ -519,28 +582,31 @@ def main(argv=None):
     header = ["cfg", "shape", "GEMM limit", "(issue)"]
     if clean:
         kernels = {b.get("architecture") for d in clean.values() for b in d["blas"]}
-        header += ["GEMM, BLAS vars unset" + (f" ({', '.join(map(str, kernels))})"
-                                               if kernels else "")]
+        header += ["GEMM, BLAS vars unset" + (f" ({', '.join(map(str, kernels))})" if kernels else "")]
     if use_torch:
         header += ["torch train", "(issue)", "train/limit", "torch sample", "(issue)"]
     rows = []
     for name in configs:
         cell, H, L, B, T = CONFIGS[name]
-        g = gemm_limit_train(cell, H, L, B, T, vocab, statistic=args.stat,
-                             return_details=True)
-        row = [name, f"{cell} H{H} L{L} B{B} T{T}",
-               f"{_fmt(g['chars_per_second'])} ({g['gflops']:.0f} GF/s)",
-               _fmt(ISSUE_FIGURES[name].get("gemm"))]
+        g = gemm_limit_train(cell, H, L, B, T, vocab, statistic=args.stat, return_details=True)
+        row = [
+            name,
+            f"{cell} H{H} L{L} B{B} T{T}",
+            f"{_fmt(g['chars_per_second'])} ({g['gflops']:.0f} GF/s)",
+            _fmt(ISSUE_FIGURES[name].get("gemm")),
+        ]
         if clean:
             row.append(_fmt(clean[name]["cps"]))
         if use_torch:
-            tt = torch_train(cell, H, L, B, T, ids, vocab, seconds=args.seconds,
-                             statistic=args.stat)
-            ts = torch_sample(cell, H, L, vocab, n_chars=args.sample_chars,
-                              statistic=args.stat)
-            row += [_fmt(tt), _fmt(ISSUE_FIGURES[name].get("torch_train")),
-                    f"{tt / g['chars_per_second']:.2f}", _fmt(ts),
-                    _fmt(ISSUE_FIGURES[name].get("torch_sample"))]
+            tt = torch_train(cell, H, L, B, T, ids, vocab, seconds=args.seconds, statistic=args.stat)
+            ts = torch_sample(cell, H, L, vocab, n_chars=args.sample_chars, statistic=args.stat)
+            row += [
+                _fmt(tt),
+                _fmt(ISSUE_FIGURES[name].get("torch_train")),
+                f"{tt / g['chars_per_second']:.2f}",
+                _fmt(ts),
+                _fmt(ISSUE_FIGURES[name].get("torch_sample")),
+            ]
         rows.append(row)
         print("  ".join(row), flush=True)
 

@@ -29,8 +29,7 @@ import numpy as np
 from charrnn import __version__
 from charrnn.config import ModelConfig, TrainConfig, from_dict, to_dict
 from charrnn.errors import CharRNNError, CheckpointError
-from charrnn.functional import bits
-from charrnn.model import Params, num_params, param_shapes
+from charrnn.nn.model import Params, param_shapes
 from charrnn.vocab import Vocab
 
 FORMAT = "charrnn-checkpoint"
@@ -285,34 +284,3 @@ def _progress(progress: Any) -> dict[str, Any]:
     if bad:
         raise ValueError(f"damaged training record: {', '.join(bad)}")
     return dict(progress)
-
-
-def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
-    """The facts `charrnn inspect` shows (and prints as JSON), as plain data."""
-    p = ckpt.progress
-    best = p.get("best_val_loss")
-    return {
-        "checkpoint": str(path),
-        "format_version": FORMAT_VERSION,
-        "charrnn_version": __version__,
-        "model": {**to_dict(ckpt.model), "parameters": num_params(ckpt.params)},
-        "vocab": {"size": len(ckpt.vocab), "chars": ckpt.vocab.to_json()},
-        "corpus": p.get("corpus", {}),
-        "training": {
-            "steps": int(p.get("step", 0)),
-            "epochs": float(p.get("epoch", 0.0)),
-            "elapsed_seconds": float(p.get("elapsed", 0.0)),
-            "best_val_bits": None if best is None else bits(best),
-            "best_step": int(p.get("best_step", 0)),
-            "config": to_dict(ckpt.train),
-        },
-        "history": [
-            {
-                "step": h["step"],
-                "elapsed": h["elapsed"],
-                "train_bits": bits(h["train_loss"]),
-                "val_bits": bits(h["val_loss"]),
-            }
-            for h in p.get("history", [])
-        ],
-    }

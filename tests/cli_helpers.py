@@ -19,7 +19,20 @@ from charrnn.cli import cli
 
 # one layer, so no dropout (it acts between layers): tests of resuming add --layers 2 so that the
 # dropout random stream has to be saved and restored too
-TINY = ["--hidden-size", "8", "--layers", "1", "--seq-len", "8", "--batch-size", "2", "--max-steps", "5", "--eval-every", "5"]
+TINY = [
+    "--hidden-size",
+    "8",
+    "--layers",
+    "1",
+    "--seq-len",
+    "8",
+    "--batch-size",
+    "2",
+    "--max-steps",
+    "5",
+    "--eval-every",
+    "5",
+]
 TEXT = "the quick brown fox jumps over the lazy dog.\nhow vexingly quick daft zebras jump!\n" * 16  # 1,312 chars
 NON_ASCII = "é"  # not in TEXT
 

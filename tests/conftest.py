@@ -9,12 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import settings
 
 from charrnn.config import ModelConfig, TrainConfig
-from charrnn.data import Corpus
-from charrnn.model import Params
-from charrnn.train import Trainer
+from charrnn.data.corpus import Corpus
+from charrnn.nn.model import Params
+from charrnn.training.trainer import Trainer
 from charrnn.vocab import Vocab
+
+# Property tests draw the same examples on every run (a CI failure reproduces locally); the
+# examples database is off so that one machine's past failures do not change what runs.
+settings.register_profile("charrnn", derandomize=True, database=None)
+settings.load_profile("charrnn")
 
 PATTERN = "hello world\n"  # 'l' and 'o' are each followed by different characters: needs memory
 TINY_TEXT = PATTERN * 40  # 480 characters

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from charrnn import analysis, compare, memory, model, neurons, score
+from charrnn.analysis import gradient_reach, neurons, ranking, scoring
 from charrnn.config import ModelConfig
 from charrnn.errors import ConfigError, DataError
-from charrnn.functional import cross_entropy
+from charrnn.nn import model
+from charrnn.nn.functional import cross_entropy
 from charrnn.vocab import Vocab
 
 from .conftest import TINY_TEXT, train_tiny
@@ -67,9 +66,9 @@ def counting_lstm(text: str, counted: str = "a"):
 
 def test_predictions_agree_with_the_core_scorer_and_rank_alternatives():
     m = train_tiny("gru", steps=60)
-    preds = analysis.predictions(m.params, m.cfg, m.vocab, TINY_TEXT)
-    np.testing.assert_allclose(preds.logp, score.log_probs(m.params, m.cfg, m.vocab, TINY_TEXT), atol=1e-9)
-    assert preds.top_ids.shape == (len(TINY_TEXT) - 1, analysis.TOP_K)
+    preds = scoring.predictions(m.params, m.cfg, m.vocab, TINY_TEXT)
+    np.testing.assert_allclose(preds.logp, scoring.log_probs(m.params, m.cfg, m.vocab, TINY_TEXT), atol=1e-9)
+    assert preds.top_ids.shape == (len(TINY_TEXT) - 1, scoring.TOP_K)
     assert np.all(np.diff(preds.top_logp, axis=1) <= 0)  # best first
     assert np.all(preds.logp <= preds.top_logp[:, 0] + 1e-12)  # nothing beats the favourite
     assert np.all(np.exp(preds.top_logp).sum(axis=1) <= 1 + 1e-9)
@@ -77,7 +76,7 @@ def test_predictions_agree_with_the_core_scorer_and_rank_alternatives():
 
 def test_an_untrained_decoder_predicts_uniformly():
     params, cfg, vocab = counting_rnn(CODE)  # decoder weights and bias are zero
-    preds = analysis.predictions(params, cfg, vocab, CODE, k=3)
+    preds = scoring.predictions(params, cfg, vocab, CODE, k=3)
     np.testing.assert_allclose(preds.bits, math.log2(len(vocab)))
     np.testing.assert_allclose(np.exp(preds.top_logp), 1 / len(vocab))
 
@@ -85,7 +84,7 @@ def test_an_untrained_decoder_predicts_uniformly():
 def test_predictions_refuse_unknown_characters_and_say_what_to_do():
     params, cfg, vocab = counting_rnn(CODE)
     with pytest.raises(DataError, match=r"never saw: 'Z'.*several -c"):
-        analysis.predictions(params, cfg, vocab, "Zdef")
+        scoring.predictions(params, cfg, vocab, "Zdef")
 
 
 # -- neurons ------------------------------------------------------------------------------------
@@ -132,14 +131,14 @@ def test_asking_for_a_unit_the_model_lacks_says_what_exists(unit, message):
 
 
 def test_text_properties_follow_quotes_brackets_comments_and_lines():
-    text = 'x = "a(b" # c)\n  f(\'it\')\nit\'s'
+    text = "x = \"a(b\" # c)\n  f('it')\nit's"
     p = neurons.text_properties(text)
     assert len(p) >= 12 and all(v.shape == (len(text),) for v in p.values())
 
     def where(name):
         return "".join(ch if on else "." for ch, on in zip(text, p[name]))
 
-    assert where("inside quotes") == '....' + '"a(b' + "......." + "...." + "'it" + "..." + ".." + "'s"
+    assert where("inside quotes") == "...." + '"a(b' + "......." + "...." + "'it" + "..." + ".." + "'s"
     assert where("inside a # comment") == "..........# c)" + "." * (len(text) - 14)
     assert p["bracket depth"].tolist() == [0] * 18 + [1] * 5 + [0] * 6  # ( in a string does not count
     assert p["position in line"][:3].tolist() == [1, 2, 3] and p["position in line"][14] == 0  # the newline
@@ -211,7 +210,7 @@ def remembering_lstm(vocab: Vocab, forget_bias: float = 20.0):
 def test_a_vanilla_rnn_gradient_halves_at_every_step_back():
     vocab = Vocab(STEADY)
     params, cfg = decaying_rnn(vocab, alpha=0.5)
-    curve = memory.gradient_curve(params, cfg, vocab, STEADY, span=30, positions=16)
+    curve = gradient_reach.gradient_curve(params, cfg, vocab, STEADY, span=30, positions=16)
     ratios = curve.norms[1:] / curve.norms[:-1]
     np.testing.assert_allclose(ratios, 0.5, rtol=1e-3)
     assert curve.k_below(0.01) == 7  # 0.5**6 = 0.016, 0.5**7 = 0.008
@@ -222,7 +221,7 @@ def test_a_vanilla_rnn_gradient_halves_at_every_step_back():
 def test_an_lstm_with_an_open_forget_gate_keeps_its_gradient():
     vocab = Vocab(STEADY)
     params, cfg = remembering_lstm(vocab)
-    curve = memory.gradient_curve(params, cfg, vocab, STEADY, span=60, positions=16)
+    curve = gradient_reach.gradient_curve(params, cfg, vocab, STEADY, span=60, positions=16)
     np.testing.assert_allclose(curve.norms, curve.norms[0], rtol=1e-6)  # flat: f**60 = 1 - 1e-7
     assert curve.k_below(0.01) is None
     assert curve.far_factor() == pytest.approx(1.0, abs=1e-6)
@@ -231,7 +230,7 @@ def test_an_lstm_with_an_open_forget_gate_keeps_its_gradient():
 def test_a_closing_forget_gate_makes_the_lstm_forget_geometrically():
     vocab = Vocab(STEADY)
     params, cfg = remembering_lstm(vocab, forget_bias=0.0)  # f = sigmoid(0) = 1/2
-    curve = memory.gradient_curve(params, cfg, vocab, STEADY, span=20, positions=8)
+    curve = gradient_reach.gradient_curve(params, cfg, vocab, STEADY, span=20, positions=8)
     np.testing.assert_allclose(curve.norms[1:] / curve.norms[:-1], 0.5, rtol=1e-6)
 
 
@@ -240,8 +239,8 @@ def test_on_real_text_the_rnn_forgets_where_the_lstm_remembers():
     vocab = Vocab(text)
     rnn, rnn_cfg = decaying_rnn(vocab, alpha=0.8)
     lstm, lstm_cfg = remembering_lstm(vocab)
-    rnn_curve = memory.gradient_curve(rnn, rnn_cfg, vocab, text, span=50, positions=32)
-    lstm_curve = memory.gradient_curve(lstm, lstm_cfg, vocab, text, span=50, positions=32)
+    rnn_curve = gradient_reach.gradient_curve(rnn, rnn_cfg, vocab, text, span=50, positions=32)
+    lstm_curve = gradient_reach.gradient_curve(lstm, lstm_cfg, vocab, text, span=50, positions=32)
     assert rnn_curve.k_below() == pytest.approx(math.log(0.01) / math.log(0.8), abs=2)
     assert lstm_curve.k_below() is None and lstm_curve.relative[-1] > 0.1
 
@@ -289,17 +288,17 @@ def test_each_step_of_the_input_gradient_is_in_its_place():
 
 
 def test_window_starts_are_spread_and_short_texts_are_refused():
-    starts = memory.window_starts(1000, 100, 5)
+    starts = gradient_reach.window_starts(1000, 100, 5)
     assert starts.tolist() == [0, 225, 450, 674, 899]  # 899 + 100 = 999, the last character
-    assert memory.window_starts(12, 10, 64).tolist() == [0, 1]
+    assert gradient_reach.window_starts(12, 10, 64).tolist() == [0, 1]
     with pytest.raises(DataError, match="at least 11.*smaller --span"):
-        memory.window_starts(10, 10, 64)
+        gradient_reach.window_starts(10, 10, 64)
 
 
 def test_warm_states_are_the_states_of_one_pass_over_the_text():
     params, cfg, vocab = counting_rnn(CODE * 10)
     ids = vocab.encode(CODE * 10).astype(np.intp)
-    states = memory.states_at(params, cfg, ids, np.array([0, 3, 300]))
+    states = gradient_reach.states_at(params, cfg, ids, np.array([0, 3, 300]))
     assert states[0, 0, 0].tolist() == [0, 0, 0]
     depth_after_3 = neurons.activation(params, cfg, vocab, CODE * 10, neurons.Unit(0, 2))[2]
     assert states[0, 0, 1, 2] == depth_after_3
@@ -316,19 +315,24 @@ def uniform_model(chars: str):
 
 def test_ranking_skips_unknown_characters_and_compares_the_rest():
     text = "abcab\ncab"
-    small = compare.score_known("small", *uniform_model("ab\n"), text)  # never saw 'c'
-    large = compare.score_known("large", *uniform_model("abc\n "), text)
+    small = ranking.score_known("small", *uniform_model("ab\n"), text)  # never saw 'c'
+    large = ranking.score_known("large", *uniform_model("abc\n "), text)
     assert small.skipped == 2 and small.missing == ["c"] and large.skipped == 0
     assert small.scored == len(text) - 3  # neither 'c' nor the first character
-    ranking = compare.rank([large, small])
-    assert [s.name for s in ranking.scores] == ["small", "large"]  # 3 choices beat 5
-    assert ranking.common.sum() == len(text) - 3
-    assert ranking.bits_per_char(small) == pytest.approx(math.log2(3))
-    assert ranking.bits_per_char(large) == pytest.approx(math.log2(5))
-    d = json.loads(json.dumps(ranking.to_dict()))
+    ranked = ranking.rank([large, small])
+    assert [s.name for s in ranked.scores] == ["small", "large"]  # 3 choices beat 5
+    assert ranked.common.sum() == len(text) - 3
+    assert ranked.bits_per_char(small) == pytest.approx(math.log2(3))
+    assert ranked.bits_per_char(large) == pytest.approx(math.log2(5))
+    d = json.loads(json.dumps(ranked.to_dict()))
     assert d["comparable_chars"] == 6 and d["models"][0] | {"bits_per_char": 0} == {
-        "rank": 1, "name": "small", "bits_per_char": 0, "own_bits_per_char": pytest.approx(math.log2(3)),
-        "scored_chars": 6, "skipped_chars": 2, "missing": ["c"],
+        "rank": 1,
+        "name": "small",
+        "bits_per_char": 0,
+        "own_bits_per_char": pytest.approx(math.log2(3)),
+        "scored_chars": 6,
+        "skipped_chars": 2,
+        "missing": ["c"],
     }
 
 
@@ -337,10 +341,10 @@ def test_the_model_that_learned_a_text_is_ranked_first_on_it():
     hello = train_tiny("lstm", steps=80)
     other = train_tiny("lstm", steps=80, text=other_text)
     scores = [
-        compare.score_known(name, m.params, m.cfg, m.vocab, passage) for name, m in (("other", other), ("hello", hello))
+        ranking.score_known(name, m.params, m.cfg, m.vocab, passage) for name, m in (("other", other), ("hello", hello))
     ]
-    ranking = compare.rank(scores)
-    assert ranking.scores[0].name == "hello"
+    ranked = ranking.rank(scores)
+    assert ranked.scores[0].name == "hello"
     unknown = sorted(set(passage) - set(other_text))
     assert scores[0].missing == unknown == ["d", "l", "r", "w"]
     assert scores[0].skipped == sum(passage.count(c) for c in unknown)
@@ -348,20 +352,9 @@ def test_the_model_that_learned_a_text_is_ranked_first_on_it():
 
 def test_ranking_needs_characters_every_model_can_score():
     with pytest.raises(DataError, match="no character of the text is scored by every model"):
-        compare.rank([compare.score_known("x", *uniform_model("xy"), "abab"), compare.score_known("a", *uniform_model("ab"), "abab")])
-
-
-# -- layering -----------------------------------------------------------------------------------
-
-ANALYSIS_MODULES = ["charrnn.analysis", "charrnn.neurons", "charrnn.memory", "charrnn.compare", "charrnn.html"]
-
-
-def test_analysis_modules_stay_free_of_the_command_line_and_never_print():
-    probe = f"import json, sys\nimport {', '.join(ANALYSIS_MODULES)}\n" + (
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'rich', 'tqdm'))))"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
-    assert json.loads(out.stdout) == []
-    for name in ANALYSIS_MODULES:
-        source = (ROOT / (name.replace(".", "/") + ".py")).read_text()
-        assert "print(" not in source and "sys.stdout" not in source, name
+        ranking.rank(
+            [
+                ranking.score_known("x", *uniform_model("xy"), "abab"),
+                ranking.score_known("a", *uniform_model("ab"), "abab"),
+            ]
+        )

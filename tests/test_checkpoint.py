@@ -9,12 +9,14 @@ import os
 import numpy as np
 import pytest
 
-from charrnn import checkpoint, model, score
+from charrnn import checkpoint
+from charrnn.analysis import scoring
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
-from charrnn.data import Corpus
+from charrnn.data.corpus import Corpus
 from charrnn.errors import CheckpointError
-from charrnn.train import Trainer
+from charrnn.nn import model
+from charrnn.training.trainer import Trainer
 from charrnn.vocab import Vocab
 from tests.conftest import tiny_model_config, tiny_train_config
 
@@ -75,8 +77,8 @@ def test_round_trip_is_bit_exact_and_predicts_the_same(saved, ckpt):
         np.testing.assert_array_equal(loaded.resume[k], a)
     assert loaded.progress == json.loads(json.dumps(ckpt.progress))
     text = TEXT[:100]
-    before = score.log_probs(ckpt.params, ckpt.model, ckpt.vocab, text)
-    after = score.log_probs(loaded.params, loaded.model, loaded.vocab, text)
+    before = scoring.log_probs(ckpt.params, ckpt.model, ckpt.vocab, text)
+    after = scoring.log_probs(loaded.params, loaded.model, loaded.vocab, text)
     np.testing.assert_array_equal(after, before)
 
 

@@ -15,7 +15,6 @@ from charrnn import __version__
 from charrnn import checkpoint as ckpt_io
 from charrnn import cli as cli_module
 from charrnn.cli.common import Duration
-
 from tests.cli_helpers import NON_ASCII, TEXT, assert_clean_error, checkpoint_meta, invoke, tiny, train, write
 
 
@@ -102,7 +101,9 @@ def test_train_reads_standard_input(tmp_path):
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "adagrad", "sgd"])
 def test_train_every_cell_and_optimizer(corpus, tmp_path, cell, optimizer):
     ckpt = tmp_path / "m.npz"
-    invoke(["train", corpus, "-c", ckpt, *tiny(max_steps=2, eval_every=2), "-q", "--model", cell, "--optimizer", optimizer])
+    invoke(
+        ["train", corpus, "-c", ckpt, *tiny(max_steps=2, eval_every=2), "-q", "--model", cell, "--optimizer", optimizer]
+    )
     loaded = ckpt_io.load(ckpt)
     assert loaded.model.cell == cell and loaded.train.optimizer == optimizer
 
@@ -110,17 +111,56 @@ def test_train_every_cell_and_optimizer(corpus, tmp_path, cell, optimizer):
 def test_train_options_reach_the_checkpoint(corpus, tmp_path):
     ckpt = tmp_path / "m.npz"
     args = [
-        "--model", "rnn", "--nonlinearity", "relu", "--hidden-size", "6", "--layers", "2", "--dropout", "0.2",
-        "--seq-len", "7", "--batch-size", "3", "--lr", "0.01", "--momentum", "0.5", "--lr-decay", "0.5",
-        "--lr-decay-every", "3", "--grad-clip", "1", "--val-fraction", "0.1", "--eval-every", "4",
-        "--eval-chars", "50", "--max-steps", "4", "--max-time", "1h", "--seed", "7",
+        "--model",
+        "rnn",
+        "--nonlinearity",
+        "relu",
+        "--hidden-size",
+        "6",
+        "--layers",
+        "2",
+        "--dropout",
+        "0.2",
+        "--seq-len",
+        "7",
+        "--batch-size",
+        "3",
+        "--lr",
+        "0.01",
+        "--momentum",
+        "0.5",
+        "--lr-decay",
+        "0.5",
+        "--lr-decay-every",
+        "3",
+        "--grad-clip",
+        "1",
+        "--val-fraction",
+        "0.1",
+        "--eval-every",
+        "4",
+        "--eval-chars",
+        "50",
+        "--max-steps",
+        "4",
+        "--max-time",
+        "1h",
+        "--seed",
+        "7",
     ]
     result = invoke(["train", corpus, "-c", ckpt, "-q", *args])
     assert result.exit_code == 0, result.stderr
     meta = checkpoint_meta(ckpt)
     assert meta["model"] == {"cell": "rnn", "hidden_size": 6, "num_layers": 2, "dropout": 0.2, "nonlinearity": "relu"}
     t = meta["train"]
-    assert (t["seq_len"], t["batch_size"], t["lr"], t["momentum"], t["lr_decay"], t["lr_decay_every"]) == (7, 3, 0.01, 0.5, 0.5, 3)
+    assert (t["seq_len"], t["batch_size"], t["lr"], t["momentum"], t["lr_decay"], t["lr_decay_every"]) == (
+        7,
+        3,
+        0.01,
+        0.5,
+        0.5,
+        3,
+    )
     assert (t["grad_clip"], t["val_fraction"], t["eval_every"], t["eval_chars"]) == (1.0, 0.1, 4, 50)
     assert (t["max_steps"], t["max_time"], t["seed"]) == (4, 3600.0, 7)
     assert meta["progress"]["step"] == 4
@@ -128,7 +168,22 @@ def test_train_options_reach_the_checkpoint(corpus, tmp_path):
 
 def test_train_stops_after_epochs(corpus, tmp_path):
     ckpt = tmp_path / "m.npz"
-    invoke(["train", corpus, "-c", ckpt, *tiny(max_steps=10_000, eval_every=1000), "--batch-size", "8", "--seq-len", "16", "--epochs", "1", "-q"])
+    invoke(
+        [
+            "train",
+            corpus,
+            "-c",
+            ckpt,
+            *tiny(max_steps=10_000, eval_every=1000),
+            "--batch-size",
+            "8",
+            "--seq-len",
+            "16",
+            "--epochs",
+            "1",
+            "-q",
+        ]
+    )
     meta = checkpoint_meta(ckpt)
     assert meta["progress"]["epoch"] == pytest.approx(1.0)  # (1,312 - 65 val - 1) // 8 // 16 = 9 windows
 
@@ -166,17 +221,29 @@ def test_train_resume_errors(corpus, trained, tmp_path):
     shutil.copy(trained, ckpt)
     before = ckpt.read_bytes()
     # the model's shape comes from the checkpoint
-    assert_clean_error(invoke(["train", corpus, "-c", ckpt, *tiny(hidden_size=9, max_steps=40), "--resume"]), 2, "--hidden-size (it is 8)", "--force")
+    assert_clean_error(
+        invoke(["train", corpus, "-c", ckpt, *tiny(hidden_size=9, max_steps=40), "--resume"]),
+        2,
+        "--hidden-size (it is 8)",
+        "--force",
+    )
     # nor what decides the data windows, the validation set or the random stream
-    for option, value, shown in [("--seed", "7", "--seed (it is 0)"), ("--val-fraction", "0.3", "--val-fraction"),
-                                 ("--seq-len", "4", "--seq-len (it is 8)")]:
+    for option, value, shown in [
+        ("--seed", "7", "--seed (it is 0)"),
+        ("--val-fraction", "0.3", "--val-fraction"),
+        ("--seq-len", "4", "--seq-len (it is 8)"),
+    ]:
         args = ["train", corpus, "-c", ckpt, *tiny(max_steps=40), option, value, "--resume"]
         assert_clean_error(invoke(args), 2, shown, "exactly", "--force")
     # already trained as far as asked
-    assert_clean_error(invoke(["train", corpus, "-c", ckpt, *tiny(max_steps=30), "--resume"]), 1, "already trained", "--max-steps")
+    assert_clean_error(
+        invoke(["train", corpus, "-c", ckpt, *tiny(max_steps=30), "--resume"]), 1, "already trained", "--max-steps"
+    )
     # a text with characters the model never saw
     other = write(tmp_path / "other.txt", TEXT + NON_ASCII)
-    assert_clean_error(invoke(["train", other, "-c", ckpt, *tiny(max_steps=40), "--resume"]), 1, repr(NON_ASCII), "--force")
+    assert_clean_error(
+        invoke(["train", other, "-c", ckpt, *tiny(max_steps=40), "--resume"]), 1, repr(NON_ASCII), "--force"
+    )
     assert ckpt.read_bytes() == before
 
 
@@ -228,14 +295,18 @@ def test_sample_argmax_ignores_the_seed_and_equals_top_k_1(trained):
     assert a == b == c
 
 
-@pytest.mark.parametrize("extra", [["--top-k", "3"], ["--top-p", "0.5"], ["--top-p", "1"], ["--temp", "0.1"], ["--temp", "5"]])
+@pytest.mark.parametrize(
+    "extra", [["--top-k", "3"], ["--top-p", "0.5"], ["--top-p", "1"], ["--temp", "0.1"], ["--temp", "5"]]
+)
 def test_sample_filters(trained, extra):
     result = invoke(["sample", "-c", trained, "-n", "50", "--seed", "0", *extra])
     assert result.exit_code == 0 and len(result.stdout) == 50 and result.stderr == ""
 
 
 def test_sample_several_with_a_separator(trained):
-    result = invoke(["sample", "-c", trained, "-n", "20", "--seed", "0", "--num-samples", "3", "--separator", "|", "--prime", "a"])
+    result = invoke(
+        ["sample", "-c", trained, "-n", "20", "--seed", "0", "--num-samples", "3", "--separator", "|", "--prime", "a"]
+    )
     parts = result.stdout.split("|")
     assert len(parts) == 3 and all(len(p) == 21 and p[0] == "a" for p in parts)
 
@@ -252,9 +323,13 @@ def test_sample_length_zero(trained):
 
 
 def test_sample_prime_with_unknown_characters(trained):
-    line = assert_clean_error(invoke(["sample", "-c", trained, "--prime", f"the {NON_ASCII}t\u00e0"]), 1, "--skip-unknown")
+    line = assert_clean_error(
+        invoke(["sample", "-c", trained, "--prime", f"the {NON_ASCII}t\u00e0"]), 1, "--skip-unknown"
+    )
     assert repr(NON_ASCII) in line and repr("\u00e0") in line
-    result = invoke(["sample", "-c", trained, "-n", "10", "--seed", "0", "--prime", f"the {NON_ASCII}", "--skip-unknown"])
+    result = invoke(
+        ["sample", "-c", trained, "-n", "10", "--seed", "0", "--prime", f"the {NON_ASCII}", "--skip-unknown"]
+    )
     assert result.exit_code == 0
     assert result.stdout.startswith("the ") and len(result.stdout) == 14
     assert "Warning" in result.stderr and repr(NON_ASCII) in result.stderr
@@ -267,7 +342,17 @@ def test_inspect_table(trained):
     result = invoke(["inspect", "-c", trained])
     assert result.exit_code == 0 and result.stderr == ""
     out = result.stdout
-    for fact in ("LSTM, 1 x 8", "parameters", "vocabulary", "corpus.txt", "1,312", "sha256", "30 steps", "best validation", "learning curve"):
+    for fact in (
+        "LSTM, 1 x 8",
+        "parameters",
+        "vocabulary",
+        "corpus.txt",
+        "1,312",
+        "sha256",
+        "30 steps",
+        "best validation",
+        "learning curve",
+    ):
         assert fact in out, fact
     assert "\\n" in out  # whitespace in the vocabulary is escaped
     assert "\x1b[" not in out  # no colour codes when stdout is not a terminal

@@ -72,9 +72,7 @@ def load_builder():
     """Import corpora/build_corpora.py (not a package) once."""
     name = "_charrnn_corpora_build"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, CORPORA / "build_corpora.py"
-        )
+        spec = importlib.util.spec_from_file_location(name, CORPORA / "build_corpora.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # dataclasses look the module up there
         spec.loader.exec_module(module)
@@ -104,8 +102,7 @@ def test_every_txt_file_is_listed():
     on_disk = {p.name for p in CORPORA.glob("*.txt")}
     listed = {e.name for e in ENTRIES}
     assert on_disk == listed, (
-        f"not in README: {sorted(on_disk - listed)}; "
-        f"listed but missing: {sorted(listed - on_disk)}"
+        f"not in README: {sorted(on_disk - listed)}; listed but missing: {sorted(listed - on_disk)}"
     )
 
 

@@ -6,10 +6,10 @@ The loss is a fixed random projection of the outputs, so every output and time s
 import numpy as np
 import pytest
 
-from charrnn import cells, model
 from charrnn.config import ModelConfig
-from charrnn.functional import cross_entropy
-from charrnn.workspace import Workspace
+from charrnn.nn import cells, model
+from charrnn.nn.functional import cross_entropy
+from charrnn.nn.workspace import Workspace
 from tests.gradcheck import numerical_grad, rel_error
 
 CELL_KINDS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
@@ -77,7 +77,7 @@ def test_model_loss_gradients(kind, act, layers):
 def test_dropout_gradients_with_fixed_mask():
     """Dropout between layers: with the mask held fixed, the gradient is still exact."""
     cfg = ModelConfig(cell="lstm", hidden_size=4, num_layers=2, dropout=0.5)
-    V, B, T = 5, 2, 3
+    V, B = 5, 2
     params = model.init_params(cfg, V, np.random.default_rng(3), dtype=np.float64)
     state = model.zero_state(cfg, B, np.float64)
     x = np.array([[0, 1, 2], [3, 4, 0]])

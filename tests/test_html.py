@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from charrnn import analysis, html
-from charrnn.analysis import Predictions
+from charrnn.analysis import page as pages
+from charrnn.analysis import scoring
+from charrnn.analysis.scoring import Predictions
 
 from .test_analysis import counting_rnn
 
@@ -29,8 +30,14 @@ HISTORY = [
 ]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -52,7 +59,9 @@ def spans(page: str) -> list[str]:
 @pytest.fixture
 def page() -> str:
     chars = sorted(set(TEXT))
-    return html.page(TEXT, made_up_predictions(TEXT, chars), chars, title="a <test>", facts=[("model", "RNN & co")], history=HISTORY)
+    return pages.page(
+        TEXT, made_up_predictions(TEXT, chars), chars, title="a <test>", facts=[("model", "RNN & co")], history=HISTORY
+    )
 
 
 def test_every_character_is_one_span_and_the_text_survives_escaping(page):
@@ -72,18 +81,22 @@ def test_hover_text_gives_probability_bits_and_alternatives(page):
 
 
 def test_surprisal_colours_run_from_pale_to_red_and_neurons_from_blue_to_red():
-    lightness = [int(re.search(r",(\d+)%\)$", html.surprisal_colour(b))[1]) for b in (0, 2, 4, 8, 20)]
+    lightness = [int(re.search(r",(\d+)%\)$", pages.surprisal_colour(b))[1]) for b in (0, 2, 4, 8, 20)]
     assert lightness == sorted(lightness, reverse=True) and lightness[-2] == lightness[-1]
-    assert html.activation_colour(0.9, 1.0).startswith("hsl(0,") and html.activation_colour(-0.9, 1.0).startswith("hsl(215,")
-    assert html.activation_colour(0.0, 1.0).endswith("100%)")  # white
+    assert pages.activation_colour(0.9, 1.0).startswith("hsl(0,") and pages.activation_colour(-0.9, 1.0).startswith(
+        "hsl(215,"
+    )
+    assert pages.activation_colour(0.0, 1.0).endswith("100%)")  # white
 
 
 def test_a_neuron_page_colours_by_activation_and_shows_it_on_hover():
     text = "ab(ab)\n"
     params, cfg, vocab = counting_rnn(text)
-    preds = analysis.predictions(params, cfg, vocab, text)
+    preds = scoring.predictions(params, cfg, vocab, text)
     values = np.array([0, 0, 1, 1, 1, 0, 0], dtype=float)
-    page = html.page(text, preds, vocab.chars, title="t", neuron=html.NeuronColouring("layer 0, unit 2, hidden state", values))
+    page = pages.page(
+        text, preds, vocab.chars, title="t", neuron=pages.NeuronColouring("layer 0, unit 2, hidden state", values)
+    )
     found = spans(page)
     assert [("hsl(0,85%,55%)" in s) for s in found] == [bool(v) for v in values]
     assert "layer 0, unit 2, hidden state = +1.000" in stdlib_html.unescape(found[3])
@@ -96,7 +109,7 @@ def test_the_learning_curve_is_an_inline_svg_with_both_series(page):
         assert len(points) == len(HISTORY)
     xs = [float(p.split(",")[0]) for p in re.search(r'<polyline class="train" points="([^"]*)"', svg)[1].split()]
     assert xs == sorted(xs)
-    assert html.learning_curve_svg([]).startswith("<p")  # no validations: a note, no empty plot
+    assert pages.learning_curve_svg([]).startswith("<p")  # no validations: a note, no empty plot
 
 
 def test_the_page_is_self_contained(page):
@@ -107,14 +120,14 @@ def test_the_page_is_self_contained(page):
 def test_a_long_text_is_cut_and_says_so():
     text = "ab" * 50
     chars = ["a", "b"]
-    page = html.page(text, made_up_predictions(text, chars), chars, title="t", max_chars=30)
+    page = pages.page(text, made_up_predictions(text, chars), chars, title="t", max_chars=30)
     assert len(spans(page)) == 30 and "the first 30 of 100 characters" in page
 
 
 def test_control_characters_are_shown_not_emitted():
     text = "a\x00b"
     chars = sorted(set(text))
-    page = html.page(text, made_up_predictions(text, chars), chars, title="t")
+    page = pages.page(text, made_up_predictions(text, chars), chars, title="t")
     assert "\x00" not in page and "\\x00" in page
 
 

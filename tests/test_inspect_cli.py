@@ -54,9 +54,15 @@ def test_neuron_as_json_gives_the_unit_activation_after_each_character(files):
     depth = np.cumsum([{"(": 1, "[": 1, ")": -1, "]": -1}.get(c, 0) for c in CODE * 6])
     assert out["neuron"]["values"] == depth.tolist()
     assert out["neuron"] | {"values": None} == {
-        "layer": 0, "unit": 2, "state": "h", "label": "layer 0, unit 2, hidden state", "values": None,
+        "layer": 0,
+        "unit": 2,
+        "state": "h",
+        "label": "layer 0, unit 2, hidden state",
+        "values": None,
     }
-    assert out["score"]["bits_per_char"] == pytest.approx(math.log2(len(set(CODE)))) and out["text"] == str(tmp / "code.txt")
+    assert out["score"]["bits_per_char"] == pytest.approx(math.log2(len(set(CODE)))) and out["text"] == str(
+        tmp / "code.txt"
+    )
 
 
 def test_neuron_in_the_terminal_colours_the_text(files):

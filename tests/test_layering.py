@@ -1,56 +1,88 @@
-"""The library layer stays free of the command line's dependencies (click, rich, tqdm).
+"""The library layer stays free of the command line: no click, rich or tqdm, no printing.
 
-Checked in a fresh interpreter, since this test session itself may have imported them.
+Every module of the package outside `charrnn.cli` is found by walking the package, so a new
+module is checked without anyone adding it to a list. The imports are checked in a fresh
+interpreter, since this test session itself may have imported the command line's packages.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
+import charrnn
+
 ROOT = Path(__file__).resolve().parent.parent
 UI_PACKAGES = ("click", "rich", "tqdm")
-CORE = [
-    "charrnn",
-    "charrnn.train",
-    "charrnn.sample",
-    "charrnn.checkpoint",
-    "charrnn.score",
-    "charrnn.data",
-    "charrnn.model",
-    "charrnn.optim",
-    "charrnn.cells",
-    "charrnn.config",
-    "charrnn.vocab",
-    "charrnn.functional",
-    "charrnn.errors",
-    "charrnn.workspace",
-    "charrnn.analysis",
-    "charrnn.neurons",
-    "charrnn.memory",
-    "charrnn.compare",
-    "charrnn.html",
-]
-
-PROBE = f"""
-import json, sys
-import {", ".join(CORE)}
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in {UI_PACKAGES!r})
-print(json.dumps(loaded))
-"""
 
 
-def probe(code: str) -> list[str]:
+def library_modules() -> list[str]:
+    names = ["charrnn"] + [m.name for m in pkgutil.walk_packages(charrnn.__path__, "charrnn.")]
+    return sorted(
+        n for n in names if n != "charrnn.__main__" and not (n == "charrnn.cli" or n.startswith("charrnn.cli."))
+    )
+
+
+def source_of(module: str) -> Path:
+    path = ROOT / module.replace(".", "/")
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def probe(modules: list[str], extra: str = "") -> list[str]:
+    code = f"import json, sys{extra}\nimport {', '.join(modules)}\n" + (
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {UI_PACKAGES!r})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
     return json.loads(out.stdout)
 
 
-def test_core_imports_leave_click_rich_and_tqdm_unloaded():
-    assert probe(PROBE) == []
+def test_the_walk_finds_every_layer():
+    found = library_modules()
+    for expected in (
+        "charrnn.nn.model",
+        "charrnn.nn.cells.lstm",
+        "charrnn.generation.stepper",
+        "charrnn.analysis.page",
+        "charrnn.data.batching",
+        "charrnn.training.trainer",
+        "charrnn.checkpoint",
+    ):
+        assert expected in found
+
+
+def test_library_imports_leave_click_rich_and_tqdm_unloaded():
+    assert probe(library_modules()) == []
 
 
 def test_the_probe_would_notice_a_ui_import():
     """The same probe, with click imported on purpose, reports it: the test above can fail."""
-    assert "click" in probe(PROBE.replace("import json, sys", "import json, sys, click"))
+    assert "click" in probe(library_modules(), extra=", click")
+
+
+def prints(source: str) -> list[int]:
+    """Lines that call print() or touch sys.stdout / sys.stderr."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            lines.append(node.lineno)
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("stdout", "stderr")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_library_modules_never_print():
+    offenders = {m: prints(source_of(m).read_text()) for m in library_modules()}
+    assert {m: lines for m, lines in offenders.items() if lines} == {}
+
+
+def test_the_print_check_would_notice_a_print():
+    assert prints("import sys\nprint('x')\nsys.stdout.write('y')\n") == [2, 3]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from charrnn import optim
 from charrnn.config import TrainConfig
+from charrnn.nn import optim
 
 P0 = [1.0, -2.0]
 G1 = [0.5, -0.25]

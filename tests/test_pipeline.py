@@ -30,11 +30,15 @@ def workdir(tmp_path_factory) -> Path:
     """A directory with a corpus and a checkpoint trained from it through a pipe."""
     d = tmp_path_factory.mktemp("pipeline")
     write(d / "corpus.txt", TEXT)
-    result = shell(f"cat corpus.txt | {charrnn()} train - -c model.npz {' '.join(tiny(max_steps=20, eval_every=10))}", d)
+    result = shell(
+        f"cat corpus.txt | {charrnn()} train - -c model.npz {' '.join(tiny(max_steps=20, eval_every=10))}", d
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "on <stdin>" in result.stderr and "Done: 20 steps" in result.stderr
-    assert "Traceback" not in result.stderr and "\r" not in result.stderr and "\x1b" not in result.stderr  # no bar, no colour
+    assert (
+        "Traceback" not in result.stderr and "\r" not in result.stderr and "\x1b" not in result.stderr
+    )  # no bar, no colour
     return d
 
 
@@ -45,8 +49,13 @@ def charrnn() -> str:
 def shell(command: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a bash pipeline; pipefail makes its exit code non-zero if any stage fails (or dies of SIGPIPE)."""
     return subprocess.run(
-        ["bash", "-c", f"set -o pipefail; {command}"], cwd=cwd, capture_output=True, timeout=120, env=env,
-        encoding="utf-8", errors="replace",
+        ["bash", "-c", f"set -o pipefail; {command}"],
+        cwd=cwd,
+        capture_output=True,
+        timeout=120,
+        env=env,
+        encoding="utf-8",
+        errors="replace",
     )
 
 
@@ -72,7 +81,10 @@ def test_inspect_into_a_reader_that_leaves_exits_quietly(workdir, command):
 
 
 def test_inspect_json_is_only_json(workdir):
-    result = shell(f"{charrnn()} inspect -c model.npz --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"training\"][\"steps\"])'", workdir)
+    result = shell(
+        f'{charrnn()} inspect -c model.npz --json | python3 -c \'import json, sys; print(json.load(sys.stdin)["training"]["steps"])\'',
+        workdir,
+    )
     assert result.returncode == 0 and result.stdout.strip() == "20" and result.stderr == ""
 
 
@@ -85,7 +97,8 @@ def test_score_a_text_from_a_pipe(workdir):
 def test_sample_feeds_training(workdir):
     """A sample is plain text: it can be the corpus of another model."""
     result = shell(
-        f"{charrnn()} sample -c model.npz -n 400 --seed 0 | {charrnn()} train - -c again.npz {' '.join(tiny())} -q", workdir
+        f"{charrnn()} sample -c model.npz -n 400 --seed 0 | {charrnn()} train - -c again.npz {' '.join(tiny())} -q",
+        workdir,
     )
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
     assert (workdir / "again.npz").is_file()
@@ -119,7 +132,11 @@ def test_the_three_commands_exactly_as_written(tmp_path):
     """
     write(tmp_path / "corpus.txt", TEXT * 3)
     proc = subprocess.Popen(
-        [*script(), "train", "corpus.txt"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*script(), "train", "corpus.txt"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal
     )
     seen = []

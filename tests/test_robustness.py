@@ -24,12 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from charrnn import checkpoint as ckpt_io
-from charrnn import data as data_module
 from charrnn.config import ModelConfig, TrainConfig
-from charrnn.data import read_corpus
-from charrnn.model import init_params
-from charrnn.train import Trainer
-
+from charrnn.data import corpus as corpus_io
+from charrnn.data.corpus import read_corpus
+from charrnn.nn.model import init_params
+from charrnn.training.trainer import Trainer
 from tests.cli_helpers import (
     TEXT,
     assert_clean_error,
@@ -113,7 +112,7 @@ def test_corpus_unreadable_even_for_root(victim, corpus, monkeypatch):
     def refuse(path, *args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
 
-    monkeypatch.setattr(data_module, "open", refuse, raising=False)
+    monkeypatch.setattr(corpus_io, "open", refuse, raising=False)
     assert_clean_error(train_over(victim, corpus), 1, "cannot read the corpus", "Permission denied")
     assert victim.unchanged()
 
@@ -146,7 +145,7 @@ def test_corpus_invalid_utf8_names_the_offset(victim, tmp_path):
 
 
 def test_corpus_invalid_utf8_offset_across_chunks(victim, tmp_path, monkeypatch):
-    monkeypatch.setattr(data_module, "CHUNK_BYTES", 7)
+    monkeypatch.setattr(corpus_io, "CHUNK_BYTES", 7)
     bad = write(tmp_path / "bad.txt", INVALID)
     assert_clean_error(train_over(victim, bad), 1, "offset 60")
     binary = write(tmp_path / "b.bin", bytes(np.random.default_rng(0).integers(0, 256, 2000, dtype=np.uint8)))
@@ -223,11 +222,11 @@ def test_no_room_for_the_corpus_copy_or_its_ids(victim, corpus, monkeypatch):
             return False
 
     with monkeypatch.context() as m:
-        m.setattr(data_module.tempfile, "TemporaryFile", full)  # a pipe is copied to a file first
-        with pytest.raises(data_module.DataError, match="No space left on device.*TMPDIR"):
+        m.setattr(corpus_io.tempfile, "TemporaryFile", full)  # a pipe is copied to a file first
+        with pytest.raises(corpus_io.DataError, match="No space left on device.*TMPDIR"):
             read_corpus(Pipe(TEXT.encode()))
     with monkeypatch.context() as m:
-        m.setattr(data_module.os, "posix_fallocate", full, raising=False)
+        m.setattr(corpus_io.os, "posix_fallocate", full, raising=False)
         assert_clean_error(train_over(victim, corpus), 1, "corpus's ids", "No space left on device", "TMPDIR")
     assert victim.unchanged()
 
@@ -256,15 +255,45 @@ def test_force_replaces_only_checkpoints(corpus, tmp_path):
 # -- bad option values --------------------------------------------------------------------------
 
 BAD_TRAIN_OPTIONS = [
-    ("--hidden-size", "0"), ("--hidden-size", "-1"), ("--layers", "0"), ("--seq-len", "0"), ("--batch-size", "-2"),
-    ("--max-steps", "0"), ("--eval-every", "0"), ("--eval-chars", "1"), ("--epochs", "0"), ("--epochs", "-1"),
-    ("--epochs", "nan"), ("--lr", "0"), ("--lr", "-0.1"), ("--lr", "nan"), ("--lr", "inf"), ("--dropout", "1"),
-    ("--dropout", "nan"), ("--momentum", "-0.5"), ("--lr-decay", "0"), ("--grad-clip", "-1"),
-    ("--val-fraction", "0"), ("--val-fraction", "1"), ("--val-fraction", "1.5"), ("--val-fraction", "nan"),
-    ("--seed", "-1"), ("--seed", "x"), ("--hidden-size", "2.5"), ("--model", "transformer"), ("--optimizer", "lion"),
+    ("--hidden-size", "0"),
+    ("--hidden-size", "-1"),
+    ("--layers", "0"),
+    ("--seq-len", "0"),
+    ("--batch-size", "-2"),
+    ("--max-steps", "0"),
+    ("--eval-every", "0"),
+    ("--eval-chars", "1"),
+    ("--epochs", "0"),
+    ("--epochs", "-1"),
+    ("--epochs", "nan"),
+    ("--lr", "0"),
+    ("--lr", "-0.1"),
+    ("--lr", "nan"),
+    ("--lr", "inf"),
+    ("--dropout", "1"),
+    ("--dropout", "nan"),
+    ("--momentum", "-0.5"),
+    ("--lr-decay", "0"),
+    ("--grad-clip", "-1"),
+    ("--val-fraction", "0"),
+    ("--val-fraction", "1"),
+    ("--val-fraction", "1.5"),
+    ("--val-fraction", "nan"),
+    ("--seed", "-1"),
+    ("--seed", "x"),
+    ("--hidden-size", "2.5"),
+    ("--model", "transformer"),
+    ("--optimizer", "lion"),
     ("--decode-errors", "maybe"),
-    ("--max-time", "abc"), ("--max-time", "10x"), ("--max-time", "-5s"), ("--max-time", "0"), ("--max-time", "0s"),
-    ("--max-time", ""), ("--max-time", "1e3"), ("--max-time", "5 minutes"), ("--max-time", "9" * 400),
+    ("--max-time", "abc"),
+    ("--max-time", "10x"),
+    ("--max-time", "-5s"),
+    ("--max-time", "0"),
+    ("--max-time", "0s"),
+    ("--max-time", ""),
+    ("--max-time", "1e3"),
+    ("--max-time", "5 minutes"),
+    ("--max-time", "9" * 400),
 ]
 
 
@@ -276,9 +305,20 @@ def test_bad_train_option(victim, corpus, option, value):
 
 
 BAD_SAMPLE_OPTIONS = [
-    ("-n", "-1"), ("--temp", "0"), ("--temp", "-1"), ("--temp", "nan"), ("--temp", "inf"), ("--temp", "warm"),
-    ("--top-p", "0"), ("--top-p", "1.01"), ("--top-p", "-0.5"), ("--top-p", "nan"), ("--top-k", "0"),
-    ("--top-k", "-3"), ("--num-samples", "0"), ("--seed", "-1"),
+    ("-n", "-1"),
+    ("--temp", "0"),
+    ("--temp", "-1"),
+    ("--temp", "nan"),
+    ("--temp", "inf"),
+    ("--temp", "warm"),
+    ("--top-p", "0"),
+    ("--top-p", "1.01"),
+    ("--top-p", "-0.5"),
+    ("--top-p", "nan"),
+    ("--top-k", "0"),
+    ("--top-k", "-3"),
+    ("--num-samples", "0"),
+    ("--seed", "-1"),
 ]
 
 
@@ -289,15 +329,23 @@ def test_bad_sample_option(victim, option, value):
 
 
 def test_validation_fraction_leaving_no_training_or_no_validation_text(victim, corpus):
-    assert_clean_error(train_over(victim, corpus, "--val-fraction", "0.999"), 1, "characters for training", "lower --val-fraction")
-    assert_clean_error(train_over(victim, corpus, "--val-fraction", "0.001"), 1, "characters for validation", "raise --val-fraction")
+    assert_clean_error(
+        train_over(victim, corpus, "--val-fraction", "0.999"), 1, "characters for training", "lower --val-fraction"
+    )
+    assert_clean_error(
+        train_over(victim, corpus, "--val-fraction", "0.001"), 1, "characters for validation", "raise --val-fraction"
+    )
     assert victim.unchanged()
 
 
 def test_prime_with_characters_outside_the_vocabulary(victim):
-    line = assert_clean_error(invoke(["sample", "-c", victim.path, "--prime", "the \u2603 \u00e9"]), 1, "--skip-unknown")
+    line = assert_clean_error(
+        invoke(["sample", "-c", victim.path, "--prime", "the \u2603 \u00e9"]), 1, "--skip-unknown"
+    )
     assert repr("\u2603") in line and repr("\u00e9") in line
-    result = invoke(["sample", "-c", victim.path, "-n", "5", "--prime", "\u2603\u2603", "--skip-unknown", "--seed", "0"])
+    result = invoke(
+        ["sample", "-c", victim.path, "-n", "5", "--prime", "\u2603\u2603", "--skip-unknown", "--seed", "0"]
+    )
     assert result.exit_code == 0 and len(result.stdout) == 5 and "Warning" in result.stderr
     assert victim.unchanged()
 
@@ -453,8 +501,12 @@ def test_damaged_metadata_is_refused_cleanly(trained, tmp_path, data):
         parent[where[-1]] = data.draw(JSON_VALUES)
     path = tmp_path / "model.npz"
     np.savez(path, **checkpoint_arrays(trained), meta=np.array(json.dumps(meta)))
-    for command in (["inspect"], ["inspect", "--json"], ["sample", "-n", "3", "--seed", "0"],
-                    ["train", "-", *tiny(max_steps=11), "--resume", "-q"]):
+    for command in (
+        ["inspect"],
+        ["inspect", "--json"],
+        ["sample", "-n", "3", "--seed", "0"],
+        ["train", "-", *tiny(max_steps=11), "--resume", "-q"],
+    ):
         result = invoke([*command, "-c", path], input=TEXT)
         if result.exit_code != 0:
             assert_clean_error(result, result.exit_code)
@@ -463,7 +515,9 @@ def test_damaged_metadata_is_refused_cleanly(trained, tmp_path, data):
 
 def test_missing_checkpoint(tmp_path):
     for command in ("sample", "inspect", "inspect --json"):
-        assert_clean_error(invoke([*COMMANDS[command], "-c", tmp_path / "none.npz"]), 1, "no checkpoint at", "charrnn train")
+        assert_clean_error(
+            invoke([*COMMANDS[command], "-c", tmp_path / "none.npz"]), 1, "no checkpoint at", "charrnn train"
+        )
     assert_clean_error(invoke(["sample", "-c", tmp_path]), 2, "is a directory")
 
 
@@ -595,24 +649,24 @@ def test_save_interrupted_half_way_keeps_the_old_file(trained, tmp_path, monkeyp
 
 
 def test_ctrl_c_while_sampling(trained, monkeypatch):
-    import charrnn.sample
+    import charrnn.generation.sampling
 
     def interrupted(*args, **kwargs):
         yield ["a"]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(charrnn.sample, "generate", interrupted)
+    monkeypatch.setattr(charrnn.generation.sampling, "generate", interrupted)
     result = invoke(["sample", "-c", trained, "-n", "100"])
     assert result.exit_code == 130 and result.stdout == "a" and result.stderr == "Interrupted.\n"
 
 
 def test_out_of_memory_is_one_line(corpus, victim, monkeypatch):
-    import charrnn.model
+    import charrnn.nn.model
 
     def too_big(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(charrnn.model, "init_params", too_big)
+    monkeypatch.setattr(charrnn.nn.model, "init_params", too_big)
     assert_clean_error(train_over(victim, corpus), 1, "out of memory", "--hidden-size")
     assert victim.unchanged()
 
@@ -657,7 +711,9 @@ def test_unwritable_place_fails_before_training(corpus, tmp_path, where):
 def test_read_only_directory(corpus, victim):
     victim.path.parent.chmod(0o555)
     try:
-        assert_clean_error(invoke(["train", corpus, "-c", victim.path, *tiny(max_steps=20), "--resume"]), 1, "cannot write")
+        assert_clean_error(
+            invoke(["train", corpus, "-c", victim.path, *tiny(max_steps=20), "--resume"]), 1, "cannot write"
+        )
     finally:
         victim.path.parent.chmod(0o755)
     assert victim.unchanged()
@@ -737,7 +793,10 @@ def wait_for(condition, proc: subprocess.Popen, timeout: float = 60.0) -> None:
 
 def popen(args: list) -> subprocess.Popen:
     return subprocess.Popen(
-        [*script(), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [*script(), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal
     )
 
@@ -766,7 +825,9 @@ def test_an_ignored_sigint_stays_ignored(corpus, tmp_path):
     path = tmp_path / "model.npz"
     proc = subprocess.Popen(
         [*script(), "train", str(corpus), "-c", str(path), *tiny(max_steps=10**6)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     wait_for(path.exists, proc)
@@ -781,11 +842,20 @@ def test_an_ignored_sigint_stays_ignored(corpus, tmp_path):
 def test_kill_during_checkpoint_writes_never_leaves_a_broken_file(corpus, tmp_path):
     """SIGKILL at moments spread over a run that saves big checkpoints at every step."""
     path = tmp_path / "model.npz"
-    args = ["train", corpus, "-c", path, *tiny(hidden_size=48, max_steps=10**6, eval_every=1), "--layers", "2", "--force"]
+    args = [
+        "train",
+        corpus,
+        "-c",
+        path,
+        *tiny(hidden_size=48, max_steps=10**6, eval_every=1),
+        "--layers",
+        "2",
+        "--force",
+    ]
     for delay in (0.0, 0.004, 0.009, 0.017, 0.031):
         before = path.stat().st_ino if path.exists() else None
         proc = popen(args)
-        wait_for(lambda: path.exists() and path.stat().st_ino != before, proc)  # its first save is done
+        wait_for(lambda before=before: path.exists() and path.stat().st_ino != before, proc)  # its first save is done
         time.sleep(delay)
         proc.kill()
         proc.communicate(timeout=30)
@@ -797,7 +867,9 @@ def test_kill_during_checkpoint_writes_never_leaves_a_broken_file(corpus, tmp_pa
 
 def test_temporary_files_of_killed_writers_are_swept(corpus, tmp_path):
     path = tmp_path / "model.npz"
-    old, fresh, other = (tmp_path / name for name in (".model.npz.dead1.tmp", ".model.npz.live1.tmp", ".notes.dead.tmp"))
+    old, fresh, other = (
+        tmp_path / name for name in (".model.npz.dead1.tmp", ".model.npz.live1.tmp", ".notes.dead.tmp")
+    )
     for f in (old, fresh, other):
         f.write_bytes(b"PK\x03\x04half")
     for f in (old, other):
@@ -841,11 +913,11 @@ def normalised(text: str) -> str:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(min_size=0, max_size=120), chunk=st.integers(1, 9))
 def test_any_unicode_round_trips_through_vocabulary_encoding_and_checkpoint(tmp_path, monkeypatch, text, chunk):
-    monkeypatch.setattr(data_module, "CHUNK_BYTES", chunk)  # multi-byte characters and \r\n split over chunks
+    monkeypatch.setattr(corpus_io, "CHUNK_BYTES", chunk)  # multi-byte characters and \r\n split over chunks
     path = write(tmp_path / "corpus.txt", text)
     expected = normalised(text)
     if not expected:
-        with pytest.raises(data_module.DataError, match="empty"):
+        with pytest.raises(corpus_io.DataError, match="empty"):
             read_corpus(path)
         return
     corpus = read_corpus(path)
@@ -886,8 +958,21 @@ OPTION_VALUES = st.one_of(  # small integers (models stay tiny), any float, and 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     options=st.dictionaries(
-        st.sampled_from(["--hidden-size", "--seq-len", "--batch-size", "--val-fraction", "--epochs", "--lr",
-                         "--dropout", "--eval-every", "--grad-clip", "--momentum", "--layers"]),
+        st.sampled_from(
+            [
+                "--hidden-size",
+                "--seq-len",
+                "--batch-size",
+                "--val-fraction",
+                "--epochs",
+                "--lr",
+                "--dropout",
+                "--eval-every",
+                "--grad-clip",
+                "--momentum",
+                "--layers",
+            ]
+        ),
         OPTION_VALUES,
         max_size=4,
     ),

@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from charrnn import model, sample, score
+from charrnn.analysis import scoring
 from charrnn.config import SampleConfig
 from charrnn.errors import DataError
+from charrnn.generation import sampling
+from charrnn.nn import model
 from tests.conftest import PATTERN
 
 
 def generate(trained, prime="", num_samples=1, rng=None, **cfg) -> list[str]:
     """All samples as strings, one per stream."""
     t = trained
-    steps = list(sample.generate(t.params, t.cfg, t.vocab, SampleConfig(**cfg), prime, num_samples, rng))
+    steps = list(sampling.generate(t.params, t.cfg, t.vocab, SampleConfig(**cfg), prime, num_samples, rng))
     return ["".join(chars) for chars in zip(*steps)] if steps else [""] * num_samples
 
 
@@ -23,24 +25,26 @@ def generate(trained, prime="", num_samples=1, rng=None, **cfg) -> list[str]:
 
 def test_temperature_sharpens_and_flattens():
     logits = np.log([[1.0, 2.0, 1.0]])  # probabilities 1/4, 1/2, 1/4
-    np.testing.assert_allclose(sample.filter_logits(logits, SampleConfig()), [[0.25, 0.5, 0.25]])
+    np.testing.assert_allclose(sampling.filter_logits(logits, SampleConfig()), [[0.25, 0.5, 0.25]])
     # T = 0.5 squares the odds: 1 : 4 : 1
-    np.testing.assert_allclose(sample.filter_logits(logits, SampleConfig(temperature=0.5)), [[1 / 6, 4 / 6, 1 / 6]])
+    np.testing.assert_allclose(sampling.filter_logits(logits, SampleConfig(temperature=0.5)), [[1 / 6, 4 / 6, 1 / 6]])
     # T = 2 takes their square root: 1 : sqrt 2 : 1
     s = 2 + np.sqrt(2)
-    p = sample.filter_logits(logits, SampleConfig(temperature=2.0))
+    p = sampling.filter_logits(logits, SampleConfig(temperature=2.0))
     np.testing.assert_allclose(p, [[1 / s, np.sqrt(2) / s, 1 / s]])
 
 
 def test_top_k_keeps_the_k_most_likely_renormalised():
     logits = np.log([[0.1, 0.4, 0.05, 0.3, 0.15], [0.3, 0.1, 0.2, 0.15, 0.25]])
-    p = sample.filter_logits(logits, SampleConfig(top_k=2))
+    p = sampling.filter_logits(logits, SampleConfig(top_k=2))
     np.testing.assert_allclose(p, [[0, 0.4 / 0.7, 0, 0.3 / 0.7, 0], [0.3 / 0.55, 0, 0, 0, 0.25 / 0.55]])
-    p = sample.filter_logits(logits, SampleConfig(top_k=3))
+    p = sampling.filter_logits(logits, SampleConfig(top_k=3))
     np.testing.assert_allclose(p[0], np.array([0, 0.4, 0, 0.3, 0.15]) / 0.85)
-    np.testing.assert_allclose(sample.filter_logits(logits, SampleConfig(top_k=1)), [[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]])
+    np.testing.assert_allclose(
+        sampling.filter_logits(logits, SampleConfig(top_k=1)), [[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]]
+    )
     # k at or above the vocabulary size keeps everything
-    np.testing.assert_allclose(sample.filter_logits(logits, SampleConfig(top_k=9)), np.exp(logits))
+    np.testing.assert_allclose(sampling.filter_logits(logits, SampleConfig(top_k=9)), np.exp(logits))
 
 
 @pytest.mark.parametrize(
@@ -59,7 +63,7 @@ def test_top_p_keeps_the_smallest_set_reaching_p(top_p, kept):
     probs = np.array([0.6, 0.25, 0.1, 0.05])
     order = [2, 0, 3, 1]  # shuffled columns: the filter must sort by probability, not by position
     logits = np.log(probs[order])[None]
-    p = sample.filter_logits(logits, SampleConfig(top_p=top_p))
+    p = sampling.filter_logits(logits, SampleConfig(top_p=top_p))
     expected = np.zeros(4)
     expected[kept] = probs[kept] / probs[kept].sum()
     np.testing.assert_allclose(p[0], expected[order], atol=1e-12)
@@ -67,7 +71,7 @@ def test_top_p_keeps_the_smallest_set_reaching_p(top_p, kept):
 
 def test_choose_draws_with_the_filtered_probabilities():
     logits = np.log(np.tile([[0.5, 0.3, 0.2, 1e-9]], (20_000, 1)))
-    ids = sample.choose(logits, SampleConfig(top_k=3), np.random.default_rng(0))
+    ids = sampling.choose(logits, SampleConfig(top_k=3), np.random.default_rng(0))
     freq = np.bincount(ids, minlength=4) / len(ids)
     np.testing.assert_allclose(freq, [0.5, 0.3, 0.2, 0.0], atol=0.015)
     assert freq[3] == 0  # outside the top 3: never drawn
@@ -76,7 +80,7 @@ def test_choose_draws_with_the_filtered_probabilities():
 @pytest.mark.parametrize("temperature", [1.0, 0.5, 2.0])
 def test_choose_draws_with_the_tempered_probabilities(temperature):
     logits = np.tile(np.array([[1.0, 0.2, -0.5, 0.9, -3.0]], np.float32), (40_000, 1))
-    ids = sample.choose(logits, SampleConfig(temperature=temperature), np.random.default_rng(1))
+    ids = sampling.choose(logits, SampleConfig(temperature=temperature), np.random.default_rng(1))
     z = logits[0].astype(float) / temperature
     expected = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     np.testing.assert_allclose(np.bincount(ids, minlength=5) / len(ids), expected, atol=0.01)
@@ -84,7 +88,7 @@ def test_choose_draws_with_the_tempered_probabilities(temperature):
 
 def test_choose_argmax_takes_the_largest_logit_per_row():
     logits = np.array([[0.0, 3.0, 1.0], [2.0, -1.0, 1.9]])
-    ids = sample.choose(logits, SampleConfig(argmax=True), np.random.default_rng(0))
+    ids = sampling.choose(logits, SampleConfig(argmax=True), np.random.default_rng(0))
     assert ids.tolist() == [1, 0]
 
 
@@ -103,10 +107,10 @@ def test_same_seed_same_text_different_seed_different_text(trained_lstm):
 
 def test_generate_yields_one_character_per_step_and_per_sample(trained_lstm):
     t = trained_lstm
-    steps = list(sample.generate(t.params, t.cfg, t.vocab, SampleConfig(length=7, seed=0), "he", 3))
+    steps = list(sampling.generate(t.params, t.cfg, t.vocab, SampleConfig(length=7, seed=0), "he", 3))
     assert len(steps) == 7
     assert all(len(s) == 3 and all(len(ch) == 1 and ch in t.vocab for ch in s) for s in steps)
-    assert list(sample.generate(t.params, t.cfg, t.vocab, SampleConfig(length=0))) == []
+    assert list(sampling.generate(t.params, t.cfg, t.vocab, SampleConfig(length=0))) == []
 
 
 def test_argmax_is_deterministic_and_follows_the_pattern(trained_lstm):
@@ -136,14 +140,14 @@ def test_very_low_temperature_top_k_1_and_tiny_top_p_equal_argmax(trained_lstm, 
 def test_top_k_samples_stay_in_the_k_most_likely(trained_lstm, monkeypatch):
     """Every character drawn with top_k=2 is one of the two most likely at its step."""
     drawn = []
-    real_choose = sample.choose
+    real_choose = sampling.choose
 
     def spy(logits, cfg, rng):
         ids = real_choose(logits, cfg, rng)
         drawn.append((np.argsort(-logits, axis=-1)[:, :2], ids))
         return ids
 
-    monkeypatch.setattr(sample, "choose", spy)
+    monkeypatch.setattr(sampling, "choose", spy)
     generate(trained_lstm, "o", num_samples=4, length=50, top_k=2, temperature=5.0, seed=0)
     assert len(drawn) == 50
     assert all((top2 == ids[:, None]).any(axis=1).all() for top2, ids in drawn)
@@ -173,7 +177,7 @@ SCORED = (PATTERN * 60)[5:600] + "hello wrold\n"  # crosses score windows, ends 
 
 def test_log_probs_match_the_models_mean_loss(trained_lstm):
     t = trained_lstm
-    logp = score.log_probs(t.params, t.cfg, t.vocab, SCORED)
+    logp = scoring.log_probs(t.params, t.cfg, t.vocab, SCORED)
     assert logp.shape == (len(SCORED) - 1,)
     assert (logp <= 0).all()
     ids = t.vocab.encode(SCORED).astype(np.intp)[None]
@@ -185,19 +189,19 @@ def test_log_probs_match_the_models_mean_loss(trained_lstm):
 
 def test_log_probs_do_not_depend_on_the_window_size(trained_lstm, monkeypatch):
     t = trained_lstm
-    whole = score.log_probs(t.params, t.cfg, t.vocab, SCORED)
+    whole = scoring.log_probs(t.params, t.cfg, t.vocab, SCORED)
     monkeypatch.setattr(model, "WINDOW", 7)
-    np.testing.assert_allclose(score.log_probs(t.params, t.cfg, t.vocab, SCORED), whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scoring.log_probs(t.params, t.cfg, t.vocab, SCORED), whole, rtol=1e-5, atol=1e-6)
 
 
 def test_summary_in_bits():
-    s = score.summary(np.log([0.5, 0.25, 0.125, 1.0]))  # 1 + 2 + 3 + 0 bits
+    s = scoring.summary(np.log([0.5, 0.25, 0.125, 1.0]))  # 1 + 2 + 3 + 0 bits
     assert s == {"chars": 4, "total_bits": pytest.approx(6.0), "bits_per_char": pytest.approx(1.5)}
 
 
 def test_scoring_refuses_unknown_characters_and_too_short_texts(trained_lstm):
     t = trained_lstm
     with pytest.raises(DataError, match="'Q'"):
-        score.log_probs(t.params, t.cfg, t.vocab, "hello Qorld")
+        scoring.log_probs(t.params, t.cfg, t.vocab, "hello Qorld")
     with pytest.raises(DataError, match="two characters"):
-        score.log_probs(t.params, t.cfg, t.vocab, "h")
+        scoring.log_probs(t.params, t.cfg, t.vocab, "h")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from charrnn import model
 from charrnn.config import ModelConfig
-from charrnn import stepper
-from charrnn.stepper import Stepper
+from charrnn.generation import stepper
+from charrnn.generation.stepper import Stepper
+from charrnn.nn import model
 
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 

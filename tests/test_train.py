@@ -8,10 +8,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from charrnn import checkpoint, score
-from charrnn.data import Corpus
+from charrnn import checkpoint
+from charrnn.analysis import scoring
+from charrnn.data.corpus import Corpus
 from charrnn.errors import CharRNNError, DataError, TrainingDiverged
-from charrnn.train import EvalEvent, StepEvent, Trainer
+from charrnn.training.trainer import EvalEvent, StepEvent, Trainer
 from tests.conftest import PATTERN, TINY_TEXT, tiny_model_config, tiny_train_config
 
 
@@ -119,10 +120,10 @@ def test_validation_scores_exactly_the_held_out_tail():
     trainer = Trainer(corpus, tiny_model_config(), held_out_config(max_steps=150, batch_size=1, seq_len=16))
     assert corpus.vocab.decode(trainer.val_ids) == TAIL  # 48 = 3 * 16 predictions
     run(trainer)
-    expected = -score.log_probs(trainer.params, trainer.model_cfg, corpus.vocab, TAIL).mean()
+    expected = -scoring.log_probs(trainer.params, trainer.model_cfg, corpus.vocab, TAIL).mean()
     assert trainer.evaluate() == pytest.approx(expected, rel=1e-5)
     # the training text is learned, the differently ordered tail is not: validation is not on the head
-    head_loss = -score.log_probs(trainer.params, trainer.model_cfg, corpus.vocab, HEAD[:49]).mean()
+    head_loss = -scoring.log_probs(trainer.params, trainer.model_cfg, corpus.vocab, HEAD[:49]).mean()
     assert head_loss < 0.5 * trainer.evaluate()
 
 
@@ -131,7 +132,7 @@ def test_validation_reads_at_most_eval_chars():
     trainer = Trainer(corpus, tiny_model_config(), held_out_config(max_steps=5, batch_size=1, eval_chars=33))
     assert corpus.vocab.decode(trainer.val_ids) == TAIL[:33]
     run(trainer)
-    expected = -score.log_probs(trainer.params, trainer.model_cfg, corpus.vocab, TAIL[:33]).mean()
+    expected = -scoring.log_probs(trainer.params, trainer.model_cfg, corpus.vocab, TAIL[:33]).mean()
     assert trainer.evaluate() == pytest.approx(expected, rel=1e-5)
 
 

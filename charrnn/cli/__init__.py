@@ -67,5 +67,8 @@ def main() -> None:
     except Exception as e:  # a bug: say so in one line; CHARRNN_DEBUG=1 shows the traceback
         if os.environ.get("CHARRNN_DEBUG"):
             raise
-        click.echo(f"Error: internal error ({type(e).__name__}: {e}); please report it, with CHARRNN_DEBUG=1 for details", err=True)
+        click.echo(
+            f"Error: internal error ({type(e).__name__}: {e}); please report it, with CHARRNN_DEBUG=1 for details",
+            err=True,
+        )
         sys.exit(1)

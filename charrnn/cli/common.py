@@ -77,6 +77,6 @@ def quiet_broken_pipe():
         sys.exit(0)
     except UnicodeEncodeError as e:
         raise click.ClickException(
-            f"standard output ({e.encoding}) cannot encode {e.object[e.start:e.end]!r}; "
+            f"standard output ({e.encoding}) cannot encode {e.object[e.start : e.end]!r}; "
             "use a UTF-8 locale or set PYTHONIOENCODING=utf-8"
         ) from None

@@ -38,18 +38,67 @@ class UnitRef(click.ParamType):
     envvar="CHARRNN_CHECKPOINT",
     help="Checkpoint file to read; repeat it with --text to rank several on one text (or compare their --gradients).",
 )
-@click.option("--text", "text_path", type=click.Path(exists=True, dir_okay=False, allow_dash=True), help="Score this text (- for stdin): bits per character, coloured by surprise.")
+@click.option(
+    "--text",
+    "text_path",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="Score this text (- for stdin): bits per character, coloured by surprise.",
+)
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --text.")
-@click.option("--decode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict", show_default=True, help="What to do with undecodable bytes in --text.")
+@click.option(
+    "--decode-errors",
+    type=click.Choice(["strict", "replace", "ignore"]),
+    default="strict",
+    show_default=True,
+    help="What to do with undecodable bytes in --text.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as one JSON object.")
 @click.option("--neuron", type=UnitRef(), help="Colour --text by this unit's activation after each character.")
-@click.option("--cell-state", is_flag=True, help="With --neuron, an LSTM unit's cell state c rather than its hidden state h.")
-@click.option("--find-neurons", is_flag=True, help="Rank units by how well they track properties of --text: quotes, brackets, line position, ...")
-@click.option("--gradients", is_flag=True, help="How far back the loss on --text reaches: gradient norm against steps back.")
-@click.option("--span", type=click.IntRange(min=1), default=100, show_default=True, help="With --gradients: steps back to measure.")
-@click.option("--positions", type=click.IntRange(min=1), default=64, show_default=True, help="With --gradients: positions of --text averaged over.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write a self-contained HTML page of --text: surprisal (or --neuron) colours, hover for alternatives.")
-def inspect(checkpoints, text_path, encoding, decode_errors, as_json, neuron, cell_state, find_neurons, gradients, span, positions, html_path):
+@click.option(
+    "--cell-state", is_flag=True, help="With --neuron, an LSTM unit's cell state c rather than its hidden state h."
+)
+@click.option(
+    "--find-neurons",
+    is_flag=True,
+    help="Rank units by how well they track properties of --text: quotes, brackets, line position, ...",
+)
+@click.option(
+    "--gradients", is_flag=True, help="How far back the loss on --text reaches: gradient norm against steps back."
+)
+@click.option(
+    "--span",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="With --gradients: steps back to measure.",
+)
+@click.option(
+    "--positions",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="With --gradients: positions of --text averaged over.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML page of --text: surprisal (or --neuron) colours, hover for alternatives.",
+)
+def inspect(
+    checkpoints,
+    text_path,
+    encoding,
+    decode_errors,
+    as_json,
+    neuron,
+    cell_state,
+    find_neurons,
+    gradients,
+    span,
+    positions,
+    html_path,
+):
     """Show a checkpoint's model, vocabulary, corpus and learning curve; with --text, score a text.
 
     \b
@@ -67,19 +116,19 @@ def inspect(checkpoints, text_path, encoding, decode_errors, as_json, neuron, ce
     import json
 
     from charrnn import checkpoint as ckpt_io
-    from charrnn import ui
+    from charrnn.cli import render
+    from charrnn.cli.facts import describe
 
     if neuron or cell_state or find_neurons or gradients or html_path or len(checkpoints) > 1:
         view = InspectView(checkpoints, neuron, cell_state, find_neurons, gradients, span, positions, html_path)
         return view.run(text_path, encoding, decode_errors, as_json)
     checkpoint = checkpoints[0]
     model = ckpt_io.load(checkpoint)
-    facts = ckpt_io.describe(model, checkpoint)
+    facts = describe(model, checkpoint)
     text = None
     if text_path is not None:
-        from charrnn import score
-
-        from charrnn.data import read_text
+        from charrnn.analysis import scoring
+        from charrnn.data.corpus import read_text
 
         text = read_text(sys.stdin.buffer if text_path == "-" else text_path, encoding, decode_errors)
         if missing := model.vocab.missing(text):
@@ -89,15 +138,19 @@ def inspect(checkpoints, text_path, encoding, decode_errors, as_json, neuron, ce
                 f"the text has characters the model never saw: {list_chars(missing)}; "
                 "it can only score text written in its own characters"
             )
-        logp = score.log_probs(model.params, model.model, model.vocab, text)
-        facts["score"] = {"text": text_path, **score.summary(logp), "surprisal_bits": score.surprisal_bits(logp).tolist()}
+        logp = scoring.log_probs(model.params, model.model, model.vocab, text)
+        facts["score"] = {
+            "text": text_path,
+            **scoring.summary(logp),
+            "surprisal_bits": scoring.surprisal_bits(logp).tolist(),
+        }
     with quiet_broken_pipe():
         if as_json:
             click.echo(json.dumps(facts, ensure_ascii=False))
         elif text is None:
-            ui.render_info(facts)
+            render.info(facts)
         else:
-            ui.render_score(text, facts["score"]["surprisal_bits"], facts["score"])
+            render.score(text, facts["score"]["surprisal_bits"], facts["score"])
 
 
 @dataclass
@@ -115,7 +168,15 @@ class InspectView:
 
     def check(self, text_path) -> None:
         """Usage errors: options that need --text, or that do not go together."""
-        views = [flag for flag, on in (("--neuron", self.neuron), ("--find-neurons", self.find_neurons), ("--gradients", self.gradients)) if on]
+        views = [
+            flag
+            for flag, on in (
+                ("--neuron", self.neuron),
+                ("--find-neurons", self.find_neurons),
+                ("--gradients", self.gradients),
+            )
+            if on
+        ]
         if len(views) > 1:
             raise click.UsageError(f"{views[0]} and {views[1]} are separate views; choose one")
         if self.cell_state and not self.neuron:
@@ -127,23 +188,25 @@ class InspectView:
             )
         if text_path is None:
             asked = views + (["--html"] if self.html_path else []) or ["comparing several -c"]
-            raise click.UsageError(f"{' and '.join(asked)} needs a text: pass --text FILE (or --text - for standard input)")
+            raise click.UsageError(
+                f"{' and '.join(asked)} needs a text: pass --text FILE (or --text - for standard input)"
+            )
 
     def run(self, text_path, encoding: str, decode_errors: str, as_json: bool) -> None:
         import json
 
         from charrnn import checkpoint as ckpt_io
-        from charrnn.data import read_text
+        from charrnn.data.corpus import read_text
 
         self.check(text_path)
         text = read_text(sys.stdin.buffer if text_path == "-" else text_path, encoding, decode_errors)
         models = [(str(path), ckpt_io.load(path)) for path in self.checkpoints]
         if self.gradients:
-            result, render = self.gradient_curves(models, text), "render_gradients"
+            result, render = self.gradient_curves(models, text), "gradients"
         elif len(models) > 1:
-            result, render = self.ranking(models, text), "render_ranking"
+            result, render = self.ranking(models, text), "ranking"
         elif self.find_neurons:
-            result, render = self.neuron_search(models[0], text), "render_neuron_search"
+            result, render = self.neuron_search(models[0], text), "neuron_search"
         else:
             result, render = self.single(models[0], text, text_path), None
         result["text"] = text_path
@@ -156,50 +219,60 @@ class InspectView:
             else:
                 self.show(render, result, text)
 
-    def show(self, render: str | None, result: dict, text: str) -> None:
-        from charrnn import ui
+    def show(self, view: str | None, result: dict, text: str) -> None:
+        from charrnn.cli import console, render
 
-        if render is not None:
-            getattr(ui, render)(result)
+        render_module = render
+        if view is not None:
+            getattr(render_module, view)(result)
         elif "neuron" in result:
-            ui.render_neuron(text, result["neuron"]["values"], result["neuron"]["label"])
+            render.neuron(text, result["neuron"]["values"], result["neuron"]["label"])
         else:
             score = result["score"]
-            ui.render_score(text, score["surprisal_bits"], score)
+            render.score(text, score["surprisal_bits"], score)
         if self.html_path:
-            ui.message(f"wrote {self.html_path}")
+            console.message(f"wrote {self.html_path}")
 
     def gradient_curves(self, models, text: str) -> dict:
-        from charrnn import memory
+        from charrnn.analysis import gradient_reach
 
         curves = []
         for name, ckpt in models:
-            curve = memory.gradient_curve(ckpt.params, ckpt.model, ckpt.vocab, text, self.span, self.positions)
+            curve = gradient_reach.gradient_curve(ckpt.params, ckpt.model, ckpt.vocab, text, self.span, self.positions)
             m = ckpt.model
-            curves.append({"checkpoint": name, "model": f"{m.cell.upper()} {m.num_layers}x{m.hidden_size}", **curve.to_dict()})
+            curves.append(
+                {"checkpoint": name, "model": f"{m.cell.upper()} {m.num_layers}x{m.hidden_size}", **curve.to_dict()}
+            )
         return {"models": curves}
 
     def ranking(self, models, text: str) -> dict:
-        from charrnn import compare
+        from charrnn.analysis import ranking
 
-        scores = [compare.score_known(name, c.params, c.model, c.vocab, text) for name, c in models]
-        return compare.rank(scores).to_dict()
+        scores = [ranking.score_known(name, c.params, c.model, c.vocab, text) for name, c in models]
+        return ranking.rank(scores).to_dict()
 
     def neuron_search(self, model, text: str) -> dict:
-        from charrnn import neurons
+        from charrnn.analysis import neurons
 
         name, ckpt = model
         return {"checkpoint": name, **neurons.find_neurons(ckpt.params, ckpt.model, ckpt.vocab, text).to_dict()}
 
     def single(self, model, text: str, text_path) -> dict:
         """--neuron, or --html alone: the text's surprisal or one unit's activation (and the page)."""
-        from charrnn import analysis, neurons
+        from charrnn.analysis import neurons, scoring
 
         name, ckpt = model
-        preds = analysis.predictions(ckpt.params, ckpt.model, ckpt.vocab, text)
+        preds = scoring.predictions(ckpt.params, ckpt.model, ckpt.vocab, text)
         bits = preds.bits
-        result = {"checkpoint": name, "score": {"chars": len(bits), "total_bits": float(bits.sum()),
-                                                 "bits_per_char": preds.bits_per_char, "surprisal_bits": bits.tolist()}}
+        result = {
+            "checkpoint": name,
+            "score": {
+                "chars": len(bits),
+                "total_bits": float(bits.sum()),
+                "bits_per_char": preds.bits_per_char,
+                "surprisal_bits": bits.tolist(),
+            },
+        }
         unit = None
         if self.neuron:
             unit = neurons.Unit(*self.neuron, "c" if self.cell_state else "h")
@@ -211,25 +284,39 @@ class InspectView:
     def write_page(self, name: str, ckpt, text: str, text_path, neuron: dict | None) -> None:
         import numpy as np
 
-        from charrnn import analysis, html
-        from charrnn import checkpoint as ckpt_io
+        from charrnn.analysis import page, scoring
+        from charrnn.cli.facts import describe
 
-        preds = analysis.predictions(ckpt.params, ckpt.model, ckpt.vocab, text)
-        facts = ckpt_io.describe(ckpt, name)
+        preds = scoring.predictions(ckpt.params, ckpt.model, ckpt.vocab, text)
+        facts = describe(ckpt, name)
         m, t = facts["model"], facts["training"]
         rows = [
             ("checkpoint", name),
             ("model", f"{m['cell'].upper()}, {m['num_layers']} x {m['hidden_size']}, {m['parameters']:,} parameters"),
-            ("trained on", f"{facts['corpus'].get('name', '?')}: {t['steps']:,} steps"
-             + ("" if t["best_val_bits"] is None else f", best validation {t['best_val_bits']:.3f} bits/char")),
-            ("this text", f"{'standard input' if text_path == '-' else text_path}: {len(text):,} characters, "
-             f"{preds.bits_per_char:.3f} bits/char"),
+            (
+                "trained on",
+                f"{facts['corpus'].get('name', '?')}: {t['steps']:,} steps"
+                + ("" if t["best_val_bits"] is None else f", best validation {t['best_val_bits']:.3f} bits/char"),
+            ),
+            (
+                "this text",
+                f"{'standard input' if text_path == '-' else text_path}: {len(text):,} characters, "
+                f"{preds.bits_per_char:.3f} bits/char",
+            ),
         ]
-        colouring = None if neuron is None else html.NeuronColouring(neuron["label"], np.asarray(neuron["values"]))
-        page = html.page(text, preds, ckpt.vocab.chars, title=f"charrnn: {Path(name).name} reads "
-                         f"{'standard input' if text_path == '-' else Path(text_path).name}", facts=rows,
-                         history=facts["history"], neuron=colouring)
+        colouring = None if neuron is None else page.NeuronColouring(neuron["label"], np.asarray(neuron["values"]))
+        html_page = page.page(
+            text,
+            preds,
+            ckpt.vocab.chars,
+            title=f"charrnn: {Path(name).name} reads {'standard input' if text_path == '-' else Path(text_path).name}",
+            facts=rows,
+            history=facts["history"],
+            neuron=colouring,
+        )
         try:
-            self.html_path.write_text(page, encoding="utf-8")
+            self.html_path.write_text(html_page, encoding="utf-8")
         except OSError as e:
-            raise click.ClickException(f"cannot write {self.html_path}: {e.strerror or e}; choose another path for --html") from None
+            raise click.ClickException(
+                f"cannot write {self.html_path}: {e.strerror or e}; choose another path for --html"
+            ) from None

@@ -13,11 +13,29 @@ import click
 
 from charrnn.cli.common import SIGNAL_EXIT, Duration, Real, checkpoint_option
 
-
-MODEL_OPTIONS = {"model": "cell", "hidden_size": "hidden_size", "layers": "num_layers", "dropout": "dropout", "nonlinearity": "nonlinearity"}
+MODEL_OPTIONS = {
+    "model": "cell",
+    "hidden_size": "hidden_size",
+    "layers": "num_layers",
+    "dropout": "dropout",
+    "nonlinearity": "nonlinearity",
+}
 TRAIN_OPTIONS = (
-    "seq_len", "batch_size", "optimizer", "lr", "momentum", "lr_decay", "lr_decay_every", "grad_clip",
-    "val_fraction", "eval_every", "eval_chars", "epochs", "max_steps", "max_time", "seed",
+    "seq_len",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "momentum",
+    "lr_decay",
+    "lr_decay_every",
+    "grad_clip",
+    "val_fraction",
+    "eval_every",
+    "eval_chars",
+    "epochs",
+    "max_steps",
+    "max_time",
+    "seed",
 )
 RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")
 
@@ -40,16 +58,30 @@ RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_char
 @click.option("--grad-clip", type=Real(min=0), help="Global gradient norm cap, 0 for none.  [default: 5]")
 @click.option("--val-fraction", type=Real(0, 1, min_open=True, max_open=True), help="Held-out tail.  [default: 0.05]")
 @click.option("--eval-every", type=click.IntRange(min=1), help="Steps between validations and saves.  [default: 250]")
-@click.option("--eval-chars", type=click.IntRange(min=2), help="Validation characters per evaluation.  [default: 100000]")
+@click.option(
+    "--eval-chars", type=click.IntRange(min=2), help="Validation characters per evaluation.  [default: 100000]"
+)
 @click.option("--epochs", type=Real(0, min_open=True), help="Stop after this many passes.")
 @click.option("--max-steps", type=click.IntRange(min=1), help="Stop after this many steps in total.")
 @click.option("--max-time", type=Duration(), help="Stop after this much training time, e.g. 90s, 10m.  [default: 10m]")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed.  [default: 0]")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the corpus.")
-@click.option("--decode-errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict", show_default=True, help="What to do with undecodable bytes.")
+@click.option(
+    "--decode-errors",
+    type=click.Choice(["strict", "replace", "ignore"]),
+    default="strict",
+    show_default=True,
+    help="What to do with undecodable bytes.",
+)
 @click.option("--resume", is_flag=True, help="Continue training the existing checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing checkpoint.")
-@click.option("--sample-length", type=click.IntRange(min=0), default=300, show_default=True, help="Characters of sample shown at the end (0: none).")
+@click.option(
+    "--sample-length",
+    type=click.IntRange(min=0),
+    default=300,
+    show_default=True,
+    help="Characters of sample shown at the end (0: none).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; errors only.")
 def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_length, quiet, **options):
     """Train a model on CORPUS (a text file, or - for standard input).
@@ -66,7 +98,7 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
       charrnn train corpora/shakespeare.txt --resume --max-time 20m
     """
     from charrnn import checkpoint as ckpt_io
-    from charrnn.data import read_corpus
+    from charrnn.data.corpus import read_corpus
 
     if resume and force:
         raise click.UsageError("--resume and --force contradict each other; choose one")
@@ -79,9 +111,9 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
     previous = ckpt_io.load(checkpoint) if resume else None
     model_cfg, train_cfg = _configs(given, previous)
     if corpus == "-" and sys.stdin.isatty() and not quiet:
-        from charrnn import ui
+        from charrnn.cli import console
 
-        ui.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
+        console.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
     data = read_corpus(sys.stdin.buffer if corpus == "-" else corpus, encoding, decode_errors)
     if previous is not None:
         data = data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
@@ -119,7 +151,11 @@ def _configs(given: dict, previous):
     if previous is None:
         return ModelConfig(**model_given), TrainConfig(**train_given)
     option_of = {field: "--" + option.replace("_", "-") for option, field in MODEL_OPTIONS.items()}
-    changed = [f"{option_of[k]} (it is {getattr(previous.model, k)})" for k, v in model_given.items() if getattr(previous.model, k) != v]
+    changed = [
+        f"{option_of[k]} (it is {getattr(previous.model, k)})"
+        for k, v in model_given.items()
+        if getattr(previous.model, k) != v
+    ]
     # these would change the data windows, the validation set or the random stream: the run
     # would no longer continue exactly, and its "best" weights would be judged on another set
     changed += [
@@ -159,21 +195,21 @@ def _deferred_signals():
 def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int, quiet: bool):
     import numpy as np
 
-    from charrnn import ui
-    from charrnn.functional import bits
-    from charrnn.model import num_params
-    from charrnn.train import Trainer
+    from charrnn.cli import console
+    from charrnn.nn.functional import bits
+    from charrnn.nn.model import num_params
+    from charrnn.training.trainer import Trainer
 
     trainer = Trainer(data, model_cfg, train_cfg, resume=previous)
     if trainer.finished():
         raise click.ClickException(
-            f"{path} has already trained {trainer.step:,} steps ({ui.format_duration(trainer.elapsed)}); "
+            f"{path} has already trained {trainer.step:,} steps ({console.format_duration(trainer.elapsed)}); "
             "raise --max-steps, --epochs or --max-time to train it further"
         )
-    say = (lambda *a, **k: None) if quiet else ui.message
+    say = (lambda *a, **k: None) if quiet else console.message
     if not quiet:
         for w in trainer.warnings():
-            ui.warning(w)
+            console.warning(w)
     n_params = num_params(trainer.params)
     # numpy warnings: a blown-up loss is reported once, in words; signals: from the moment training
     # is announced, Ctrl-C saves before it stops
@@ -181,19 +217,21 @@ def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int,
         say(
             f"{'Resuming' if previous else 'Training'} a {model_cfg.num_layers} x {model_cfg.hidden_size} "
             f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "
-            f"{len(data.vocab)} distinct; {_limits(train_cfg, ui)}"
+            f"{len(data.vocab)} distinct; {_limits(train_cfg, console)}"
         )
         stopped_by = _run(trainer, path, quiet, caught)
     if stopped_by is not None:
-        ui.message(f"Interrupted at step {trainer.step:,}: saved {path}; continue with `charrnn train ... --resume -c {path}`")
+        console.message(
+            f"Interrupted at step {trainer.step:,}: saved {path}; continue with `charrnn train ... --resume -c {path}`"
+        )
         sys.exit(SIGNAL_EXIT[stopped_by])
     say(
-        f"Done: {trainer.step:,} steps, {ui.format_duration(trainer.elapsed)}; best validation "
+        f"Done: {trainer.step:,} steps, {console.format_duration(trainer.elapsed)}; best validation "
         f"{bits(trainer.best_val):.3f} bits/char at step {trainer.best_step:,}; checkpoint: {path}",
         style="bold",
     )
     if sample_length and not quiet:
-        _show_sample(trainer, sample_length, ui)
+        _show_sample(trainer, sample_length, console)
 
 
 def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
@@ -203,8 +241,8 @@ def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
     """
     from charrnn import checkpoint as ckpt_io
     from charrnn.errors import TrainingDiverged
-    from charrnn.functional import bits
-    from charrnn.train import EvalEvent
+    from charrnn.nn.functional import bits
+    from charrnn.training.trainer import EvalEvent
 
     bar, by_steps = _progress_bar(trainer, quiet)
     shown = {"loss": "-", "val": "-", "speed": "-"}  # the bar's postfix
@@ -231,12 +269,12 @@ def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
 
 def _progress_bar(trainer, quiet: bool):
     """A bar over steps when a step or epoch limit is set, else over seconds of --max-time."""
-    from charrnn import ui
+    from charrnn.cli import console
 
     steps = _step_limit(trainer.cfg, trainer.windows.n_windows)
     if steps is not None:
-        return ui.progress_bar(steps, trainer.step, " steps", quiet), True
-    return ui.progress_bar(round(trainer.cfg.max_time), trainer.elapsed, "s", quiet), False
+        return console.progress_bar(steps, trainer.step, " steps", quiet), True
+    return console.progress_bar(round(trainer.cfg.max_time), trainer.elapsed, "s", quiet), False
 
 
 def _diverged_message(e: Exception, path: Path, saved_step: int | None) -> str:
@@ -247,14 +285,14 @@ def _diverged_message(e: Exception, path: Path, saved_step: int | None) -> str:
     return f"{e} ({kept})"
 
 
-def _limits(cfg, ui) -> str:
+def _limits(cfg, console) -> str:
     limits = []
     if cfg.max_steps is not None:
         limits.append(f"{cfg.max_steps:,} steps")
     if cfg.epochs is not None:
         limits.append(f"{cfg.epochs:g} epochs")
     if cfg.max_time is not None:
-        limits.append(ui.format_duration(cfg.max_time))
+        limits.append(console.format_duration(cfg.max_time))
     return "stopping after " + " or ".join(limits) + (", whichever comes first" if len(limits) > 1 else "")
 
 
@@ -265,11 +303,16 @@ def _step_limit(cfg, windows_per_epoch: int) -> int | None:
     return min(limits) if limits else None
 
 
-def _show_sample(trainer, length: int, ui) -> None:
+def _show_sample(trainer, length: int, console) -> None:
     from charrnn.config import SampleConfig
-    from charrnn.sample import generate
+    from charrnn.generation.sampling import generate
 
     sample_cfg = SampleConfig(length=length, temperature=0.8, seed=0)
-    text = "".join(chars[0] for chars in generate(trainer.best_params or trainer.params, trainer.model_cfg, trainer.corpus.vocab, sample_cfg))
-    ui.message("A sample at temperature 0.8 (charrnn sample for more):", style="bold")
-    ui.console(stderr=True).print(text, style="cyan", soft_wrap=True)
+    text = "".join(
+        chars[0]
+        for chars in generate(
+            trainer.best_params or trainer.params, trainer.model_cfg, trainer.corpus.vocab, sample_cfg
+        )
+    )
+    console.message("A sample at temperature 0.8 (charrnn sample for more):", style="bold")
+    console.console(stderr=True).print(text, style="cyan", soft_wrap=True)

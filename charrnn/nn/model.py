@@ -23,11 +23,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charrnn import cells
-from charrnn.cells.weights import Weights
 from charrnn.config import ModelConfig
-from charrnn.functional import cross_entropy, dropout_mask, log_softmax, nll
-from charrnn.workspace import Workspace, child, empty
+from charrnn.nn import cells
+from charrnn.nn.cells.weights import Weights
+from charrnn.nn.functional import cross_entropy, dropout_mask, log_softmax, nll
+from charrnn.nn.workspace import Workspace, child, empty
 
 Params = dict[str, np.ndarray]
 ONE_HOT_GEMM_MAX_VOCAB = 512  # above this, the embedding gradient is a scatter-add
@@ -157,8 +157,8 @@ def read(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray):
 
 def state_after(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray) -> np.ndarray:
     """The state after reading ids (B, N) on from `state`, in windows (N may be 0)."""
-    for _, _, state, _ in read(params, cfg, ids, state):
-        pass
+    for _, _, state_now, _ in read(params, cfg, ids, state):
+        state = state_now
     return state
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from charrnn.config import TrainConfig
-from charrnn.model import Params
-from charrnn.workspace import Workspace, empty
+from charrnn.nn.model import Params
+from charrnn.nn.workspace import Workspace, empty
 
 SLOTS = {"adam": ("m", "v"), "rmsprop": ("v",), "adagrad": ("v",), "sgd": ("m",)}
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8

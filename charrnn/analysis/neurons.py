@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from charrnn import analysis, cells
+from charrnn.analysis import scoring
 from charrnn.config import ModelConfig
 from charrnn.errors import ConfigError
-from charrnn.model import Params
+from charrnn.nn import cells
+from charrnn.nn.model import Params
 from charrnn.vocab import Vocab
 
 STATES = {"h": "hidden state", "c": "cell state"}
@@ -51,15 +52,19 @@ def check_unit(cfg: ModelConfig, unit: Unit) -> None:
     if not 0 <= unit.unit < cfg.hidden_size:
         raise ConfigError(f"there is no unit {unit.unit}: each layer has units 0 to {cfg.hidden_size - 1}")
     if unit.state not in state_kinds(cfg):
-        raise ConfigError(f"only an LSTM has a cell state, and this model is {cfg.cell.upper()}: leave out --cell-state")
+        raise ConfigError(
+            f"only an LSTM has a cell state, and this model is {cfg.cell.upper()}: leave out --cell-state"
+        )
 
 
 def activations(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> dict[tuple[int, str], np.ndarray]:
     """Every layer's states after each character: {(layer, "h" | "c"): (N, H)}."""
-    ids = analysis.encode(vocab, text, min_chars=1)
+    ids = scoring.encode(vocab, text, min_chars=1)
     kinds = state_kinds(cfg)
-    out = {(layer, k): np.empty((len(ids), cfg.hidden_size), np.float32) for layer in range(cfg.num_layers) for k in kinds}
-    for start, _, cache in analysis.read(params, cfg, ids):
+    out = {
+        (layer, k): np.empty((len(ids), cfg.hidden_size), np.float32) for layer in range(cfg.num_layers) for k in kinds
+    }
+    for start, _, cache in scoring.read(params, cfg, ids):
         for layer, layer_cache in enumerate(cache.layers):
             for k in kinds:
                 steps = getattr(layer_cache, k + "s")[1:, 0]  # (T, H): the cache keeps h_0 .. h_T

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn import model, optim
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
-from charrnn.data import Corpus, Streams, release_pages, split
+from charrnn.data.batching import Streams, split
+from charrnn.data.corpus import Corpus, release_pages
 from charrnn.errors import ConfigError, DataError, TrainingDiverged
-from charrnn.functional import bits
-from charrnn.workspace import Workspace
+from charrnn.nn import model, optim
+from charrnn.nn.functional import bits
+from charrnn.nn.workspace import Workspace
 
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
 SMOOTHING = 0.98  # weight of the past in the displayed training loss (min-char-rnn's smooth_loss)
@@ -51,7 +52,9 @@ class EvalEvent:
 class Trainer:
     """Owns the weights, optimizer, data windows and counters of one training run."""
 
-    def __init__(self, corpus: Corpus, model_cfg: ModelConfig, train_cfg: TrainConfig, resume: Checkpoint | None = None):
+    def __init__(
+        self, corpus: Corpus, model_cfg: ModelConfig, train_cfg: TrainConfig, resume: Checkpoint | None = None
+    ):
         self.model_cfg, self.cfg, self.corpus = model_cfg, train_cfg, corpus
         train_ids, val_ids = split(corpus.ids, train_cfg.val_fraction, train_cfg.batch_size, train_cfg.seq_len)
         self.windows = Streams(train_ids, train_cfg.batch_size, train_cfg.seq_len)
@@ -103,8 +106,10 @@ class Trainer:
             self.rng.bit_generator.state = p["rng"]
             self.step, self.elapsed, self.smooth_loss = int(p["step"]), float(p["elapsed"]), float(p["smooth_loss"])
             self.best_step, self.history = int(p["best_step"]), list(p["history"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise DataError(f"the checkpoint cannot be resumed (it lacks training state: {e}); use --force to start anew") from None
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
+            raise DataError(
+                f"the checkpoint cannot be resumed (it lacks training state: {e}); use --force to start anew"
+            ) from None
         if state.shape == self.state.shape:
             self.state = state
         self.best_val = p["best_val_loss"] if p.get("best_val_loss") is not None else float("inf")
@@ -164,11 +169,15 @@ class Trainer:
             self.state[...] = 0  # each epoch starts from a blank memory
         x, y = self.windows.window(k)
         rng = self.rng if self.model_cfg.dropout > 0 else None
-        loss, grads, new_state = model.loss_and_grads(self.params, self.model_cfg, x, y, self.state, rng, self.workspace)
+        loss, grads, new_state = model.loss_and_grads(
+            self.params, self.model_cfg, x, y, self.state, rng, self.workspace
+        )
         norm = optim.clip_grad_norm(grads, self.cfg.grad_clip)
         self._check_diverged("training", loss if np.isfinite(norm) else float("nan"), self.step + 1)
         lr = optim.learning_rate(self.cfg, self.step)
-        optim.step(self.cfg.optimizer, self.params, grads, self.opt_state, lr, self.cfg.momentum, self.workspace.child("optim"))
+        optim.step(
+            self.cfg.optimizer, self.params, grads, self.opt_state, lr, self.cfg.momentum, self.workspace.child("optim")
+        )
         self.state = new_state
         self.step += 1
         self.smooth_loss = SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * loss

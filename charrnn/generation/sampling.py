@@ -10,14 +10,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from charrnn import model
 from charrnn.config import ModelConfig, SampleConfig
 from charrnn.errors import DataError
-from charrnn.functional import softmax
-from charrnn.model import Params
-from charrnn.stepper import Stepper
+from charrnn.generation.stepper import Stepper
+from charrnn.nn import model
+from charrnn.nn.functional import softmax
+from charrnn.nn.model import Params
 from charrnn.vocab import Vocab, list_chars
-
 
 # Lower temperatures count as this one: float32 logits divided by it stay finite in float64
 # (below 1e239), and the differences between them are so large that the draw is the argmax.

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.analysis import Predictions
+from charrnn.analysis.scoring import Predictions
 from charrnn.vocab import show_char
 
 MAX_CHARS = 20_000  # characters shown; a page of more is slow to open and no easier to read
 SURPRISE_FULL = 8.0  # bits at which the surprisal colour is at its reddest
+
+
 @dataclass
 class NeuronColouring:
     label: str  # e.g. "layer 0, unit 42, cell state"
@@ -68,7 +70,9 @@ def _text_block(text: str, preds: Predictions, chars: Sequence[str], neuron: Neu
     spans = []
     for i in range(n):
         ch = text[i]
-        shown = html.escape(ch) if ch.isprintable() or ch in "\n\t" else f'<i class="ctl">{html.escape(show_char(ch))}</i>'
+        shown = (
+            html.escape(ch) if ch.isprintable() or ch in "\n\t" else f'<i class="ctl">{html.escape(show_char(ch))}</i>'
+        )
         if neuron is not None:
             colour = activation_colour(float(neuron.values[i]), scale)
         elif i == 0:
@@ -111,41 +115,57 @@ def learning_curve_svg(history: Sequence[dict], width: int = 420, height: int = 
     def py(y: float) -> float:
         return top + (y1 - y) / (y1 - y0) * (height - top - bottom)
 
-    parts = [f'<svg id="curve" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="learning curve: bits per character by step">']
+    parts = [
+        f'<svg id="curve" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="learning curve: bits per character by step">'
+    ]
     for t in _nice_ticks(y0, y1):
-        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{py(t):.1f}" y2="{py(t):.1f}"/>'
-                     f'<text class="tick" x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{py(t):.1f}" y2="{py(t):.1f}"/>'
+            f'<text class="tick" x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>'
+        )
     for t in _nice_ticks(x0, x1):
         parts.append(f'<text class="tick" x="{px(t):.1f}" y="{height - bottom + 16}" text-anchor="middle">{t:g}</text>')
-    parts.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}"/>'
-                 f'<line class="axis" x1="{left}" x2="{width - right}" y1="{height - bottom}" y2="{height - bottom}"/>')
+    parts.append(
+        f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}"/>'
+        f'<line class="axis" x1="{left}" x2="{width - right}" y1="{height - bottom}" y2="{height - bottom}"/>'
+    )
     for key, name in (("train_bits", "train"), ("val_bits", "val")):
         points = " ".join(f"{px(h['step']):.1f},{py(h[key]):.1f}" for h in history)
         parts.append(f'<polyline class="{name}" points="{points}"/>')
         for h in history:
-            parts.append(f'<circle class="{name}" cx="{px(h["step"]):.1f}" cy="{py(h[key]):.1f}" r="2.5">'
-                         f'<title>step {h["step"]:,}: {name} {h[key]:.3f} bits/char</title></circle>')
-    parts.append(f'<text class="label" x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle">step</text>'
-                 f'<text class="label" transform="rotate(-90)" x="{-(top + height - bottom) / 2:.0f}" y="14" '
-                 'text-anchor="middle">bits per character</text>')
+            parts.append(
+                f'<circle class="{name}" cx="{px(h["step"]):.1f}" cy="{py(h[key]):.1f}" r="2.5">'
+                f"<title>step {h['step']:,}: {name} {h[key]:.3f} bits/char</title></circle>"
+            )
+    parts.append(
+        f'<text class="label" x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle">step</text>'
+        f'<text class="label" transform="rotate(-90)" x="{-(top + height - bottom) / 2:.0f}" y="14" '
+        'text-anchor="middle">bits per character</text>'
+    )
     lx = width - right - 150
-    parts.append(f'<line class="train" x1="{lx}" x2="{lx + 22}" y1="{top + 10}" y2="{top + 10}"/>'
-                 f'<text class="legend" x="{lx + 28}" y="{top + 14}">training</text>'
-                 f'<line class="val" x1="{lx}" x2="{lx + 22}" y1="{top + 28}" y2="{top + 28}"/>'
-                 f'<text class="legend" x="{lx + 28}" y="{top + 32}">validation</text></svg>')
+    parts.append(
+        f'<line class="train" x1="{lx}" x2="{lx + 22}" y1="{top + 10}" y2="{top + 10}"/>'
+        f'<text class="legend" x="{lx + 28}" y="{top + 14}">training</text>'
+        f'<line class="val" x1="{lx}" x2="{lx + 22}" y1="{top + 28}" y2="{top + 28}"/>'
+        f'<text class="legend" x="{lx + 28}" y="{top + 32}">validation</text></svg>'
+    )
     return "".join(parts)
 
 
 def _legend(neuron: NeuronColouring | None, n: int) -> str:
     if neuron is None:
         stops = ",".join(surprisal_colour(SURPRISE_FULL * t / 4) for t in range(5))
-        return (f'<div class="legend"><span>0 bits (expected)</span><span class="bar" style="background:'
-                f'linear-gradient(to right,{stops})"></span><span>{SURPRISE_FULL:g}+ bits (surprising)</span></div>')
+        return (
+            f'<div class="legend"><span>0 bits (expected)</span><span class="bar" style="background:'
+            f'linear-gradient(to right,{stops})"></span><span>{SURPRISE_FULL:g}+ bits (surprising)</span></div>'
+        )
     scale = float(np.abs(neuron.values[:n]).max()) if n else 1.0
     stops = ",".join(activation_colour(scale * t / 4, scale) for t in range(-4, 5))
-    return (f'<div class="legend"><span>{-scale:+.2f}</span><span class="bar" style="background:'
-            f'linear-gradient(to right,{stops})"></span><span>{scale:+.2f}</span></div>')
+    return (
+        f'<div class="legend"><span>{-scale:+.2f}</span><span class="bar" style="background:'
+        f'linear-gradient(to right,{stops})"></span><span>{scale:+.2f}</span></div>'
+    )
 
 
 STYLE = """

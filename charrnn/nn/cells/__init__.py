@@ -29,8 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charrnn.cells import gru, lstm, rnn
 from charrnn.config import ModelConfig
+from charrnn.nn.cells import gru, lstm, rnn
 
 
 class Cell(NamedTuple):

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn import analysis, model
+from charrnn.analysis import scoring
 from charrnn.config import ModelConfig
 from charrnn.errors import DataError
-from charrnn.functional import softmax
-from charrnn.model import Params
+from charrnn.nn import model
+from charrnn.nn.functional import softmax
+from charrnn.nn.model import Params
 from charrnn.vocab import Vocab
 
 SPAN = 100  # K: how many steps back the curve goes
@@ -94,7 +95,7 @@ def gradient_curve(
 ) -> GradientCurve:
     """Mean norm of the loss's gradient with respect to the input k = 0 .. span-1 steps back."""
     params = {k: v.astype(np.float64) for k, v in params.items()}  # tiny gradients must not underflow
-    ids = analysis.encode(vocab, text)
+    ids = scoring.encode(vocab, text)
     starts = window_starts(len(ids), span, positions)
     x = ids[starts[:, None] + np.arange(span)]  # (N, K) the windows
     y = ids[starts + span]  # (N,) what each window's last step predicts

@@ -1,63 +1,20 @@
-"""Everything the user sees besides the product: consoles, the progress bar, tables and plots.
+"""Renderers: what each `inspect` view looks like in a terminal (tables, plots, coloured text).
 
-rich and tqdm are imported inside the functions that use them, so `charrnn --help` stays fast.
-Consoles never interpret markup or highlight data: user text is shown as it is. Colour follows
-rich's rules: off for pipes and files, and off when NO_COLOR is set.
+rich is imported inside the functions that use them, so `charrnn --help` stays fast.
 """
 
 from __future__ import annotations
 
-import sys
-from functools import lru_cache
 from typing import Any
 
+from charrnn.cli import console
+
 SURPRISE_COLOURS = ["green", "green_yellow", "yellow", "orange1", "red", "bright_red"]  # by bits
-@lru_cache(maxsize=None)
-def console(stderr: bool = False):
-    from rich.console import Console
-
-    class PipeConsole(Console):
-        def on_broken_pipe(self) -> None:
-            # rich would exit with status 1; the CLI stops quietly with 0 instead, as `sample` does
-            raise BrokenPipeError
-
-    return PipeConsole(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=False)
 
 
-def message(text: str, style: str | None = None) -> None:
-    """One line of information on stderr."""
-    console(stderr=True).print(text, style=style, soft_wrap=True)
-
-
-def warning(text: str) -> None:
-    message(f"Warning: {text}", style="yellow")
-
-
-def progress_bar(total: float, initial: float, unit: str, quiet: bool):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        initial=initial,
-        unit=unit,
-        desc="train",
-        file=sys.stderr,
-        dynamic_ncols=True,
-        leave=True,
-        disable=True if quiet else None,  # None: off when stderr is not a terminal
-        mininterval=0.25,
-        bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}{unit} [{elapsed}<{remaining}{postfix}]",
-    )
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h {m:02d}m {s:02d}s" if h else f"{m}m {s:02d}s" if m else f"{s}s"
-
-
-def line_plot(series: dict[str, list[tuple[float, float]]], width: int = 60, height: int = 12, y_label=None) -> list[str]:
+def line_plot(
+    series: dict[str, list[tuple[float, float]]], width: int = 60, height: int = 12, y_label=None
+) -> list[str]:
     """A small text plot of (x, y) series, one marker character per series, y labelled.
 
     y_label turns a y value into its 6-character label (default: 2 decimals).
@@ -82,26 +39,35 @@ def line_plot(series: dict[str, list[tuple[float, float]]], width: int = 60, hei
     return lines
 
 
-def render_info(facts: dict[str, Any]) -> None:
+def info(facts: dict[str, Any]) -> None:
     """What a checkpoint holds, as a table and a learning curve on stdout."""
     from rich.table import Table
 
     from charrnn.vocab import show_char
 
-    out = console()
+    out = console.console()
     table = Table(title=facts["checkpoint"], show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     m, t, c = facts["model"], facts["training"], facts["corpus"]
     rows = [
-        ("model", f"{m['cell'].upper()}{' (' + m['nonlinearity'] + ')' if m['cell'] == 'rnn' else ''}, "
-         f"{m['num_layers']} x {m['hidden_size']}, dropout {m['dropout']}"),
+        (
+            "model",
+            f"{m['cell'].upper()}{' (' + m['nonlinearity'] + ')' if m['cell'] == 'rnn' else ''}, "
+            f"{m['num_layers']} x {m['hidden_size']}, dropout {m['dropout']}",
+        ),
         ("parameters", f"{m['parameters']:,}"),
-        ("vocabulary", f"{facts['vocab']['size']} characters: " + " ".join(show_char(ch) for ch in facts["vocab"]["chars"])),
+        (
+            "vocabulary",
+            f"{facts['vocab']['size']} characters: " + " ".join(show_char(ch) for ch in facts["vocab"]["chars"]),
+        ),
         ("corpus", f"{c.get('name')}, {c.get('bytes', 0):,} bytes, {c.get('chars', 0):,} characters"),
         ("corpus sha256", str(c.get("sha256"))),
-        ("trained", f"{t['steps']:,} steps, {t['epochs']:.2f} epochs, {format_duration(t['elapsed_seconds'])}"),
-        ("best validation", "-" if t["best_val_bits"] is None else f"{t['best_val_bits']:.4f} bits/char at step {t['best_step']:,}"),
+        ("trained", f"{t['steps']:,} steps, {t['epochs']:.2f} epochs, {console.format_duration(t['elapsed_seconds'])}"),
+        (
+            "best validation",
+            "-" if t["best_val_bits"] is None else f"{t['best_val_bits']:.4f} bits/char at step {t['best_step']:,}",
+        ),
         ("format", f"{facts['format_version']} (charrnn {facts['charrnn_version']})"),
     ]
     for key, value in rows:
@@ -124,11 +90,11 @@ def surprise_style(bits: float) -> str:
     return SURPRISE_COLOURS[min(int(bits // 2), len(SURPRISE_COLOURS) - 1)]
 
 
-def render_score(text: str, surprisal_bits: list[float], summary: dict[str, float]) -> None:
+def score(text: str, surprisal_bits: list[float], summary: dict[str, float]) -> None:
     """The scored text, each character coloured by how surprising it was, then the totals."""
     from rich.text import Text
 
-    out = console()
+    out = console.console()
     rendered = Text(text[0])
     for ch, b in zip(text[1:], surprisal_bits):
         rendered.append(ch, style=surprise_style(b))
@@ -150,28 +116,32 @@ def activation_style(value: float, scale: float) -> str:
     return "black on #{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def render_neuron(text: str, values: list[float], label: str) -> None:
+def neuron(text: str, values: list[float], label: str) -> None:
     """The text with each character's background coloured by one unit's activation after it."""
     from rich.text import Text
 
-    out = console()
+    out = console.console()
     scale = max((abs(v) for v in values), default=0.0)
     rendered = Text()
     for ch, v in zip(text, values):
         rendered.append(ch, style=activation_style(v, scale))
     out.print(rendered)
     lo, hi = min(values, default=0.0), max(values, default=0.0)
-    out.print(f"\n{label}: from {lo:+.3f} to {hi:+.3f}  (blue negative, white 0, red positive; full colour at ±{scale:.3f})")
+    out.print(
+        f"\n{label}: from {lo:+.3f} to {hi:+.3f}  (blue negative, white 0, red positive; full colour at ±{scale:.3f})"
+    )
 
 
-def render_neuron_search(found: dict[str, Any], shown: int = 20) -> None:
+def neuron_search(found: dict[str, Any], shown: int = 20) -> None:
     """Properties of the text and the units that track them best, strongest first."""
     from rich.table import Table
 
-    from charrnn.neurons import Unit
+    from charrnn.analysis.neurons import Unit
 
-    out = console()
-    table = Table(title=f"units that track properties of the text ({found['chars']:,} characters)", title_justify="left")
+    out = console.console()
+    table = Table(
+        title=f"units that track properties of the text ({found['chars']:,} characters)", title_justify="left"
+    )
     table.add_column("property")
     table.add_column("best unit", justify="right")
     table.add_column("r", justify="right")
@@ -182,28 +152,35 @@ def render_neuron_search(found: dict[str, Any], shown: int = 20) -> None:
 
     for prop in found["properties"][:shown]:
         best, *rest = prop["units"]
-        table.add_row(prop["property"], name(best), f"{best['r']:+.2f}", ", ".join(f"{name(u)} {u['r']:+.2f}" for u in rest))
+        table.add_row(
+            prop["property"], name(best), f"{best['r']:+.2f}", ", ".join(f"{name(u)} {u['r']:+.2f}" for u in rest)
+        )
     out.print(table)
     if found["constant_properties"]:
         out.print("not in this text: " + ", ".join(found["constant_properties"]))
     if found["properties"]:
         best = found["properties"][0]["units"][0]
         flag = " --cell-state" if best["state"] == "c" else ""
-        out.print(f"r is the correlation over the text; see one with: charrnn inspect --text FILE --neuron {best['layer']}:{best['unit']}{flag}")
+        out.print(
+            f"r is the correlation over the text; see one with: charrnn inspect --text FILE --neuron {best['layer']}:{best['unit']}{flag}"
+        )
 
 
-def render_gradients(result: dict[str, Any], floor: float = 1e-8) -> None:
+def gradients(result: dict[str, Any], floor: float = 1e-8) -> None:
     """Gradient norm against steps back, one curve per checkpoint, on a log scale."""
     import math
 
     from rich import box
     from rich.table import Table
 
-    out = console()
+    out = console.console()
     models = result["models"]
     threshold = models[0]["threshold"]
-    table = Table(title=f"gradient of the loss w.r.t. the input k steps back, mean of {models[0]['positions']} positions",
-                  title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(
+        title=f"gradient of the loss w.r.t. the input k steps back, mean of {models[0]['positions']} positions",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
     table.add_column("checkpoint", overflow="fold")
     table.add_column("model", no_wrap=True)
     marks = [k for k in (1, 10, 50) if k < models[0]["span"]]
@@ -213,37 +190,59 @@ def render_gradients(result: dict[str, Any], floor: float = 1e-8) -> None:
     table.add_column("far/step", justify="right")
     for marker, m in zip("*o+x", models):
         below, far = m["k_below_threshold"], m["far_factor_per_step"]
-        table.add_row(f"{marker} {m['checkpoint']}", m["model"], *(f"{m['relative'][k]:.1e}" for k in marks),
-                      f"> {m['span'] - 1}" if below is None else str(below), "-" if far is None else f"x {far:.3f}")
+        table.add_row(
+            f"{marker} {m['checkpoint']}",
+            m["model"],
+            *(f"{m['relative'][k]:.1e}" for k in marks),
+            f"> {m['span'] - 1}" if below is None else str(below),
+            "-" if far is None else f"x {far:.3f}",
+        )
     out.print(table)
-    out.print(f"k at {threshold:.0%}: the first k where the gradient is below {threshold:.0%} of its size at k = 0; "
-              f"far/step: how much it shrinks per step over k >= {models[0]['span'] // 2}")
-    series = {
-        m["checkpoint"]: [(k, math.log10(max(r, floor))) for k, r in enumerate(m["relative"])] for m in models
-    }
+    out.print(
+        f"k at {threshold:.0%}: the first k where the gradient is below {threshold:.0%} of its size at k = 0; "
+        f"far/step: how much it shrinks per step over k >= {models[0]['span'] // 2}"
+    )
+    series = {m["checkpoint"]: [(k, math.log10(max(r, floor))) for k, r in enumerate(m["relative"])] for m in models}
     out.print(f"\nrelative gradient norm by steps back k (log scale, 1 at k = 0, floor {floor:.0e})")
-    for line in line_plot(series, y_label=lambda y: f"{10 ** y:6.0e}"):
+    for line in line_plot(series, y_label=lambda y: f"{10**y:6.0e}"):
         out.print(line)
 
 
-def render_ranking(ranking: dict[str, Any]) -> None:
+def ranking(ranking: dict[str, Any]) -> None:
     """Checkpoints ranked by bits per character on the characters all of them could score."""
     from rich.table import Table
 
     from charrnn.vocab import list_chars, show_char
 
-    out = console()
-    table = Table(title=f"which model finds the text least surprising ({ranking['comparable_chars']:,} of "
-                  f"{ranking['chars']:,} characters comparable)", title_justify="left")
-    for name, justify in (("rank", "right"), ("checkpoint", "left"), ("bits/char", "right"),
-                          ("own bits/char", "right"), ("scored", "right"), ("skipped", "right")):
+    out = console.console()
+    table = Table(
+        title=f"which model finds the text least surprising ({ranking['comparable_chars']:,} of "
+        f"{ranking['chars']:,} characters comparable)",
+        title_justify="left",
+    )
+    for name, justify in (
+        ("rank", "right"),
+        ("checkpoint", "left"),
+        ("bits/char", "right"),
+        ("own bits/char", "right"),
+        ("scored", "right"),
+        ("skipped", "right"),
+    ):
         table.add_column(name, justify=justify)
     for m in ranking["models"]:
-        table.add_row(str(m["rank"]), m["name"], f"{m['bits_per_char']:.4f}", f"{m['own_bits_per_char']:.4f}",
-                      f"{m['scored_chars']:,}", f"{m['skipped_chars']:,}")
+        table.add_row(
+            str(m["rank"]),
+            m["name"],
+            f"{m['bits_per_char']:.4f}",
+            f"{m['own_bits_per_char']:.4f}",
+            f"{m['scored_chars']:,}",
+            f"{m['skipped_chars']:,}",
+        )
     out.print(table)
     for m in ranking["models"]:
         if m["skipped_chars"]:
-            out.print(f"{m['name']} never saw {list_chars(m['missing'], show=show_char, sep=' ')}: it read the text without those "
-                      f"{m['skipped_chars']:,} characters and was not scored on them")
+            out.print(
+                f"{m['name']} never saw {list_chars(m['missing'], show=show_char, sep=' ')}: it read the text without those "
+                f"{m['skipped_chars']:,} characters and was not scored on them"
+            )
     out.print("bits/char: over the characters every model scored (the ranking); own: over all it scored")

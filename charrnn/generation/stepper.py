@@ -34,11 +34,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charrnn import cells, model
-from charrnn.cells.weights import Weights
 from charrnn.config import ModelConfig
-from charrnn.model import Params
-
+from charrnn.nn import cells, model
+from charrnn.nn.cells.weights import Weights
+from charrnn.nn.model import Params
 
 # OpenBLAS runs a matrix-vector product on one thread below 2304 * GEMM_MULTITHREAD_THRESHOLD
 # elements (its interface/gemv.c), 2304 * 200 in NumPy's wheels: measured here, a product of

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn import score
+from charrnn.analysis import scoring
 from charrnn.config import ModelConfig
 from charrnn.errors import DataError
-from charrnn.model import Params
+from charrnn.nn.model import Params
 from charrnn.vocab import Vocab
 
 
@@ -44,7 +44,7 @@ def score_known(name: str, params: Params, cfg: ModelConfig, vocab: Vocab, text:
     kept = np.flatnonzero(known)
     if len(kept) >= 2:  # the first known character has no context and is not scored
         kept_text = "".join(text[i] for i in kept)
-        bits[kept[1:]] = score.surprisal_bits(score.log_probs(params, cfg, vocab, kept_text))
+        bits[kept[1:]] = scoring.surprisal_bits(scoring.log_probs(params, cfg, vocab, kept_text))
     return ModelScore(name, bits, vocab.missing(text), int((~known).sum()))
 
 

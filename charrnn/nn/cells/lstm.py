@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from charrnn.cells.weights import Weights, row_major
-from charrnn.workspace import empty
+from charrnn.nn.cells.weights import Weights, row_major
+from charrnn.nn.workspace import empty
 
 
 class LSTMCache(NamedTuple):

@@ -1,0 +1,56 @@
+"""Terminal plumbing: the two consoles, messages, warnings, the progress bar and durations.
+
+rich and tqdm are imported inside the functions that use them, so `charrnn --help` stays fast.
+Consoles never interpret markup or highlight data: user text is shown as it is. Colour follows
+rich's rules: off for pipes and files, and off when NO_COLOR is set.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+
+
+@cache
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit with status 1; the CLI stops quietly with 0 instead, as `sample` does
+            raise BrokenPipeError
+
+    return PipeConsole(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=False)
+
+
+def message(text: str, style: str | None = None) -> None:
+    """One line of information on stderr."""
+    console(stderr=True).print(text, style=style, soft_wrap=True)
+
+
+def warning(text: str) -> None:
+    message(f"Warning: {text}", style="yellow")
+
+
+def progress_bar(total: float, initial: float, unit: str, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit=unit,
+        desc="train",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=True,
+        disable=True if quiet else None,  # None: off when stderr is not a terminal
+        mininterval=0.25,
+        bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}{unit} [{elapsed}<{remaining}{postfix}]",
+    )
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h {m:02d}m {s:02d}s" if h else f"{m}m {s:02d}s" if m else f"{s}s"

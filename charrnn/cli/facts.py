@@ -1,0 +1,43 @@
+"""The facts `charrnn inspect` shows about a checkpoint, as plain data (also its JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from charrnn import __version__
+from charrnn.checkpoint import FORMAT_VERSION, Checkpoint
+from charrnn.config import to_dict
+from charrnn.nn.functional import bits
+from charrnn.nn.model import num_params
+
+
+def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
+    """The facts `charrnn inspect` shows (and prints as JSON), as plain data."""
+    p = ckpt.progress
+    best = p.get("best_val_loss")
+    return {
+        "checkpoint": str(path),
+        "format_version": FORMAT_VERSION,
+        "charrnn_version": __version__,
+        "model": {**to_dict(ckpt.model), "parameters": num_params(ckpt.params)},
+        "vocab": {"size": len(ckpt.vocab), "chars": ckpt.vocab.to_json()},
+        "corpus": p.get("corpus", {}),
+        "training": {
+            "steps": int(p.get("step", 0)),
+            "epochs": float(p.get("epoch", 0.0)),
+            "elapsed_seconds": float(p.get("elapsed", 0.0)),
+            "best_val_bits": None if best is None else bits(best),
+            "best_step": int(p.get("best_step", 0)),
+            "config": to_dict(ckpt.train),
+        },
+        "history": [
+            {
+                "step": h["step"],
+                "elapsed": h["elapsed"],
+                "train_bits": bits(h["train_loss"]),
+                "val_bits": bits(h["val_loss"]),
+            }
+            for h in p.get("history", [])
+        ],
+    }

@@ -1,0 +1,70 @@
+"""Batching for truncated BPTT: a training/validation split and B contiguous streams of (B, T) windows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from charrnn.errors import DataError
+
+
+def _least_length(need: int, val_fraction: float) -> int:
+    """The shortest corpus whose split leaves `need` training and 2 validation characters."""
+
+    def fits(n: int) -> bool:
+        n_val = int(n * val_fraction)
+        return n - n_val >= need and n_val >= 2
+
+    n = max(int((need - 1) / (1 - val_fraction)) + 1, int(np.ceil(2 / val_fraction)))
+    while n > 1 and fits(n - 1):  # int() rounds the validation share down: step to the exact least
+        n -= 1
+    while not fits(n):
+        n += 1
+    return n
+
+
+def split(ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split into a training head and a held-out validation tail, checking both are usable."""
+    n = len(ids)
+    n_val = int(n * val_fraction)
+    need = batch_size * seq_len + 1  # one (B, T) window and the target after it
+    if n - n_val >= need and n_val >= 2:
+        return ids[: n - n_val], ids[n - n_val :]
+    minimum = _least_length(need, val_fraction)
+    if n >= need + 2 and n_val < 2:  # some other fraction would do
+        raise DataError(
+            f"validation fraction {val_fraction:g} leaves {n_val} of the corpus's {n} characters for validation, "
+            f"and at least 2 are needed: raise --val-fraction or use a text of at least {minimum} characters"
+        )
+    if n >= need + 2:
+        raise DataError(
+            f"validation fraction {val_fraction:g} leaves {n - n_val} of the corpus's {n} characters for training, "
+            f"and one batch of {batch_size} x {seq_len} needs {need}: lower --val-fraction or use smaller "
+            "--batch-size/--seq-len"
+        )
+    raise DataError(
+        f"the corpus has {n} characters, too few for batch size {batch_size} x sequence length {seq_len} "
+        f"with validation fraction {val_fraction:g}: it needs at least {minimum}; use a longer text or "
+        "smaller --batch-size/--seq-len"
+    )
+
+
+class Streams:
+    """A text cut into B contiguous streams, read as consecutive (B, T) windows.
+
+    Stream b is the b-th of B equal slices of the text, so window k of every stream continues
+    where window k-1 ended, and the hidden state carried between windows is the right context.
+    """
+
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
+        length = (len(ids) - 1) // batch_size
+        if length < 1:
+            raise DataError(f"text of {len(ids)} characters is too short for {batch_size} streams")
+        self.seq_len = min(seq_len, length)
+        self.x = ids[: batch_size * length].reshape(batch_size, length)
+        self.y = ids[1 : batch_size * length + 1].reshape(batch_size, length)
+        self.n_windows = length // self.seq_len
+
+    def window(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and targets of window k, both (B, T) intp."""
+        s = slice(k * self.seq_len, (k + 1) * self.seq_len)
+        return np.asarray(self.x[:, s], dtype=np.intp), np.asarray(self.y[:, s], dtype=np.intp)
