@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,9 @@ def tiny(**overrides) -> list[str]:
         else:
             args += [flag, str(value)]
     return args
+
+
+RESUMABLE = [*tiny(), "--layers", "2", "--dropout", "0.2"]  # two layers: the dropout stream must resume too
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -130,4 +135,54 @@ def run(args: list, input: str | bytes | None = None, cwd: Path | None = None, t
     text = not isinstance(input, bytes)
     return subprocess.run(
         [*script(), *map(str, args)], input=input, cwd=cwd, capture_output=True, text=text, timeout=timeout, env=env
+    )
+
+
+class Victim:
+    """A copy of a good checkpoint that a failing command must leave exactly as it was."""
+
+    def __init__(self, source: Path, path: Path):
+        path.write_bytes(source.read_bytes())
+        self.path, self.bytes = path, path.read_bytes()
+
+    def unchanged(self) -> bool:
+        return self.path.read_bytes() == self.bytes
+
+
+def train_over(victim: Victim, corpus, *extra, input=None):
+    """train with --force onto an existing checkpoint: a bad input must not cost the user it."""
+    return invoke(["train", corpus, "-c", victim.path, *tiny(), "--force", *extra], input=input)
+
+
+def vocab_of(ckpt: Path) -> list[str]:
+    return checkpoint_meta(ckpt)["vocab"]
+
+
+def without_times(meta: dict) -> dict:
+    """A checkpoint's metadata without its wall-clock times, which differ from run to run."""
+    meta = json.loads(json.dumps(meta))
+    meta["progress"].pop("elapsed")
+    for h in meta["progress"]["history"]:
+        h.pop("elapsed")
+    return meta
+
+
+def wait_for(condition, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"exited early ({proc.returncode}): {proc.stderr.read()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("timed out")
+        time.sleep(0.005)
+
+
+def popen(args: list) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*script(), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal
     )

@@ -7,6 +7,7 @@ on a shared two-core machine, and everything random is seeded so that every run 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -16,6 +17,7 @@ from charrnn.data.corpus import Corpus
 from charrnn.nn.model import Params
 from charrnn.training.trainer import Trainer
 from charrnn.vocab import Vocab
+from tests.cli_helpers import TEXT, Victim, invoke, tiny, write
 
 # Property tests draw the same examples on every run (a CI failure reproduces locally); the
 # examples database is off so that one machine's past failures do not change what runs.
@@ -24,6 +26,9 @@ settings.load_profile("charrnn")
 
 PATTERN = "hello world\n"  # 'l' and 'o' are each followed by different characters: needs memory
 TINY_TEXT = PATTERN * 40  # 480 characters
+
+# every kind of cell and nonlinearity, for the tests that cover each
+CELL_KINDS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
 
 def tiny_model_config(cell: str = "lstm", **overrides) -> ModelConfig:
@@ -70,3 +75,23 @@ def tiny_corpus() -> Corpus:
 def trained_lstm() -> TrainedModel:
     """An LSTM that has learned PATTERN; shared read-only by the sampling and scoring tests."""
     return train_tiny("lstm")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> Path:
+    """A tiny checkpoint trained through the command line, shared read-only (copy it to change it)."""
+    d = tmp_path_factory.mktemp("trained")
+    corpus = write(d / "corpus.txt", TEXT)
+    result = invoke(["train", corpus, "-c", d / "model.npz", *tiny(max_steps=10), "-q"])
+    assert result.exit_code == 0, result.stderr
+    return d / "model.npz"
+
+
+@pytest.fixture
+def victim(trained, tmp_path) -> Victim:
+    return Victim(trained, tmp_path / "model.npz")
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    return write(tmp_path / "corpus.txt", TEXT)

@@ -4,7 +4,6 @@ kind of bad file with a CheckpointError (never a traceback, never running code f
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ from charrnn.nn import model
 from charrnn.training.trainer import Trainer
 from charrnn.vocab import Vocab
 from tests.conftest import tiny_model_config, tiny_train_config
+from tests.factories import pickled_marker
 
 TEXT = "The 🐍 said: «naïve\x00 café»\n" * 12
 
@@ -297,20 +297,10 @@ def test_future_format_version(saved):
     assert "reads format 1" in message and "upgrade" in message
 
 
-class MakesMarker:
-    """Unpickling this calls os.mkdir(marker): proof that the file ran code."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.mkdir, (self.marker,))
-
-
 @pytest.mark.parametrize("where", ["meta", "extra array"])
 def test_pickled_object_is_refused_and_never_unpickled(saved, tmp_path, where):
     marker = tmp_path / "pwned"
-    evil = np.array([MakesMarker(marker)], dtype=object)
+    evil = pickled_marker(marker)
     if where == "meta":
         rewrite(saved, lambda a: a.update(meta=evil))
     else:

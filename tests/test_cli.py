@@ -27,11 +27,6 @@ def trained(tmp_path_factory):
     return d / "model.npz"
 
 
-@pytest.fixture
-def corpus(tmp_path):
-    return write(tmp_path / "corpus.txt", TEXT)
-
-
 # -- help and version ---------------------------------------------------------------------------
 
 

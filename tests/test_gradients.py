@@ -10,9 +10,9 @@ from charrnn.config import ModelConfig
 from charrnn.nn import cells, model
 from charrnn.nn.functional import cross_entropy
 from charrnn.nn.workspace import Workspace
+from tests.conftest import CELL_KINDS
 from tests.gradcheck import numerical_grad, rel_error
 
-CELL_KINDS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 TOL = 1e-6
 
 

@@ -13,9 +13,7 @@ import pytest
 from charrnn.config import ModelConfig, SampleConfig
 from charrnn.generation import sampling
 from charrnn.nn import model
-from tests.conftest import PATTERN, TINY_TEXT, train_tiny
-
-CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
+from tests.conftest import CELL_KINDS, PATTERN, TINY_TEXT, train_tiny
 
 
 def unigram_entropy(text: str) -> float:
@@ -25,7 +23,7 @@ def unigram_entropy(text: str) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-@pytest.mark.parametrize("cell,act", CELLS)
+@pytest.mark.parametrize("cell,act", CELL_KINDS)
 @pytest.mark.parametrize("layers", [1, 2])
 def test_initial_loss_is_about_log_vocab_size(cell, act, layers):
     rng = np.random.default_rng(0)
@@ -38,7 +36,7 @@ def test_initial_loss_is_about_log_vocab_size(cell, act, layers):
     assert loss == pytest.approx(np.log(V), abs=0.1)
 
 
-@pytest.mark.parametrize("cell,act", CELLS)
+@pytest.mark.parametrize("cell,act", CELL_KINDS)
 def test_init_params_is_seeded_float32_and_finite(cell, act):
     cfg = ModelConfig(cell=cell, nonlinearity=act, hidden_size=8, num_layers=2)
     a = model.init_params(cfg, 11, np.random.default_rng(3))

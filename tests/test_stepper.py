@@ -9,8 +9,7 @@ from charrnn.config import ModelConfig
 from charrnn.generation import stepper
 from charrnn.generation.stepper import Stepper
 from charrnn.nn import model
-
-CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
+from tests.conftest import CELL_KINDS
 
 
 def random_model(cell: str, act: str, layers: int, V: int = 11, H: int = 8):
@@ -24,7 +23,7 @@ def random_model(cell: str, act: str, layers: int, V: int = 11, H: int = 8):
     return cfg, params, rng
 
 
-@pytest.mark.parametrize("cell,act", CELLS)
+@pytest.mark.parametrize("cell,act", CELL_KINDS)
 @pytest.mark.parametrize("layers", [1, 3])
 @pytest.mark.parametrize("streams", [1, 4])
 def test_stepper_matches_the_window_forward(cell, act, layers, streams):
@@ -48,7 +47,7 @@ def test_stepper_leaves_the_starting_state_alone():
     np.testing.assert_array_equal(state, before)
 
 
-@pytest.mark.parametrize("cell,act", CELLS)
+@pytest.mark.parametrize("cell,act", CELL_KINDS)
 def test_stacks_padded_for_blas_threads_give_the_same_numbers(cell, act, monkeypatch):
     cfg, params, rng = random_model(cell, act, 2)
     x = rng.integers(0, 11, (1, 6))

@@ -13,13 +13,13 @@ from charrnn.config import ModelConfig, TrainConfig
 from charrnn.nn import model
 from charrnn.nn.functional import cross_entropy
 from charrnn.vocab import Vocab
+from tests.conftest import CELL_KINDS
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
 TEXT = "It is a truth universally acknowledged, that a single man in possession of a good fortune, " * 4
 H, LAYERS = 8, 2
-KINDS = [("lstm", "tanh"), ("gru", "tanh"), ("rnn", "tanh"), ("rnn", "relu")]
 
 
 class TorchCharModel(nn.Module):
@@ -72,7 +72,7 @@ def charrnn_and_torch(tmp_path, cell, act, dtype=np.float32):
     return loaded, net
 
 
-@pytest.mark.parametrize("cell,act", KINDS)
+@pytest.mark.parametrize("cell,act", CELL_KINDS)
 def test_log_probs_match_pytorch(tmp_path, cell, act):
     ckpt, net = charrnn_and_torch(tmp_path, cell, act)
     ours = scoring.log_probs(ckpt.params, ckpt.model, ckpt.vocab, TEXT)  # crosses score windows
@@ -85,7 +85,7 @@ def test_log_probs_match_pytorch(tmp_path, cell, act):
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("cell,act", KINDS)
+@pytest.mark.parametrize("cell,act", CELL_KINDS)
 def test_gradients_match_pytorch(tmp_path, cell, act):
     """In float64, the mean cross-entropy of a (B, T) batch and its gradient for every named array."""
     ckpt, net = charrnn_and_torch(tmp_path, cell, act, dtype=np.float64)

@@ -1,0 +1,108 @@
+"""Option values out of range or of the wrong kind: a usage error (exit 2) naming the option, and an
+existing checkpoint left as it was. Also the values that only the corpus or the vocabulary can refuse.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli_helpers import (
+    assert_clean_error,
+    invoke,
+    train_over,
+)
+
+BAD_TRAIN_OPTIONS = [
+    ("--hidden-size", "0"),
+    ("--hidden-size", "-1"),
+    ("--layers", "0"),
+    ("--seq-len", "0"),
+    ("--batch-size", "-2"),
+    ("--max-steps", "0"),
+    ("--eval-every", "0"),
+    ("--eval-chars", "1"),
+    ("--epochs", "0"),
+    ("--epochs", "-1"),
+    ("--epochs", "nan"),
+    ("--lr", "0"),
+    ("--lr", "-0.1"),
+    ("--lr", "nan"),
+    ("--lr", "inf"),
+    ("--dropout", "1"),
+    ("--dropout", "nan"),
+    ("--momentum", "-0.5"),
+    ("--lr-decay", "0"),
+    ("--grad-clip", "-1"),
+    ("--val-fraction", "0"),
+    ("--val-fraction", "1"),
+    ("--val-fraction", "1.5"),
+    ("--val-fraction", "nan"),
+    ("--seed", "-1"),
+    ("--seed", "x"),
+    ("--hidden-size", "2.5"),
+    ("--model", "transformer"),
+    ("--optimizer", "lion"),
+    ("--decode-errors", "maybe"),
+    ("--max-time", "abc"),
+    ("--max-time", "10x"),
+    ("--max-time", "-5s"),
+    ("--max-time", "0"),
+    ("--max-time", "0s"),
+    ("--max-time", ""),
+    ("--max-time", "1e3"),
+    ("--max-time", "5 minutes"),
+    ("--max-time", "9" * 400),
+]
+
+
+@pytest.mark.parametrize("option, value", BAD_TRAIN_OPTIONS)
+def test_bad_train_option(victim, corpus, option, value):
+    line = assert_clean_error(train_over(victim, corpus, option, value), 2, option)
+    assert "Invalid value" in line
+    assert victim.unchanged()
+
+
+BAD_SAMPLE_OPTIONS = [
+    ("-n", "-1"),
+    ("--temp", "0"),
+    ("--temp", "-1"),
+    ("--temp", "nan"),
+    ("--temp", "inf"),
+    ("--temp", "warm"),
+    ("--top-p", "0"),
+    ("--top-p", "1.01"),
+    ("--top-p", "-0.5"),
+    ("--top-p", "nan"),
+    ("--top-k", "0"),
+    ("--top-k", "-3"),
+    ("--num-samples", "0"),
+    ("--seed", "-1"),
+]
+
+
+@pytest.mark.parametrize("option, value", BAD_SAMPLE_OPTIONS)
+def test_bad_sample_option(victim, option, value):
+    assert_clean_error(invoke(["sample", "-c", victim.path, option, value]), 2, option.split("/")[0])
+    assert victim.unchanged()
+
+
+def test_validation_fraction_leaving_no_training_or_no_validation_text(victim, corpus):
+    assert_clean_error(
+        train_over(victim, corpus, "--val-fraction", "0.999"), 1, "characters for training", "lower --val-fraction"
+    )
+    assert_clean_error(
+        train_over(victim, corpus, "--val-fraction", "0.001"), 1, "characters for validation", "raise --val-fraction"
+    )
+    assert victim.unchanged()
+
+
+def test_prime_with_characters_outside_the_vocabulary(victim):
+    line = assert_clean_error(
+        invoke(["sample", "-c", victim.path, "--prime", "the \u2603 \u00e9"]), 1, "--skip-unknown"
+    )
+    assert repr("\u2603") in line and repr("\u00e9") in line
+    result = invoke(
+        ["sample", "-c", victim.path, "-n", "5", "--prime", "\u2603\u2603", "--skip-unknown", "--seed", "0"]
+    )
+    assert result.exit_code == 0 and len(result.stdout) == 5 and "Warning" in result.stderr
+    assert victim.unchanged()
