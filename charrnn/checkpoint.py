@@ -13,12 +13,9 @@ Arrays in the file:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import glob
 import json
-import os
-import tempfile
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from charrnn import __version__
+from charrnn import __version__, files
 from charrnn.config import ModelConfig, TrainConfig, from_dict, to_dict
-from charrnn.errors import CharRNNError, CheckpointError
+from charrnn.errors import CharRNNError, CheckpointError, CheckpointWriteError, OutputError
 from charrnn.nn.model import Params, param_shapes
 from charrnn.vocab import Vocab
 
@@ -57,82 +54,33 @@ class Checkpoint:
         }
 
 
-STALE_SECONDS = 3600  # a temporary file untouched this long belongs to a writer that was killed
+STALE_SECONDS = files.STALE_SECONDS  # a temporary file older than this is swept
 
 
 def check_writable(path: str | Path) -> None:
-    """Fail now, not after hours of training, if a checkpoint cannot be written at `path`.
+    """Fail now, not after hours of training, if a checkpoint cannot be written at `path`
+    (files.check_target: also sweeps the temporary files of writers killed mid-save)."""
+    with _checkpoint_errors():
+        files.check_target(path)
 
-    Also removes the temporary files that writers killed mid-save (SIGKILL, power loss) left
-    beside it; a file still being written is younger than STALE_SECONDS, and is left alone.
+
+def save(ckpt: Checkpoint, path: str | Path, expect: str | files.Identity | None = files.ANY) -> files.Identity:
+    """Write atomically through files.write: a crash, signal or full disk at any moment leaves
+    either the old file or the new one, never a mix. `expect` is the file the caller means to
+    replace (files.NEW: none); returns the identity of the file written, for the next save.
     """
-    path = Path(path)
-    parent = path.parent
-    if not parent.is_dir():
-        raise CheckpointError(
-            f"cannot write the checkpoint {path}: {parent} is not a directory; create it or choose another place with -c"
-        )
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as e:
-        raise CheckpointError(
-            f"cannot write the checkpoint {path}: {e.strerror or e} in {parent}; choose another place with -c"
-        ) from None
-    now = time.time()
-    for stale in parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        try:
-            if now - stale.stat().st_mtime > STALE_SECONDS:
-                stale.unlink()
-        except OSError:
-            pass
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable; not every system can open a directory, which is fine."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def save(ckpt: Checkpoint, path: str | Path) -> None:
-    """Write to a temporary file beside `path`, fsync it, then rename it over `path`.
-
-    A crash, signal or full disk at any moment leaves either the old file or the new one,
-    never a mix; two writers racing leave one whole checkpoint.
-    """
-    path = Path(path)
     arrays = {**ckpt.params, **ckpt.resume, "meta": np.array(json.dumps(ckpt.meta()))}
-    tmp = None
+    with _checkpoint_errors():
+        return files.write(path, lambda f: np.savez(f, **arrays), expect)
+
+
+@contextlib.contextmanager
+def _checkpoint_errors():
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-            os.fchmod(f.fileno(), 0o644)
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(path.parent)
-    except OSError as e:
-        raise CheckpointError(
-            f"cannot write the checkpoint {path}: {e.strerror or e}; any previous checkpoint there "
-            "is unchanged (free some space or choose another place with -c)"
-        ) from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        yield
+    except OutputError as e:
+        message = str(e).replace("cannot write ", "cannot write the checkpoint ", 1)
+        raise CheckpointWriteError(message, e.path, e.kind) from None
 
 
 def is_npz(path: str | Path) -> bool:
@@ -193,9 +141,13 @@ def _parse_meta(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return meta
 
 
-def load(path: str | Path) -> Checkpoint:
-    """Read and check a checkpoint: every weight present with the shape its config implies."""
+def load(path: str | Path, for_update: bool = False) -> Checkpoint:
+    """Read and check a checkpoint: every weight present with the shape its config implies.
+
+    `for_update`: the command will save over it (--resume), the one input it may write.
+    """
     path = Path(path)
+    files.reading(path, updatable=for_update)
     arrays = _read_arrays(path)
     meta = _parse_meta(path, arrays)
     try:

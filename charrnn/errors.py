@@ -19,3 +19,20 @@ class CheckpointError(CharRNNError):
 
 class TrainingDiverged(CharRNNError):
     """The loss became NaN or far worse than guessing: the learning rate or clip is too high."""
+
+
+class OutputError(CharRNNError):
+    """A file that must not or cannot be written: `path` and `kind` say which and why.
+
+    kind: input (a file the command reads), directory, not-regular, no-directory, permission,
+    appeared (a new file's name was taken meanwhile), replaced (an updated file was replaced
+    meanwhile), no-space, os.
+    """
+
+    def __init__(self, message: str, path, kind: str = "os"):
+        super().__init__(message)
+        self.path, self.kind = path, kind
+
+
+class CheckpointWriteError(CheckpointError, OutputError):
+    """An OutputError while saving a checkpoint."""

@@ -24,10 +24,12 @@ class Group(click.Group):
     """Turns library errors into click errors, so they print as one line without a traceback."""
 
     def invoke(self, ctx):
+        from charrnn import files
         from charrnn.errors import CharRNNError, ConfigError
 
         try:
-            return super().invoke(ctx)
+            with files.command():  # what the command reads, its writes may not replace
+                return super().invoke(ctx)
         except ConfigError as e:  # option values that pass their types but not the config's checks
             raise click.UsageError(one_line(e)) from None
         except CharRNNError as e:

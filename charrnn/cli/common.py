@@ -61,6 +61,25 @@ def checkpoint_option(**kwargs):
     )
 
 
+HINTS = {  # what to do when the writer refuses a path the user gave with an option
+    "no-space": "free some space or choose another path with {option}",
+    "appeared": "another program wrote it meanwhile and it was left alone; choose another path with {option}",
+    "replaced": "another program replaced it meanwhile and it was left alone; choose another path with {option}",
+}
+
+
+@contextmanager
+def output_to(option: str):
+    """Writing a file the user named with `option`: the writer's refusal (files.py), said with it."""
+    from charrnn.errors import OutputError
+
+    try:
+        yield
+    except OutputError as e:
+        hint = HINTS.get(e.kind, "choose another path with {option}").format(option=option)
+        raise click.ClickException(f"{one_line(e)}; {hint}") from None
+
+
 def one_line(e: Exception) -> str:
     return " ".join(str(e).split())
 

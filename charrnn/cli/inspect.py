@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from charrnn.cli.common import DEFAULT_CHECKPOINT, quiet_broken_pipe
+from charrnn.cli.common import DEFAULT_CHECKPOINT, output_to, quiet_broken_pipe
 
 
 class UnitRef(click.ParamType):
@@ -196,11 +196,15 @@ class InspectView:
         import json
 
         from charrnn import checkpoint as ckpt_io
+        from charrnn import files
         from charrnn.data.corpus import read_text
 
         self.check(text_path)
         text = read_text(sys.stdin.buffer if text_path == "-" else text_path, encoding, decode_errors)
         models = [(str(path), ckpt_io.load(path)) for path in self.checkpoints]
+        if self.html_path:  # refused now, before the work, if it is one of those inputs
+            with output_to("--html"):
+                files.check_target(self.html_path, in_place=True)
         if self.gradients:
             result, render = self.gradient_curves(models, text), "gradients"
         elif len(models) > 1:
@@ -220,6 +224,7 @@ class InspectView:
                 self.show(render, result, text)
 
     def show(self, view: str | None, result: dict, text: str) -> None:
+        from charrnn import files
         from charrnn.cli import console, render
 
         render_module = render
@@ -231,7 +236,7 @@ class InspectView:
             score = result["score"]
             render.score(text, score["surprisal_bits"], score)
         if self.html_path:
-            console.message(f"wrote {self.html_path}")
+            console.message(f"wrote {files.display(self.html_path)}")
 
     def gradient_curves(self, models, text: str) -> dict:
         from charrnn.analysis import gradient_reach
@@ -284,6 +289,7 @@ class InspectView:
     def write_page(self, name: str, ckpt, text: str, text_path, neuron: dict | None) -> None:
         import numpy as np
 
+        from charrnn import files
         from charrnn.analysis import page, scoring
         from charrnn.cli.facts import describe
 
@@ -314,9 +320,5 @@ class InspectView:
             history=facts["history"],
             neuron=colouring,
         )
-        try:
-            self.html_path.write_text(html_page, encoding="utf-8")
-        except OSError as e:
-            raise click.ClickException(
-                f"cannot write {self.html_path}: {e.strerror or e}; choose another path for --html"
-            ) from None
+        with output_to("--html"):
+            files.write_text(self.html_path, html_page)

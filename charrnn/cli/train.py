@@ -7,11 +7,12 @@ import os
 import signal
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from charrnn.cli.common import SIGNAL_EXIT, Duration, Real, checkpoint_option
+from charrnn.cli.common import SIGNAL_EXIT, Duration, Real, checkpoint_option, output_to
 
 MODEL_OPTIONS = {
     "model": "cell",
@@ -98,6 +99,7 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
       charrnn train corpora/shakespeare.txt --resume --max-time 20m
     """
     from charrnn import checkpoint as ckpt_io
+    from charrnn import files
     from charrnn.data.corpus import read_corpus
 
     if resume and force:
@@ -106,9 +108,12 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
         _check_replaceable(corpus, checkpoint, resume, force)
     elif resume:
         raise click.ClickException(f"--resume: there is no checkpoint at {checkpoint} to continue")
-    ckpt_io.check_writable(checkpoint)
+    with output_to("-c"):
+        ckpt_io.check_writable(checkpoint)
+    # the file this run may replace: any (--force), the one there now (--resume), else none at all
+    expect = files.ANY if force else files.identity(checkpoint) or files.NEW
     given = {k: v for k, v in options.items() if v is not None}
-    previous = ckpt_io.load(checkpoint) if resume else None
+    previous = ckpt_io.load(checkpoint, for_update=True) if resume else None
     model_cfg, train_cfg = _configs(given, previous)
     if corpus == "-" and sys.stdin.isatty() and not quiet:
         from charrnn.cli import console
@@ -117,7 +122,24 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
     data = read_corpus(sys.stdin.buffer if corpus == "-" else corpus, encoding, decode_errors)
     if previous is not None:
         data = data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
-    _train(data, model_cfg, train_cfg, previous, checkpoint, sample_length, quiet)
+    _train(data, model_cfg, train_cfg, previous, Saver(checkpoint, expect), sample_length, quiet)
+
+
+@dataclass
+class Saver:
+    """Saves the run to `path`, replacing only the file it last saw there (files.write's expect):
+    a checkpoint another run wrote meanwhile is refused, not overwritten."""
+
+    path: Path
+    expect: object
+
+    def __call__(self, trainer) -> None:
+        from charrnn import checkpoint as ckpt_io
+        from charrnn import files
+
+        with output_to("-c"):
+            written = ckpt_io.save(trainer.checkpoint(), self.path, self.expect)
+        self.expect = files.ANY if self.expect == files.ANY else written
 
 
 def _check_replaceable(corpus: str, path: Path, resume: bool, force: bool) -> None:
@@ -192,7 +214,7 @@ def _deferred_signals():
             signal.signal(s, h)
 
 
-def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int, quiet: bool):
+def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int, quiet: bool):
     import numpy as np
 
     from charrnn.cli import console
@@ -200,6 +222,7 @@ def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int,
     from charrnn.nn.model import num_params
     from charrnn.training.trainer import Trainer
 
+    path = save.path
     trainer = Trainer(data, model_cfg, train_cfg, resume=previous)
     if trainer.finished():
         raise click.ClickException(
@@ -219,7 +242,7 @@ def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int,
             f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "
             f"{len(data.vocab)} distinct; {_limits(train_cfg, console)}"
         )
-        stopped_by = _run(trainer, path, quiet, caught)
+        stopped_by = _run(trainer, save, quiet, caught)
     if stopped_by is not None:
         console.message(
             f"Interrupted at step {trainer.step:,}: saved {path}; continue with `charrnn train ... --resume -c {path}`"
@@ -234,16 +257,16 @@ def _train(data, model_cfg, train_cfg, previous, path: Path, sample_length: int,
         _show_sample(trainer, sample_length, console)
 
 
-def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
+def _run(trainer, save: Saver, quiet: bool, caught: list[int]) -> int | None:
     """The loop: save at every validation; stop between steps once a signal is `caught`, saving first.
 
     Returns the signal that stopped training, or None when it reached its limit.
     """
-    from charrnn import checkpoint as ckpt_io
     from charrnn.errors import TrainingDiverged
     from charrnn.nn.functional import bits
     from charrnn.training.trainer import EvalEvent
 
+    path = save.path
     bar, by_steps = _progress_bar(trainer, quiet)
     shown = {"loss": "-", "val": "-", "speed": "-"}  # the bar's postfix
     saved_step = None
@@ -251,7 +274,7 @@ def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
         try:
             for event in trainer.run(stop_requested=lambda: bool(caught)):
                 if isinstance(event, EvalEvent):
-                    ckpt_io.save(trainer.checkpoint(), path)
+                    save(trainer)
                     saved_step, shown["val"] = event.step, f"{event.val_bits:.3f}"
                 else:
                     bar.update(1 if by_steps else min(trainer.elapsed, bar.total) - bar.n)
@@ -260,7 +283,7 @@ def _run(trainer, path: Path, quiet: bool, caught: list[int]) -> int | None:
             if caught and not trainer.finished():
                 if trainer.best_params is None:  # stopped before the first validation: judge the weights first
                     trainer.eval_step()
-                ckpt_io.save(trainer.checkpoint(), path)
+                save(trainer)
                 return caught[0]
         except TrainingDiverged as e:
             raise click.ClickException(_diverged_message(e, path, saved_step)) from None

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from charrnn import files
 from charrnn.errors import DataError
 from charrnn.vocab import Vocab, list_chars
 
@@ -101,7 +102,11 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
 
 
 def _open_twice_readable(source: str | Path | BinaryIO, spool_dir: str | None):
-    """Return a seekable binary file; standard input, pipes and FIFOs are spooled to a temporary file."""
+    """Return a seekable binary file; standard input, pipes and FIFOs are spooled to a temporary file.
+
+    The source is declared an input of the command first: no output may be written over it.
+    """
+    files.reading(source)
     if hasattr(source, "seekable") and source.seekable():
         return _Unclosed(source)
     if not isinstance(source, (str, Path)):
