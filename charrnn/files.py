@@ -60,14 +60,21 @@ STALE_SECONDS = 3600  # a temporary file untouched this long belongs to a writer
 
 @dataclass(frozen=True)
 class Identity:
-    """Which file a path names: its device and inode (the same file, whatever the path)."""
+    """Which file a path names, whatever the path: its device and inode; with its size and
+    modification time, which version of it (an inode number freed by a deletion is reused)."""
 
     dev: int
     ino: int
+    size: int = -1
+    mtime_ns: int = -1
 
     @classmethod
     def of(cls, st: os.stat_result) -> Identity:
-        return cls(st.st_dev, st.st_ino)
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    @property
+    def file(self) -> tuple[int, int]:
+        return self.dev, self.ino
 
 
 ANY = "any"  # expect: replace whatever is there
@@ -79,17 +86,17 @@ class _Inputs:
     """What one command reads: resolved paths and identities, and which may be updated."""
 
     paths: dict[str, bool] = field(default_factory=dict)  # resolved path -> updatable
-    ids: dict[Identity, bool] = field(default_factory=dict)
+    ids: dict[tuple[int, int], bool] = field(default_factory=dict)  # (device, inode) -> updatable
 
     def add(self, path: str | None, ident: Identity | None, updatable: bool) -> None:
         # a file read both as an input and as the updatable checkpoint stays protected
         if path is not None:
             self.paths[path] = self.paths.get(path, True) and updatable
         if ident is not None:
-            self.ids[ident] = self.ids.get(ident, True) and updatable
+            self.ids[ident.file] = self.ids.get(ident.file, True) and updatable
 
     def protects(self, path: str, ident: Identity | None) -> bool:
-        return self.paths.get(path) is False or (ident is not None and self.ids.get(ident) is False)
+        return self.paths.get(path) is False or (ident is not None and self.ids.get(ident.file) is False)
 
 
 _inputs: ContextVar[_Inputs | None] = ContextVar("charrnn_inputs", default=None)
