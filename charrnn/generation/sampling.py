@@ -62,6 +62,24 @@ def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> n
     return z.argmax(axis=-1)
 
 
+def start_text(vocab: Vocab, prime: str, rng: np.random.Generator) -> str:
+    """The text the model reads before it writes: the prime, or without one a newline (or, when the
+    vocabulary has none, a random character), as if at the start of a line."""
+    if missing := vocab.missing(prime):
+        raise DataError(f"the prime text has characters the model never saw: {list_chars(missing)}")
+    if prime:
+        return prime
+    return "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
+
+
+def warmed_up(params: Params, cfg: ModelConfig, vocab: Vocab, text: str, streams: int) -> tuple[Stepper, np.ndarray]:
+    """A Stepper for `streams` copies of the model that have read all of `text` but its last
+    character, and that character's id per stream (N,): the next input."""
+    ids = np.tile(vocab.encode(text).astype(np.intp), (streams, 1))  # (N, P)
+    state = model.state_after(params, cfg, ids[:, :-1], model.zero_state(cfg, streams))
+    return Stepper(params, cfg, state), ids[:, -1]
+
+
 def generate(
     params: Params,
     cfg: ModelConfig,
@@ -73,18 +91,11 @@ def generate(
 ) -> Iterator[list[str]]:
     """Yield, for each of `sample_cfg.length` steps, one new character per sample.
 
-    The model is first warmed up on `prime`; without one it starts from a newline (or, when the
-    vocabulary has none, from a random character), as if at the start of a line.
+    The model is first warmed up on `start_text(prime)`.
     """
     rng = rng if rng is not None else np.random.default_rng(sample_cfg.seed)
-    if missing := vocab.missing(prime):
-        raise DataError(f"the prime text has characters the model never saw: {list_chars(missing)}")
-    if not prime:
-        prime = "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
-    ids = np.tile(vocab.encode(prime).astype(np.intp), (num_samples, 1))  # (N, P)
-    state = model.state_after(params, cfg, ids[:, :-1], model.zero_state(cfg, num_samples))
-    step, chars = Stepper(params, cfg, state), vocab.chars
-    x = ids[:, -1]
+    step, x = warmed_up(params, cfg, vocab, start_text(vocab, prime, rng), num_samples)
+    chars = vocab.chars
     for _ in range(sample_cfg.length):
         x = choose(step(x), sample_cfg, rng)
         yield [chars[i] for i in x.tolist()]

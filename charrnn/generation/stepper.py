@@ -126,6 +126,19 @@ class Stepper:
             np.matmul(lhs, rhs, out=out)
         return self.logits
 
+    def reorder(self, parents: np.ndarray) -> None:
+        """Stream i continues from stream parents[i]: every buffer that carries over to the next
+        character (h_t, an LSTM's c_t and the product holding h_t W_rec) is gathered by parent, as
+        beam search needs when it keeps the best continuations of its hypotheses."""
+        if len(self.logits) == 1:
+            return  # 1-D rows: the one stream is its own parent
+        for layer in self.layers:
+            lhs, _, out = layer.product
+            lhs[...] = lhs[parents]  # holds h_t
+            out[...] = out[parents]  # holds h_t W_rec (and the layer above's input, rewritten first)
+            for c in layer.states[1:]:
+                c[...] = c[parents]
+
     def state(self) -> np.ndarray:
         """The current state, (L, S, N, H)."""
         N = len(self.logits)
