@@ -282,6 +282,9 @@ def test_corpus_meta_names_size_and_hash(tmp_path):
         "bytes": len(data),
         "chars": len("hello\nwörld"),
         "sha256": hashlib.sha256(data).hexdigest(),
+        "path": str((tmp_path / "corpus.txt").resolve()),  # where novelty checks read it again
+        "encoding": "utf-8",
+        "decode_errors": "strict",
     }
 
 

@@ -9,6 +9,7 @@ temporary file first so that it too can be read twice.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import errno
 import hashlib
 import mmap
@@ -37,6 +38,9 @@ class Corpus:
     name: str  # file name, or "<stdin>"
     n_bytes: int
     sha256: str  # of the raw bytes
+    path: str | None = None  # where it was read from (absolute), None for standard input or a text
+    encoding: str = "utf-8"  # how it was decoded, so that it can be read again the same way
+    decode_errors: str = "strict"
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>", vocab: Vocab | None = None) -> Corpus:
@@ -61,10 +65,14 @@ class Corpus:
         remap = vocab.encode("".join(self.vocab.chars))  # (V_self,) this corpus's ids -> vocab's ids
         n = len(self.ids)
         chunks = (remap[self.ids[at : at + CHUNK_BYTES]] for at in range(0, n, CHUNK_BYTES))
-        return Corpus(_ids_to_memmap(chunks, vocab.dtype, n, None), vocab, self.name, self.n_bytes, self.sha256)
+        ids = _ids_to_memmap(chunks, vocab.dtype, n, None)
+        return dataclasses.replace(self, ids=ids, vocab=vocab)
 
     def meta(self) -> dict:
-        return {"name": self.name, "bytes": self.n_bytes, "chars": int(len(self.ids)), "sha256": self.sha256}
+        meta = {"name": self.name, "bytes": self.n_bytes, "chars": int(len(self.ids)), "sha256": self.sha256}
+        if self.path is not None:
+            meta.update(path=self.path, encoding=self.encoding, decode_errors=self.decode_errors)
+        return meta
 
 
 def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
@@ -194,7 +202,8 @@ def read_corpus(
         # pass 2: ids into a memory-mapped temporary file
         raw.seek(0)
         ids = _ids_to_memmap(map(vocab.encode, _decoded_chunks(raw, encoding, errors)), vocab.dtype, n_chars, workdir)
-    return Corpus(ids, vocab, name, hashing.n_bytes, hashing.digest.hexdigest())
+    path = str(Path(source).resolve()) if isinstance(source, (str, Path)) else None
+    return Corpus(ids, vocab, name, hashing.n_bytes, hashing.digest.hexdigest(), path, encoding, errors)
 
 
 class _Unclosed:

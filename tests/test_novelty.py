@@ -1,0 +1,104 @@
+"""Novelty: the longest span of a text copied from the training corpus, where the corpus has it,
+the share of the text in copied spans, and the check that the corpus is the one trained on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from charrnn.analysis import novelty
+from charrnn.analysis.novelty import CorpusIndex, suffix_array
+from charrnn.data.corpus import read_corpus
+from charrnn.errors import DataError
+
+
+@pytest.mark.parametrize("alphabet", [1, 2, 3, 30])
+def test_the_suffix_array_sorts_every_suffix(alphabet):
+    rng = np.random.default_rng(alphabet)
+    for _ in range(40):
+        ids = rng.integers(0, alphabet, int(rng.integers(0, 80))).astype(np.uint8)
+        expected = sorted(range(len(ids)), key=lambda i: ids[i:].tolist())
+        assert suffix_array(ids).tolist() == expected
+
+
+def test_long_repeats_are_sorted_too():
+    ids = np.array([0, 1] * 300 + [2] + [0, 1] * 300 + [0], np.uint8)  # ties last hundreds of characters
+    expected = sorted(range(len(ids)), key=lambda i: ids[i:].tolist())
+    assert suffix_array(ids).tolist() == expected
+
+
+def random_corpus(n: int = 3000, seed: int = 0) -> str:
+    return "".join(np.random.default_rng(seed).choice(list("acgt\n"), n))
+
+
+def test_copied_spans_are_found_with_their_exact_positions_and_lengths():
+    corpus = random_corpus()
+    index = CorpusIndex(*_ids(corpus))
+    # '#' and '%' are not in the corpus, so no copied span can run across them
+    text = "##" + corpus[100:140] + "%%%" + corpus[2000:2025] + "#" + corpus[500:512] + "%"
+    found = index.novelty(text, min_copy=20)
+    assert (found.longest, found.longest_at, found.corpus_at) == (40, 2, 100)
+    assert found.occurrences == 1 and found.corpus_line == corpus[:100].count("\n") + 1
+    assert found.copied_chars == 40 + 25  # the 12-character span is below min_copy
+    assert found.chars == len(text) and np.isclose(found.copied_share, 65 / len(text))
+    assert index.novelty(text, min_copy=10).copied_chars == 40 + 25 + 12
+    length, _ = index.matches(index.encode(text))
+    assert length[2:42].tolist() == list(range(40, 0, -1)) and length[0] == 0
+
+
+def test_a_span_the_corpus_has_several_times_names_the_first():
+    corpus = "xyz the cat sat\nand then the cat sat again\n"
+    index = CorpusIndex(*_ids(corpus))
+    found = index.novelty("the cat sat", min_copy=5)
+    assert (found.longest, found.corpus_at, found.occurrences, found.copied_chars) == (11, 4, 2, 11)
+
+
+def test_a_text_that_copies_nothing():
+    index = CorpusIndex(*_ids(random_corpus()))
+    found = index.novelty("HELLO, WORLD!")  # none of its characters is in the corpus
+    assert (found.longest, found.corpus_at, found.occurrences, found.copied_chars) == (0, -1, 0, 0)
+    assert found.copied_share == 0.0 and index.novelty("").chars == 0
+
+
+def _ids(text: str):
+    chars = sorted(set(text))
+    return np.array([chars.index(c) for c in text], np.uint8), chars
+
+
+def test_the_training_corpus_is_read_from_its_recorded_path(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("some training text\n" * 20)
+    record = read_corpus(path).meta()
+    assert record["path"] == str(path.resolve())
+    corpus = novelty.training_corpus(record)
+    assert corpus.sha256 == record["sha256"]
+    moved = tmp_path / "moved.txt"
+    path.rename(moved)
+    with pytest.raises(DataError, match="is not at"):
+        novelty.training_corpus(record)
+    assert novelty.training_corpus(record, moved).sha256 == record["sha256"]
+
+
+def test_a_corpus_whose_hash_or_size_does_not_match_is_refused(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("some training text\n" * 20)
+    record = read_corpus(path).meta()
+    path.write_text("Some training text\n" * 20)  # same size, other bytes
+    with pytest.raises(DataError, match=r"is not the training corpus corpus.txt: its SHA-256 is \w+"):
+        novelty.training_corpus(record)
+    path.write_text("some training text\n" * 21)
+    with pytest.raises(DataError, match="it has 399 bytes, the checkpoint records 380"):
+        novelty.training_corpus(record)
+    del record["path"]
+    with pytest.raises(DataError, match="does not record where its training corpus"):
+        novelty.training_corpus(record)
+
+
+def test_a_corpus_too_large_to_index_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    path = tmp_path / "corpus.txt"
+    path.write_text("abc\n" * 100)
+    record = read_corpus(path).meta()
+    monkeypatch.setattr(novelty, "MAX_INDEX_CHARS", 399)
+    monkeypatch.setattr(novelty, "read_corpus", lambda *a: pytest.fail("read a corpus too large to index"))
+    with pytest.raises(DataError, match="the corpus has 400 characters; the novelty index holds at most 399"):
+        novelty.training_corpus(record)
