@@ -390,10 +390,18 @@ def test_inspect_text_errors(trained, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, seconds", [("90", 90), ("90s", 90), ("10m", 600), ("1h30m", 5400), ("1.5h", 5400), (" 2m 5s ", 125)]
+    "text, seconds", [("90s", 90), ("10m", 600), ("1h30m", 5400), ("1.5h", 5400), (" 2m 5s ", 125)]
 )
 def test_duration_parses(text, seconds):
     assert Duration().convert(text, None, None) == seconds
+
+
+@pytest.mark.parametrize("value, number", [("10", "10"), ("1.5", "1.5"), ("1h30", "30"), (" 90 ", "90")])
+def test_a_duration_without_its_unit_is_refused(corpus, tmp_path, value, number):
+    """A bare number could mean seconds or minutes: the error says how to write either."""
+    result = invoke(["train", corpus, "-c", tmp_path / "m.npz", *tiny(), "--max-time", value])
+    line = assert_clean_error(result, 2, "--max-time", "no unit", f"{number}s for seconds", f"{number}m for minutes")
+    assert not (tmp_path / "m.npz").exists(), line
 
 
 def test_main_turns_a_bug_into_one_line(monkeypatch, capsys):

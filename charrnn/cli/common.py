@@ -28,10 +28,12 @@ class Real(click.FloatRange):
 
 
 class Duration(click.ParamType):
-    """90, 90s, 10m, 1h30m, 1.5h -> seconds."""
+    """90s, 10m, 1h30m, 1.5h -> seconds. Every number needs its unit: a bare 10 could mean ten
+    seconds or ten minutes, and guessing wrong wastes a run."""
 
     name = "duration"
-    UNITS = {"h": 3600, "m": 60, "s": 1, "": 1}
+    UNITS = {"h": 3600, "m": 60, "s": 1}
+    EXAMPLES = "write it like 90s, 10m or 1h30m"
 
     def convert(self, value, param, ctx):
         if isinstance(value, (int, float)):
@@ -39,10 +41,15 @@ class Duration(click.ParamType):
         text = str(value).strip().lower()
         parts = re.findall(r"(\d+(?:\.\d+)?)\s*([hms]?)", text)
         if not parts or re.sub(r"\d+(?:\.\d+)?\s*[hms]?", "", text).strip():
-            self.fail(f"{value!r} is not a duration; write it like 90s, 10m or 1h30m", param, ctx)
+            self.fail(f"{value!r} is not a duration; {self.EXAMPLES}", param, ctx)
+        if bare := [n for n, u in parts if not u]:
+            where = "" if len(parts) == 1 else f" after {bare[0]}"
+            self.fail(
+                f"{value!r} has no unit{where}: write {bare[0]}s for seconds or {bare[0]}m for minutes", param, ctx
+            )
         seconds = sum(float(n) * self.UNITS[u] for n, u in parts)
         if not math.isfinite(seconds):
-            self.fail(f"{value!r} is too long; write it like 90s, 10m or 1h30m", param, ctx)
+            self.fail(f"{value!r} is too long; {self.EXAMPLES}", param, ctx)
         if seconds <= 0:
             self.fail(f"{value!r} must be longer than zero", param, ctx)
         return seconds

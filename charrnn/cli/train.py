@@ -64,7 +64,11 @@ RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_char
 )
 @click.option("--epochs", type=Real(0, min_open=True), help="Stop after this many passes.")
 @click.option("--max-steps", type=click.IntRange(min=1), help="Stop after this many steps in total.")
-@click.option("--max-time", type=Duration(), help="Stop after this much training time, e.g. 90s, 10m.  [default: 10m]")
+@click.option(
+    "--max-time",
+    type=Duration(),
+    help="Stop after this much training time, with its unit: 90s, 10m, 1h30m.  [default: 10m]",
+)
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed.  [default: 0]")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the corpus.")
 @click.option(
