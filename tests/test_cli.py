@@ -201,6 +201,17 @@ def test_train_refuses_to_overwrite_without_resume_or_force(corpus, trained, tmp
     assert checkpoint_meta(ckpt)["progress"]["step"] == 5  # a new model, not the 30-step one
 
 
+def test_running_the_same_train_line_again_says_the_lines_that_continue_or_replace(corpus, trained, tmp_path):
+    ckpt = tmp_path / "m.npz"
+    shutil.copy(trained, ckpt)
+    line = assert_clean_error(invoke(["train", corpus, "-c", ckpt, "--max-steps", "40"]), 1)
+    typed = f"charrnn train {corpus} -c {ckpt} --max-steps 40"
+    assert line == (
+        f"Error: {ckpt} already exists; continue training it with `{typed} --resume`, "
+        f"replace it with `{typed} --force`, or choose another file with -c"
+    )
+
+
 def test_train_resume_continues(corpus, trained, tmp_path):
     ckpt = tmp_path / "m.npz"
     shutil.copy(trained, ckpt)

@@ -6,6 +6,7 @@ once without losing what was saved. Some run in-process, others send real signal
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -127,3 +128,50 @@ def test_an_ignored_sigint_stays_ignored(corpus, tmp_path):
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "Interrupted at step" in err
+
+
+def test_the_interrupt_message_gives_the_command_line_to_continue(corpus, tmp_path, monkeypatch):
+    """The user's own arguments, shell-quoted, --force dropped and --resume added: pasted, it continues."""
+    path = tmp_path / "my model.npz"  # a space, so the line must quote it
+    args = ["train", str(corpus), "-c", str(path), *RESUMABLE, "--max-steps", "12", "--force"]
+    with monkeypatch.context() as m:
+        stop_at_step(m, 7, signal.SIGINT)
+        result = invoke(args)
+    assert result.exit_code == 130
+    typed = f"charrnn train {corpus} -c '{path}' {' '.join(RESUMABLE)} --max-steps 12 --resume"
+    assert result.stderr.splitlines()[-1] == f"Interrupted at step 7: saved {path}; continue with `{typed}`"
+    pasted = shlex.split(typed)
+    assert pasted[0] == "charrnn"
+    resumed = invoke(pasted[1:])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "Resuming" in resumed.stderr and ckpt_io.load(path).progress["step"] == 12
+
+
+def test_the_interrupt_message_of_the_console_script_continues_when_pasted(corpus, tmp_path):
+    path = tmp_path / "model.npz"
+    proc = popen(["train", corpus, "-c", path, *tiny(max_steps=10**6), "--force"])
+    wait_for(path.exists, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    typed = f"charrnn train {corpus} -c {path} {' '.join(tiny(max_steps=10**6))} --resume"
+    last = err.splitlines()[-1]
+    assert last.startswith("Interrupted at step ") and last.endswith(f"; continue with `{typed}`"), last
+    step = ckpt_io.load(path).progress["step"]
+    # the same line with a step limit in reach, so that the resumed run ends by itself
+    pasted = [*script(), *shlex.split(typed)[1:], "--max-steps", str(step + 3), "-q"]
+    resumed = subprocess.run(pasted, capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0 and resumed.stderr == "", resumed.stderr
+    assert ckpt_io.load(path).progress["step"] == step + 3
+
+
+def test_the_interrupt_message_says_a_piped_corpus_must_come_again(corpus, tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    with monkeypatch.context() as m:
+        stop_at_step(m, 3, signal.SIGINT)
+        result = invoke(["train", "-", "-c", path, *tiny()], input=corpus.read_text())
+    assert result.exit_code == 130
+    typed = f"charrnn train - -c {path} {' '.join(tiny())} --resume"
+    assert result.stderr.splitlines()[-1] == (
+        f"Interrupted at step 3: saved {path}; continue with `{typed}` (with the same text on standard input)"
+    )

@@ -17,11 +17,16 @@ import click
 
 from charrnn import __version__
 from charrnn.cli import inspect, sample, train
-from charrnn.cli.common import SIGNAL_EXIT, one_line
+from charrnn.cli.common import ARGV, SIGNAL_EXIT, one_line
 
 
 class Group(click.Group):
-    """Turns library errors into click errors, so they print as one line without a traceback."""
+    """Turns library errors into click errors, so they print as one line without a traceback, and
+    keeps the arguments as typed, for messages that give a command line to run next."""
+
+    def parse_args(self, ctx, args):
+        ctx.meta[ARGV] = list(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         from charrnn import files

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shlex
 import signal
 import sys
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ import click
 
 DEFAULT_CHECKPOINT = "charrnn.npz"  # in the current directory, for all three commands
 SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+ARGV = "charrnn.argv"  # the key in click's ctx.meta under which the group keeps the arguments as typed
 
 
 class Real(click.FloatRange):
@@ -85,6 +87,18 @@ def output_to(option: str):
     except OutputError as e:
         hint = HINTS.get(e.kind, "choose another path with {option}").format(option=option)
         raise click.ClickException(f"{one_line(e)}; {hint}") from None
+
+
+def command_line(without: tuple[str, ...] = (), adding: tuple[str, ...] = ()) -> str:
+    """The command the user typed, shell-quoted to be pasted back, less `without` and with `adding`.
+
+    `charrnn train "my notes.txt" --force` with without=("--force",), adding=("--resume",) gives
+    `charrnn train 'my notes.txt' --resume`.
+    """
+    ctx = click.get_current_context()
+    args = [a for a in ctx.meta.get(ARGV, [ctx.info_name]) if a not in without]
+    args += [a for a in adding if a not in args]
+    return shlex.join([ctx.find_root().info_name, *args])
 
 
 def one_line(e: Exception) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from charrnn.cli.common import SIGNAL_EXIT, Duration, Real, checkpoint_option, output_to
+from charrnn.cli.common import SIGNAL_EXIT, Duration, Real, checkpoint_option, command_line, output_to
 
 MODEL_OPTIONS = {
     "model": "cell",
@@ -161,8 +161,8 @@ def _check_replaceable(corpus: str, path: Path, resume: bool, force: bool) -> No
         )
     if not (resume or force):
         raise click.ClickException(
-            f"{path} already exists; pass --resume to continue training it, --force to replace it, "
-            "or -c to choose another file"
+            f"{path} already exists; continue training it with `{command_line(adding=('--resume',))}`, "
+            f"replace it with `{command_line(adding=('--force',))}`, or choose another file with -c"
         )
 
 
@@ -248,9 +248,9 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
         )
         stopped_by = _run(trainer, save, quiet, caught)
     if stopped_by is not None:
-        console.message(
-            f"Interrupted at step {trainer.step:,}: saved {path}; continue with `charrnn train ... --resume -c {path}`"
-        )
+        again = command_line(without=("--force",), adding=("--resume",))
+        stdin = " (with the same text on standard input)" if data.name == "<stdin>" else ""
+        console.message(f"Interrupted at step {trainer.step:,}: saved {path}; continue with `{again}`{stdin}")
         sys.exit(SIGNAL_EXIT[stopped_by])
     say(
         f"Done: {trainer.step:,} steps, {console.format_duration(trainer.elapsed)}; best validation "
