@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from charrnn import __version__, files
+from charrnn.analysis.baselines import Baselines
 from charrnn.config import ModelConfig, TrainConfig, from_dict, to_dict
 from charrnn.errors import CharRNNError, CheckpointError, CheckpointWriteError, OutputError
 from charrnn.nn.model import Params, param_shapes
@@ -233,6 +234,13 @@ def _progress(progress: Any) -> dict[str, Any]:
         and all(isinstance(corpus.get(k, ""), str) for k in ("name", "sha256"))
     ):
         bad.append("corpus")
+    if progress.get("baselines") is not None:
+        try:
+            Baselines.from_dict(progress["baselines"])
+        except (TypeError, ValueError):
+            bad.append("baselines")
+    if not isinstance(progress.get("init_from"), (dict, type(None))):
+        bad.append("init_from")
     if bad:
         raise ValueError(f"damaged training record: {', '.join(bad)}")
     return dict(progress)

@@ -16,6 +16,7 @@ from charrnn.errors import ConfigError
 CELLS = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("adam", "rmsprop", "adagrad", "sgd")
 NONLINEARITIES = ("tanh", "relu")
+SCHEDULES = ("step", "cosine", "plateau")
 
 
 def _require(ok: bool, message: str) -> None:
@@ -59,6 +60,13 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many optimizer steps
     max_time: float | None = 600.0  # stop after this many seconds of training
     seed: int = 0  # weights, dropout and anything else random
+    lr_schedule: str = "step"  # step (decay) | cosine (to min_lr_ratio) | plateau (reduce on plateau)
+    warmup_steps: int = 0  # linear warm-up to lr over this many steps, before any schedule
+    min_lr_ratio: float = 0.1  # cosine ends at lr * this (nanoGPT's min_lr = lr / 10)
+    cosine_steps: int | None = None  # steps the cosine decays over; default: the step or epoch limit
+    plateau_factor: float = 0.5  # plateau: multiply the learning rate by this ...
+    plateau_patience: int = 2  # ... after this many validations without a better loss
+    patience: int | None = 10  # stop after this many validations without a better loss (None: never)
 
     def __post_init__(self) -> None:
         _require(self.seq_len >= 1, f"sequence length must be at least 1, not {self.seq_len}")
@@ -87,6 +95,19 @@ class TrainConfig:
             self.max_time is None or self.max_time > 0,
             f"max time must be positive, not {self.max_time}",
         )
+        _require(
+            self.lr_schedule in SCHEDULES,
+            f"learning-rate schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}",
+        )
+        _require(self.warmup_steps >= 0, f"warm-up steps must be 0 or more, not {self.warmup_steps}")
+        _require(0.0 <= self.min_lr_ratio <= 1.0, f"minimum lr ratio must be in [0, 1], not {self.min_lr_ratio}")
+        _require(
+            self.cosine_steps is None or self.cosine_steps >= 1,
+            f"cosine steps must be at least 1, not {self.cosine_steps}",
+        )
+        _require(0.0 < self.plateau_factor < 1.0, f"plateau factor must be in (0, 1), not {self.plateau_factor}")
+        _require(self.plateau_patience >= 1, f"plateau patience must be at least 1, not {self.plateau_patience}")
+        _require(self.patience is None or self.patience >= 1, f"patience must be at least 1, not {self.patience}")
 
 
 @dataclass(frozen=True)

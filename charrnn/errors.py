@@ -13,6 +13,14 @@ class DataError(CharRNNError):
     """A corpus or text that cannot be read, decoded or used."""
 
 
+class UndecodableText(DataError):
+    """Bytes that are not valid in the text's encoding, at a byte offset."""
+
+    def __init__(self, message: str, encoding: str, offset: int):
+        super().__init__(message)
+        self.encoding, self.offset = encoding, offset
+
+
 class CheckpointError(CharRNNError):
     """A checkpoint that is missing, damaged, foreign or from an incompatible version."""
 

@@ -139,7 +139,7 @@ def test_validation_reads_at_most_eval_chars():
 def test_checkpoint_keeps_the_best_weights_and_the_latest_as_last(tmp_path):
     """Trained on the head, the model overfits: validation improves, then worsens."""
     corpus = held_out_corpus()
-    trainer = Trainer(corpus, tiny_model_config(), held_out_config(max_steps=80, eval_every=5))
+    trainer = Trainer(corpus, tiny_model_config(), held_out_config(max_steps=80, eval_every=5, patience=None))
     snapshots = {}
     evals = []
     for e in trainer.run():

@@ -22,10 +22,16 @@ def _least_length(need: int, val_fraction: float) -> int:
     return n
 
 
-def split(ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split into a training head and a held-out validation tail, checking both are usable."""
+def split(
+    ids: np.ndarray, val_fraction: float, batch_size: int, seq_len: int, held_out: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split into a training head and a held-out validation tail, checking both are usable.
+
+    The tail is `held_out` ids when the corpus says where its held-out documents start, else
+    the `val_fraction` share.
+    """
     n = len(ids)
-    n_val = int(n * val_fraction)
+    n_val = held_out or int(n * val_fraction)
     need = batch_size * seq_len + 1  # one (B, T) window and the target after it
     if n - n_val >= need and n_val >= 2:
         return ids[: n - n_val], ids[n - n_val :]

@@ -24,7 +24,7 @@ from typing import BinaryIO
 import numpy as np
 
 from charrnn import files
-from charrnn.errors import DataError
+from charrnn.errors import DataError, UndecodableText
 from charrnn.vocab import Vocab, list_chars
 
 CHUNK_BYTES = 1 << 20
@@ -37,10 +37,14 @@ class Corpus:
     vocab: Vocab
     name: str  # file name, or "<stdin>"
     n_bytes: int
-    sha256: str  # of the raw bytes
+    sha256: str  # of the raw bytes (of the manifest, for several files: see data/sources.py)
     path: str | None = None  # where it was read from (absolute), None for standard input or a text
     encoding: str = "utf-8"  # how it was decoded, so that it can be read again the same way
     decode_errors: str = "strict"
+    documents: int = 1  # texts joined by `boundary`: files, or chunks between separators
+    boundary: str | None = None  # the symbol between documents, which the text never contains
+    held_out: int = 0  # ids at the end that are whole documents held out for validation (0: none)
+    provenance: dict | None = None  # the files read: see data/sources.py
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>", vocab: Vocab | None = None) -> Corpus:
@@ -72,7 +76,9 @@ class Corpus:
         meta = {"name": self.name, "bytes": self.n_bytes, "chars": int(len(self.ids)), "sha256": self.sha256}
         if self.path is not None:
             meta.update(path=self.path, encoding=self.encoding, decode_errors=self.decode_errors)
-        return meta
+        if self.documents > 1:
+            meta.update(documents=self.documents, boundary=self.boundary, held_out=self.held_out)
+        return meta if self.provenance is None else {**meta, **self.provenance}
 
 
 def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
@@ -93,10 +99,12 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
             text = carry + decoder.decode(data, final)
         except UnicodeDecodeError as e:
             at = offset - buffered + e.start
-            raise DataError(
+            raise UndecodableText(
                 f"the corpus is not valid {encoding}: undecodable byte at "
                 f"offset {at}; pass --encoding to name its encoding, or --decode-errors replace "
-                "(or ignore) to get past bad bytes"
+                "(or ignore) to get past bad bytes",
+                encoding,
+                at,
             ) from None
         offset += len(data)
         carry = ""

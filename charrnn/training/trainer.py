@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charrnn.analysis import baselines
+from charrnn.analysis.baselines import Baselines
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.batching import Streams, split
@@ -21,6 +23,8 @@ from charrnn.errors import ConfigError, DataError, TrainingDiverged
 from charrnn.nn import model, optim
 from charrnn.nn.functional import bits
 from charrnn.nn.workspace import Workspace
+from charrnn.training import finetune
+from charrnn.training.schedules import Schedule
 
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
 SMOOTHING = 0.98  # weight of the past in the displayed training loss (min-char-rnn's smooth_loss)
@@ -43,6 +47,8 @@ class EvalEvent:
     train_loss: float  # smoothed, nats per character
     val_loss: float  # nats per character
     best: bool  # a new best: the checkpoint's weights are now these
+    lr: float = 0.0  # the learning rate of the next step
+    chars_per_sec: float = 0.0  # training characters per second since the last validation
 
     @property
     def val_bits(self) -> float:
@@ -53,14 +59,30 @@ class Trainer:
     """Owns the weights, optimizer, data windows and counters of one training run."""
 
     def __init__(
-        self, corpus: Corpus, model_cfg: ModelConfig, train_cfg: TrainConfig, resume: Checkpoint | None = None
+        self,
+        corpus: Corpus,
+        model_cfg: ModelConfig,
+        train_cfg: TrainConfig,
+        resume: Checkpoint | None = None,
+        init_from: Checkpoint | None = None,
     ):
+        """A new run, or one continued exactly (`resume`), or a new run from a model's weights
+        (`init_from`, over a vocabulary that holds the model's: see finetune.joint_vocab)."""
         self.model_cfg, self.cfg, self.corpus = model_cfg, train_cfg, corpus
-        train_ids, val_ids = split(corpus.ids, train_cfg.val_fraction, train_cfg.batch_size, train_cfg.seq_len)
+        c = train_cfg
+        train_ids, val_ids = split(corpus.ids, c.val_fraction, c.batch_size, c.seq_len, corpus.held_out)
+        self.train_ids = train_ids
         self.windows = Streams(train_ids, train_cfg.batch_size, train_cfg.seq_len)
         self.val_ids = val_ids[: train_cfg.eval_chars]
         self.rng = np.random.default_rng(train_cfg.seed)
         self.params = model.init_params(model_cfg, len(corpus.vocab), self.rng)
+        self.init_from = None
+        if init_from is not None:
+            self.params = finetune.transplant(init_from.params, init_from.vocab, self.params, corpus.vocab)
+            self.init_from = {"corpus": init_from.progress.get("corpus", {}), "steps": init_from.progress.get("step")}
+        self.schedule = Schedule(train_cfg, self.windows.n_windows)
+        self.baselines: Baselines | None = None
+        self._since_eval = [0, 0.0]  # training characters and seconds since the last validation
         self.opt_state = optim.init_state(train_cfg.optimizer, self.params)
         self.state = model.zero_state(model_cfg, train_cfg.batch_size)
         self.step, self.elapsed, self.smooth_loss = 0, 0.0, float(np.log(len(corpus.vocab)))
@@ -83,6 +105,9 @@ class Trainer:
             "history": self.history,
             "corpus": self.corpus.meta(),
             "rng": self.rng.bit_generator.state,
+            "schedule": self.schedule.state,
+            "baselines": self.baselines.to_dict() if self.baselines else None,
+            "init_from": self.init_from,
         }
         resume = {f"last.{k}": p for k, p in self.params.items()}
         resume.update({f"optim.{k}": v for k, v in self.opt_state.items()})
@@ -106,6 +131,8 @@ class Trainer:
             self.rng.bit_generator.state = p["rng"]
             self.step, self.elapsed, self.smooth_loss = int(p["step"]), float(p["elapsed"]), float(p["smooth_loss"])
             self.best_step, self.history = int(p["best_step"]), list(p["history"])
+            self.schedule = Schedule(self.cfg, self.windows.n_windows, p.get("schedule"))
+            self.baselines = Baselines.from_dict(p["baselines"]) if p.get("baselines") else None
         except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise DataError(
                 f"the checkpoint cannot be resumed (it lacks training state: {e}); use --force to start anew"
@@ -114,6 +141,13 @@ class Trainer:
             self.state = state
         self.best_val = p["best_val_loss"] if p.get("best_val_loss") is not None else float("inf")
         self.best_params = dict(ckpt.params)
+        self.init_from = p.get("init_from")
+
+    def measure_baselines(self) -> Baselines:
+        """Uniform, unigram and n-gram bits/char on the validation text (see analysis/baselines.py)."""
+        if self.baselines is None:
+            self.baselines = baselines.measure(self.train_ids, self.val_ids, len(self.corpus.vocab))
+        return self.baselines
 
     def warnings(self) -> list[str]:
         """Settings that cannot work well, said before training starts."""
@@ -153,12 +187,22 @@ class Trainer:
             total += loss
         return total / val.n_windows
 
+    @property
+    def evals_since_best(self) -> int:
+        return sum(1 for h in self.history if h["step"] > self.best_step)
+
+    @property
+    def out_of_patience(self) -> bool:
+        """Validation has not improved for `patience` evaluations: stopped early."""
+        return self.cfg.patience is not None and self.evals_since_best >= self.cfg.patience
+
     def finished(self) -> bool:
         c = self.cfg
         return (
             (c.max_steps is not None and self.step >= c.max_steps)
             or (c.epochs is not None and self.epoch >= c.epochs)
             or (c.max_time is not None and self.elapsed >= c.max_time)
+            or self.out_of_patience
         )
 
     def train_step(self) -> StepEvent:
@@ -174,7 +218,7 @@ class Trainer:
         )
         norm = optim.clip_grad_norm(grads, self.cfg.grad_clip)
         self._check_diverged("training", loss if np.isfinite(norm) else float("nan"), self.step + 1)
-        lr = optim.learning_rate(self.cfg, self.step)
+        lr = self.schedule.lr(self.step)
         optim.step(
             self.cfg.optimizer, self.params, grads, self.opt_state, lr, self.cfg.momentum, self.workspace.child("optim")
         )
@@ -182,6 +226,8 @@ class Trainer:
         self.step += 1
         self.smooth_loss = SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * loss
         dt = time.perf_counter() - t0
+        self._since_eval[0] += x.size
+        self._since_eval[1] += dt
         return StepEvent(self.step, self.epoch, loss, self.smooth_loss, lr, norm, x.size / dt)
 
     def _check_diverged(self, which: str, loss: float, step: int) -> None:
@@ -203,14 +249,23 @@ class Trainer:
         release_pages(self.corpus.ids)  # keeps memory flat on corpora of any size
         val = self.evaluate()
         self._check_diverged("validation", val, self.step)
+        self.schedule.observe(val)
         best = val < self.best_val
         if best:
             self.best_val, self.best_step = val, self.step
             self.best_params = {k: p.copy() for k, p in self.params.items()}
+        lr = self.schedule.lr(self.step)
         self.history.append(
-            {"step": self.step, "elapsed": round(self.elapsed, 3), "train_loss": self.smooth_loss, "val_loss": val}
+            {
+                "step": self.step,
+                "elapsed": round(self.elapsed, 3),
+                "train_loss": self.smooth_loss,
+                "val_loss": val,
+                "lr": lr,
+            }
         )
-        return EvalEvent(self.step, self.smooth_loss, val, best)
+        (chars, seconds), self._since_eval = self._since_eval, [0, 0.0]
+        return EvalEvent(self.step, self.smooth_loss, val, best, lr, chars / seconds if seconds else 0.0)
 
     def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Iterator[StepEvent | EvalEvent]:
         """Train until a limit in the config is reached or stop_requested() says so.

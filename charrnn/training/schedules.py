@@ -1,0 +1,101 @@
+"""Learning-rate schedules: step decay, cosine with warm-up, and reduce-on-plateau.
+
+A schedule maps the step to a learning rate; reduce-on-plateau also watches the validation loss
+(`observe`), and keeps what it has seen in a small state that the checkpoint saves, so that a
+resumed run continues the same schedule. Every schedule may start with a linear warm-up.
+"""
+
+from __future__ import annotations
+
+import math
+
+from charrnn.config import TrainConfig
+from charrnn.errors import ConfigError
+from charrnn.nn import optim
+
+
+def warmup(cfg: TrainConfig, step: int) -> float:
+    """The warm-up factor: (step + 1) / warmup_steps during the warm-up, then 1."""
+    return min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
+
+
+def cosine(cfg: TrainConfig, step: int, horizon: int) -> float:
+    """Half a cosine from lr down to lr * min_lr_ratio between the warm-up's end and `horizon`,
+    then flat at the minimum (nanoGPT's get_lr)."""
+    low = cfg.lr * cfg.min_lr_ratio
+    # 1) warm-up: linear, as for every schedule
+    if step < cfg.warmup_steps:
+        return cfg.lr * warmup(cfg, step)
+    # 2) after the horizon: the minimum
+    if step >= horizon:
+        return low
+    # 3) in between: cosine, from 1 at the warm-up's end to 0 at the horizon
+    progress = (step - cfg.warmup_steps) / max(1, horizon - cfg.warmup_steps)
+    return low + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - low)
+
+
+def horizon(cfg: TrainConfig, windows_per_epoch: int) -> int | None:
+    """The steps a cosine schedule decays over: its own length, or the run's step or epoch limit."""
+    limits = [cfg.max_steps] if cfg.max_steps is not None else []
+    if cfg.epochs is not None:
+        limits.append(math.ceil(cfg.epochs * windows_per_epoch))
+    return cfg.cosine_steps or (min(limits) if limits else None)
+
+
+class Schedule:
+    """The learning rate of each step; `observe(val_loss)` after each validation."""
+
+    def __init__(self, cfg: TrainConfig, windows_per_epoch: int, state: dict | None = None):
+        self.cfg = cfg
+        self.horizon = horizon(cfg, windows_per_epoch)
+        if cfg.lr_schedule == "cosine" and self.horizon is None:
+            raise ConfigError(
+                "a cosine schedule needs to know how long it decays: give the run a step or epoch limit, "
+                "or the schedule its own length in steps"
+            )
+        # reduce-on-plateau: the factor reached so far, the best loss and the evaluations since it
+        self.state = {"scale": 1.0, "best": None, "bad": 0}
+        if state is not None:
+            self.state = _checked(state)
+
+    def lr(self, step: int) -> float:
+        c = self.cfg
+        if c.lr_schedule == "cosine":
+            return cosine(c, step, self.horizon)
+        if c.lr_schedule == "plateau":
+            return c.lr * self.state["scale"] * warmup(c, step)
+        return optim.learning_rate(c, step) * warmup(c, step)
+
+    def observe(self, val_loss: float) -> None:
+        """Reduce-on-plateau: after plateau_patience evaluations without a better loss, lr *= plateau_factor."""
+        if self.cfg.lr_schedule != "plateau":
+            return
+        s = self.state
+        if s["best"] is None or val_loss < s["best"]:
+            s["best"], s["bad"] = val_loss, 0
+            return
+        s["bad"] += 1
+        if s["bad"] >= self.cfg.plateau_patience:
+            s["scale"] *= self.cfg.plateau_factor
+            s["bad"] = 0
+
+
+def _checked(state) -> dict:
+    """A saved schedule state, or ValueError if it is damaged."""
+
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+    ok = (
+        isinstance(state, dict)
+        and set(state) == {"scale", "best", "bad"}
+        and number(state["scale"])
+        and state["scale"] > 0
+        and (state["best"] is None or number(state["best"]))
+        and isinstance(state["bad"], int)
+        and not isinstance(state["bad"], bool)
+        and state["bad"] >= 0
+    )
+    if not ok:
+        raise ValueError("the learning-rate schedule's state is damaged")
+    return dict(state)
