@@ -42,6 +42,10 @@ class Checkpoint:
     params: Params  # best weights
     progress: dict[str, Any] = field(default_factory=dict)  # counters, history, corpus, rng state
     resume: dict[str, np.ndarray] = field(default_factory=dict)  # last.*, optim.*, train.state
+    # read from the file by load(): its format and the charrnn that wrote it (None: not recorded);
+    # a checkpoint not read from a file has neither, and save() writes this charrnn's
+    format_version: int | None = None
+    writer_version: str | None = None
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -178,7 +182,9 @@ def load(path: str | Path, for_update: bool = False) -> Checkpoint:
         if key != "optim.t" and not np.issubdtype(a.dtype, np.floating):
             raise CheckpointError(f"{path}: {key} is not a floating-point array")
     params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in shapes}
-    return Checkpoint(model_cfg, train_cfg, vocab, params, progress, resume)
+    writer = meta.get("charrnn_version")  # files before it was recorded have none
+    versions = {"format_version": meta["format_version"], "writer_version": writer if isinstance(writer, str) else None}
+    return Checkpoint(model_cfg, train_cfg, vocab, params, progress, resume, **versions)
 
 
 ANNOTATION_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "None": (type(None),)}

@@ -246,7 +246,7 @@ def test_on_real_text_the_rnn_forgets_where_the_lstm_remembers():
 
 
 def step_input_grads(params, cfg, dlogits, cache):
-    """Layer 0's per-step input-projection gradient, as inspect --gradients reads it."""
+    """Layer 0's per-step input-projection gradient, as `inspect gradients` reads it."""
     per_layer = []
     model.backward(params, cfg, dlogits, cache, input_grads=per_layer)
     return per_layer[0]

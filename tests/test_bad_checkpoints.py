@@ -25,7 +25,7 @@ COMMANDS = {
     "sample": ["sample", "-n", "5"],
     "inspect": ["inspect"],
     "inspect --json": ["inspect", "--json"],
-    "inspect --text": ["inspect", "--text", "-"],
+    "inspect score": ["inspect", "score", "-"],
     "train --resume": ["train", "-", *tiny(max_steps=99), "--resume"],
 }
 

@@ -132,7 +132,7 @@ def test_chinese_with_thousands_of_characters(tmp_path):
     sample = invoke(["sample", "-c", ckpt, "-n", "30", "--prime", "\u4e00\u4e01", "--seed", "0"])
     assert sample.exit_code == 0 and sample.stdout.startswith("\u4e00\u4e01") and len(sample.stdout) == 32
     assert set(sample.stdout) <= set(text)
-    scored = json.loads(invoke(["inspect", "-c", ckpt, "--json", "--text", "-"], input=text[:50]).stdout)
+    scored = json.loads(invoke(["inspect", "score", "-", "-c", ckpt, "--json"], input=text[:50]).stdout)
     assert scored["score"]["chars"] == 49
 
 

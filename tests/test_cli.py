@@ -378,10 +378,10 @@ def test_inspect_json(trained):
 
 def test_inspect_scores_a_text(trained, tmp_path):
     text = write(tmp_path / "t.txt", "the lazy dog.\n")
-    result = invoke(["inspect", "-c", trained, "--text", text])
+    result = invoke(["inspect", "score", text, "-c", trained])
     assert result.exit_code == 0 and result.stderr == ""
     assert "13 characters scored" in result.stdout and "bits/char" in result.stdout
-    as_json = json.loads(invoke(["inspect", "-c", trained, "--text", "-", "--json"], input="the lazy dog.\n").stdout)
+    as_json = json.loads(invoke(["inspect", "score", "-", "-c", trained, "--json"], input="the lazy dog.\n").stdout)
     score = as_json["score"]
     assert score["chars"] == 13 and len(score["surprisal_bits"]) == 13
     assert score["bits_per_char"] == pytest.approx(np.mean(score["surprisal_bits"]))
@@ -389,11 +389,11 @@ def test_inspect_scores_a_text(trained, tmp_path):
 
 def test_inspect_text_errors(trained, tmp_path):
     bad = write(tmp_path / "bad.txt", f"the {NON_ASCII}")
-    assert_clean_error(invoke(["inspect", "-c", trained, "--text", bad]), 1, repr(NON_ASCII))
-    assert_clean_error(invoke(["inspect", "-c", trained, "--text", tmp_path / "none.txt"]), 2, "none.txt")
+    assert_clean_error(invoke(["inspect", "score", bad, "-c", trained]), 1, repr(NON_ASCII))
+    assert_clean_error(invoke(["inspect", "score", tmp_path / "none.txt", "-c", trained]), 2, "none.txt")
     undecodable = write(tmp_path / "u.txt", b"the \xff dog")
-    assert_clean_error(invoke(["inspect", "-c", trained, "--text", undecodable]), 1, "offset 4")
-    result = invoke(["inspect", "-c", trained, "--text", undecodable, "--decode-errors", "ignore", "--json"])
+    assert_clean_error(invoke(["inspect", "score", undecodable, "-c", trained]), 1, "offset 4")
+    result = invoke(["inspect", "score", undecodable, "-c", trained, "--decode-errors", "ignore", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["score"]["chars"] == 7
 
 

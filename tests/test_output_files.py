@@ -234,7 +234,7 @@ def test_inspect_never_writes_its_page_over_what_it_reads(place, victim):
     text_arg = "-" if victim == "stdin" else text
     with open(text, "rb") as stdin:
         result = subprocess.run(
-            [*script(), "inspect", "-c", ckpt, "--text", text_arg, "--html", page],
+            [*script(), "inspect", "-c", ckpt, "score", text_arg, "--html", page],
             stdin=stdin,
             capture_output=True,
             text=True,
@@ -253,7 +253,7 @@ def test_a_page_write_on_a_full_disk_leaves_the_previous_page(place):
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
     result = subprocess.run(
-        [*script(), "inspect", "-c", ckpt, "--text", text, "--html", page],
+        [*script(), "inspect", "-c", ckpt, "score", text, "--html", page],
         capture_output=True,
         text=True,
         timeout=60,
@@ -269,10 +269,10 @@ def test_a_page_to_a_device_is_written_into_it(place):
     null, full = ckpt.parent / "null", ckpt.parent / "full"
     null.symlink_to(os.devnull)
     full.symlink_to("/dev/full")
-    result = run(["inspect", "-c", ckpt, "--text", text, "--html", null])
+    result = run(["inspect", "-c", ckpt, "score", text, "--html", null])
     assert result.returncode == 0, result.stderr
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode) and null.is_symlink()
-    result = run(["inspect", "-c", ckpt, "--text", text, "--html", full])
+    result = run(["inspect", "-c", ckpt, "score", text, "--html", full])
     assert_clean_error(result, 1, "No space left on device", "--html")
 
 
@@ -330,7 +330,7 @@ def test_an_undecodable_page_name_is_written_and_named_escaped(place):
     ckpt, text = place
     page = os.fsdecode(bytes(ckpt.parent) + b"/caf\xe9.html")
     result = subprocess.run(
-        [os.fsencode(a) for a in [*script(), "inspect", "-c", ckpt, "--text", text, "--html", page]],
+        [os.fsencode(a) for a in [*script(), "inspect", "-c", ckpt, "score", text, "--html", page]],
         capture_output=True,
         timeout=60,
     )

@@ -74,7 +74,7 @@ def test_sample_into_a_reader_that_leaves_exits_quietly(workdir, extra):
     assert len(result.stdout) == 200
 
 
-@pytest.mark.parametrize("command", ["inspect", "inspect --json", "inspect --text corpus.txt"])
+@pytest.mark.parametrize("command", ["inspect", "inspect --json", "inspect score corpus.txt"])
 def test_inspect_into_a_reader_that_leaves_exits_quietly(workdir, command):
     result = shell(f"{charrnn()} {command} -c model.npz | head -c 20", workdir)
     assert result.returncode == 0 and result.stderr == "" and len(result.stdout) == 20
@@ -89,7 +89,7 @@ def test_inspect_json_is_only_json(workdir):
 
 
 def test_score_a_text_from_a_pipe(workdir):
-    result = shell(f"head -c 200 corpus.txt | {charrnn()} inspect -c model.npz --text - --json", workdir)
+    result = shell(f"head -c 200 corpus.txt | {charrnn()} inspect score - -c model.npz --json", workdir)
     assert result.returncode == 0 and result.stderr == ""
     assert json.loads(result.stdout)["score"]["chars"] == 199
 

@@ -195,7 +195,7 @@ def test_log_probs_do_not_depend_on_the_window_size(trained_lstm, monkeypatch):
 
 
 def test_summary_in_bits():
-    s = scoring.summary(np.log([0.5, 0.25, 0.125, 1.0]))  # 1 + 2 + 3 + 0 bits
+    s = scoring.Score.of(np.log([0.5, 0.25, 0.125, 1.0])).summary()  # 1 + 2 + 3 + 0 bits
     assert s == {"chars": 4, "total_bits": pytest.approx(6.0), "bits_per_char": pytest.approx(1.5)}
 
 

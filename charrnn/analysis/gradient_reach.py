@@ -79,15 +79,12 @@ def window_starts(n_chars: int, span: int, positions: int) -> np.ndarray:
 
 def states_at(params: Params, cfg: ModelConfig, ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """The model's state after reading ids[:p], for each p in sorted `positions`: (L, S, N, H)."""
-    dtype = params["decoder.weight"].dtype
-    state = model.zero_state(cfg, 1, dtype)
-    out = np.empty(state.shape[:2] + (len(positions),) + state.shape[3:], dtype)
-    done = 0
-    for i, p in enumerate(positions):
+    states, state, done = [], None, 0
+    for p in positions:
         state = model.state_after(params, cfg, ids[None, done:p], state)
+        states.append(state[:, :, 0])
         done = p
-        out[:, :, i] = state[:, :, 0]
-    return out
+    return np.stack(states, axis=2)
 
 
 def gradient_curve(
@@ -95,7 +92,8 @@ def gradient_curve(
 ) -> GradientCurve:
     """Mean norm of the loss's gradient with respect to the input k = 0 .. span-1 steps back."""
     params = {k: v.astype(np.float64) for k, v in params.items()}  # tiny gradients must not underflow
-    ids = scoring.encode(vocab, text)
+    scoring.check_text(vocab, text)
+    ids = vocab.encode(text).astype(np.intp)
     starts = window_starts(len(ids), span, positions)
     x = ids[starts[:, None] + np.arange(span)]  # (N, K) the windows
     y = ids[starts + span]  # (N,) what each window's last step predicts

@@ -9,6 +9,7 @@ units by the Pearson correlation of their activation with each property, so that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ from charrnn.analysis import scoring
 from charrnn.config import ModelConfig
 from charrnn.errors import ConfigError
 from charrnn.nn import cells
-from charrnn.nn.model import Params
+from charrnn.nn.model import Cache, Params
 from charrnn.vocab import Vocab
 
 STATES = {"h": "hidden state", "c": "cell state"}
@@ -59,23 +60,32 @@ def check_unit(cfg: ModelConfig, unit: Unit) -> None:
 
 def activations(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> dict[tuple[int, str], np.ndarray]:
     """Every layer's states after each character: {(layer, "h" | "c"): (N, H)}."""
-    ids = scoring.encode(vocab, text, min_chars=1)
+    scoring.check_text(vocab, text, min_chars=1)
     kinds = state_kinds(cfg)
     out = {
-        (layer, k): np.empty((len(ids), cfg.hidden_size), np.float32) for layer in range(cfg.num_layers) for k in kinds
+        (layer, k): np.empty((len(text), cfg.hidden_size), np.float32) for layer in range(cfg.num_layers) for k in kinds
     }
-    for start, _, cache in scoring.read(params, cfg, ids):
-        for layer, layer_cache in enumerate(cache.layers):
+    for w in scoring.windows(params, cfg, vocab, text):
+        for layer, layer_cache in enumerate(w.cache.layers):
             for k in kinds:
                 steps = getattr(layer_cache, k + "s")[1:, 0]  # (T, H): the cache keeps h_0 .. h_T
-                out[layer, k][start : start + len(steps)] = steps
+                out[layer, k][w.start : w.start + len(steps)] = steps
     return out
+
+
+def probe(cfg: ModelConfig, unit: Unit) -> Callable[[Cache], np.ndarray]:
+    """A window's cache -> the unit's activation after each of its characters, for scoring.read."""
+    check_unit(cfg, unit)
+
+    def values(cache: Cache) -> np.ndarray:
+        return getattr(cache.layers[unit.layer], unit.state + "s")[1:, 0, unit.unit]  # the cache keeps h_0 .. h_T
+
+    return values
 
 
 def activation(params: Params, cfg: ModelConfig, vocab: Vocab, text: str, unit: Unit) -> np.ndarray:
     """One unit's activation after each character of the text, (N,)."""
-    check_unit(cfg, unit)
-    return activations(params, cfg, vocab, text)[unit.layer, unit.state][:, unit.unit].astype(np.float64)
+    return scoring.read(params, cfg, vocab, text, probe=probe(cfg, unit)).values
 
 
 # -- properties of a text -----------------------------------------------------------------------

@@ -44,7 +44,7 @@ def score_known(name: str, params: Params, cfg: ModelConfig, vocab: Vocab, text:
     kept = np.flatnonzero(known)
     if len(kept) >= 2:  # the first known character has no context and is not scored
         kept_text = "".join(text[i] for i in kept)
-        bits[kept[1:]] = scoring.surprisal_bits(scoring.log_probs(params, cfg, vocab, kept_text))
+        bits[kept[1:]] = scoring.read(params, cfg, vocab, kept_text).score.surprisal_bits
     return ModelScore(name, bits, vocab.missing(text), int((~known).sum()))
 
 

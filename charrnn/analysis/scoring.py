@@ -1,8 +1,11 @@
 """Scoring: reading a text through a model, and what it predicted at every character.
 
 The analysis views (neurons.py, gradient_reach.py, ranking.py, page.py) all start here. A text is
-read once, window by window with the state carried across, through the core's own
-`model.forward`; nothing in these modules writes a forward pass of its own.
+read once by `windows`, window by window with the state carried across as training carries it,
+through the core's own `model.read`; nothing in these modules writes a forward pass of its own.
+`read` is that one pass with what the views keep of it: totals over the whole text, and each
+character's numbers only for as many characters as are asked for, so that memory does not grow
+with the text.
 
 Alignment, used throughout: position i of a text is the character text[i]. The model's state
 "at i" is its state after reading text[i]; its prediction "at i" (for i >= 1) is the
@@ -11,8 +14,9 @@ distribution it gave text[i] after reading text[:i]. The first character is neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,10 +28,11 @@ from charrnn.nn.model import Params
 from charrnn.vocab import Vocab, list_chars
 
 TOP_K = 5  # alternatives kept per position
+BLOCK = 1 << 16  # characters encoded at a time: this, not the text's length, bounds the memory used
 
 
-def encode(vocab: Vocab, text: str, min_chars: int = 2) -> np.ndarray:
-    """The text's ids (N,), or a DataError that names the characters the model never saw."""
+def check_text(vocab: Vocab, text: str, min_chars: int = 2) -> None:
+    """A DataError that names the characters the model never saw, or says the text is too short."""
     if missing := vocab.missing(text):
         shown = list_chars(missing)
         raise DataError(
@@ -35,32 +40,40 @@ def encode(vocab: Vocab, text: str, min_chars: int = 2) -> np.ndarray:
             "the model's own characters (remove them, or compare checkpoints with several -c, which skips them)"
         )
     if len(text) < min_chars:
-        raise DataError(f"the text has {len(text)} characters; this view needs at least {min_chars}")
-    return vocab.encode(text).astype(np.intp)
+        needs = "two characters (the first is never predicted)" if min_chars == 2 else f"{min_chars} characters"
+        raise DataError(f"the text has {len(text)} characters; reading it needs at least {needs}")
 
 
-def read(params: Params, cfg: ModelConfig, ids: np.ndarray) -> Iterator[tuple[int, np.ndarray, model.Cache]]:
-    """Run ids (N,) through the model from a zero state: yield (start, logits (T, V), cache) per window.
+class Window(NamedTuple):
+    start: int  # position in the text of the window's first character
+    logp: np.ndarray  # (T, V) float64: row j, the log-probabilities after reading text[start + j]
+    targets: np.ndarray  # (T,) the ids that came next; one fewer in the text's last window
+    cache: model.Cache  # every layer's states for those T steps (batch of one)
 
-    Row j of a window's logits is the prediction after reading ids[start + j], i.e. for
-    ids[start + j + 1]; its cache holds every layer's states for those T steps (batch of one).
-    """
-    state = model.zero_state(cfg, 1, params["decoder.weight"].dtype)
-    for start, logits, _, cache in model.read(params, cfg, ids[None], state):
-        yield start, logits, cache
+
+def windows(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> Iterator[Window]:
+    """Read a whole text from a zero state, a window at a time. The text is encoded a block at
+    a time and each block's last input predicts the next block's first character."""
+    state = None
+    for b in range(0, len(text), BLOCK):
+        ids = vocab.encode(text[b : b + BLOCK + 1]).astype(np.intp)
+        for window in model.read(params, cfg, ids[None, :BLOCK], state):
+            start, logits, state, cache = window  # the state read on to, for the next block
+            targets = ids[start + 1 : start + 1 + len(logits)]
+            yield Window(b + start, log_softmax(logits.astype(np.float64)), targets, cache)
 
 
 @dataclass
 class Predictions:
-    """What the model expected at positions 1 .. N-1 of a text."""
+    """What the model expected at positions 1 .. n of a text."""
 
-    logp: np.ndarray  # (N-1,) ln p(text[i] | text[:i])
-    top_ids: np.ndarray  # (N-1, k) the k most likely characters at each position, best first
-    top_logp: np.ndarray  # (N-1, k) and their log-probabilities
+    logp: np.ndarray  # (n,) ln p(text[i] | text[:i])
+    top_ids: np.ndarray  # (n, k) the k most likely characters at each position, best first
+    top_logp: np.ndarray  # (n, k) and their log-probabilities
 
     @property
     def bits(self) -> np.ndarray:
-        """Surprisal -log2 p of each predicted character, (N-1,)."""
+        """Surprisal -log2 p of each predicted character, (n,)."""
         return bits(-self.logp)
 
     @property
@@ -68,20 +81,100 @@ class Predictions:
         return float(self.bits.mean()) if len(self.logp) else float("nan")
 
 
+@dataclass
+class Score:
+    """How surprising a text was: totals over every scored character, and each character's
+    surprisal for all of them or for the first few."""
+
+    chars: int  # characters scored: every one but the first
+    total_bits: float
+    surprisal_bits: np.ndarray  # -log2 p of text[1], text[2], ...: all `chars`, or the first ones
+
+    @classmethod
+    def of(cls, logp: np.ndarray) -> Score:
+        """The score of log-probabilities (nats) of every scored character."""
+        b = bits(-logp)
+        return cls(len(b), float(b.sum()), b)
+
+    @property
+    def bits_per_char(self) -> float:
+        return self.total_bits / max(self.chars, 1)
+
+    def summary(self) -> dict[str, float]:
+        return {"chars": self.chars, "total_bits": self.total_bits, "bits_per_char": self.bits_per_char}
+
+    def to_dict(self) -> dict:
+        return {**self.summary(), "surprisal_bits": self.surprisal_bits.tolist()}
+
+
+@dataclass
+class Reading:
+    """What one pass over a text kept."""
+
+    score: Score
+    predictions: Predictions  # at positions 1 .. `top` (none unless asked for)
+    values: np.ndarray | None  # the probe's value after each character the score kept, and the first
+
+
+def _put(dest: np.ndarray, start: int, src: np.ndarray) -> None:
+    """dest[start : start + len(src)] = src, as far as dest goes."""
+    part = dest[start : start + len(src)]
+    part[...] = src[: len(part)]
+
+
+def _put_top(preds: Predictions, start: int, rows: np.ndarray) -> None:
+    """The k most likely characters of each row of log-probabilities, best first, at positions start, ..."""
+    rows = rows[: len(preds.logp) - start]
+    k = preds.top_ids.shape[1]
+    best = np.argpartition(-rows, k - 1, axis=1)[:, :k]  # the k largest, unordered
+    best_logp = np.take_along_axis(rows, best, axis=1)
+    order = np.argsort(-best_logp, axis=1, kind="stable")
+    _put(preds.top_ids, start, np.take_along_axis(best, order, axis=1))
+    _put(preds.top_logp, start, np.take_along_axis(best_logp, order, axis=1))
+
+
+def read(
+    params: Params,
+    cfg: ModelConfig,
+    vocab: Vocab,
+    text: str,
+    *,
+    keep: int | None = None,
+    top: int = 0,
+    k: int = TOP_K,
+    probe: Callable[[model.Cache], np.ndarray] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Reading:
+    """Score a text in one pass. keep: characters whose surprisal is kept (None: all); top:
+    positions whose k best alternatives are kept; probe: a window's cache -> one value per step
+    (e.g. a unit's activation), kept for the same characters; progress: called with the
+    characters read so far."""
+    check_text(vocab, text)
+    n = len(text) - 1
+    kept = np.empty(n if keep is None else min(keep, n))
+    top, k = min(top, n), min(k, len(vocab))
+    preds = Predictions(np.empty(top), np.empty((top, k), np.intp), np.empty((top, k)))
+    values = None if probe is None else np.empty(len(kept) + 1)
+    total = 0.0
+    for w in windows(params, cfg, vocab, text):
+        rows = w.logp[: len(w.targets)]
+        logp = rows[np.arange(len(rows)), w.targets]
+        surprisal = bits(-logp)
+        total += float(surprisal.sum())
+        _put(kept, w.start, surprisal)
+        if w.start < top:
+            _put(preds.logp, w.start, logp)
+            _put_top(preds, w.start, rows)
+        if values is not None:
+            _put(values, w.start, probe(w.cache))
+        if progress is not None:
+            progress(w.start + len(w.logp))
+    return Reading(Score(n, total, kept), preds, values)
+
+
 def predictions(params: Params, cfg: ModelConfig, vocab: Vocab, text: str, k: int = TOP_K) -> Predictions:
     """Each character's log-probability under the model and the model's top-k alternatives."""
-    ids = encode(vocab, text)
-    k = min(k, len(vocab))
-    n = len(ids) - 1
-    logp, top_ids, top_logp = np.empty(n), np.empty((n, k), np.intp), np.empty((n, k))
-    for span, rows, targets in windows(params, cfg, ids):
-        logp[span] = rows[np.arange(len(rows)), targets]
-        best = np.argpartition(-rows, k - 1, axis=1)[:, :k]  # the k largest, unordered
-        best_logp = np.take_along_axis(rows, best, axis=1)
-        order = np.argsort(-best_logp, axis=1, kind="stable")
-        top_ids[span] = np.take_along_axis(best, order, axis=1)
-        top_logp[span] = np.take_along_axis(best_logp, order, axis=1)
-    return Predictions(logp, top_ids, top_logp)
+    return read(params, cfg, vocab, text, keep=0, top=len(text), k=k).predictions
 
 
 def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.ndarray:
@@ -89,31 +182,7 @@ def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.n
 
     The first character has no context and is not scored.
     """
-    if missing := vocab.missing(text):
-        raise DataError(f"the text has characters the model never saw: {list_chars(missing)}")
-    if len(text) < 2:
-        raise DataError("the text needs at least two characters to be scored")
-    ids = vocab.encode(text).astype(np.intp)
-    out = np.empty(len(text) - 1)
-    for span, logp, targets in windows(params, cfg, ids):
-        out[span] = logp[np.arange(len(targets)), targets]
-    return out
-
-
-def windows(params: Params, cfg: ModelConfig, ids: np.ndarray) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
-    """Read ids (N,) from a zero state, a window at a time. Yields, per window, the positions it
-    predicts (a slice of 0 .. N-2, position i standing for ids[i + 1]), the log-probabilities
-    (T, V) float64 the model gave them and the ids that came there."""
-    state = model.zero_state(cfg, 1, params["decoder.weight"].dtype)
-    for start, logits, _, _ in model.read(params, cfg, ids[None, :-1], state):  # the last predicts nothing
-        logp = log_softmax(logits.astype(np.float64))
-        yield slice(start, start + len(logp)), logp, ids[start + 1 : start + 1 + len(logp)]
-
-
-def summary(logp: np.ndarray) -> dict[str, float]:
-    """Total bits and bits per character of scored log-probabilities."""
-    total = float(surprisal_bits(logp).sum())
-    return {"chars": int(len(logp)), "total_bits": total, "bits_per_char": total / max(len(logp), 1)}
+    return -np.log(2) * read(params, cfg, vocab, text).score.surprisal_bits
 
 
 def surprisal_bits(logp: np.ndarray) -> np.ndarray:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from charrnn import __version__
-from charrnn.checkpoint import FORMAT_VERSION, Checkpoint
+from charrnn.checkpoint import Checkpoint
 from charrnn.config import to_dict
 from charrnn.nn.functional import bits
 from charrnn.nn.model import num_params
@@ -18,8 +18,8 @@ def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
     best = p.get("best_val_loss")
     return {
         "checkpoint": str(path),
-        "format_version": FORMAT_VERSION,
-        "charrnn_version": __version__,
+        "format_version": ckpt.format_version,  # the file's, and the charrnn that wrote it (None: unknown)
+        "writer_version": ckpt.writer_version,
         "model": {**to_dict(ckpt.model), "parameters": num_params(ckpt.params)},
         "vocab": {"size": len(ckpt.vocab), "chars": ckpt.vocab.to_json()},
         "corpus": p.get("corpus", {}),
@@ -41,3 +41,13 @@ def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
             for h in p.get("history", [])
         ],
     }
+
+
+@dataclass
+class Facts:
+    """The facts view's result (`charrnn inspect` alone): describe()'s data."""
+
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data

@@ -39,13 +39,14 @@ def line_plot(
     return lines
 
 
-def info(facts: dict[str, Any]) -> None:
-    """What a checkpoint holds, as a table and a learning curve on stdout."""
+def info(view) -> None:
+    """What a checkpoint holds (a Facts), as a table and a learning curve on stdout."""
     from rich.table import Table
 
     from charrnn.vocab import show_char
 
     out = console.console()
+    facts = view.data
     table = Table(title=facts["checkpoint"], show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -68,7 +69,7 @@ def info(facts: dict[str, Any]) -> None:
             "best validation",
             "-" if t["best_val_bits"] is None else f"{t['best_val_bits']:.4f} bits/char at step {t['best_step']:,}",
         ),
-        ("format", f"{facts['format_version']} (charrnn {facts['charrnn_version']})"),
+        ("format", f"{facts['format_version']}, written by charrnn {facts['writer_version'] or '(version unknown)'}"),
     ]
     for key, value in rows:
         table.add_row(key, value)
@@ -90,13 +91,14 @@ def surprise_style(bits: float) -> str:
     return SURPRISE_COLOURS[min(int(bits // 2), len(SURPRISE_COLOURS) - 1)]
 
 
-def score(text: str, surprisal_bits: list[float], summary: dict[str, float]) -> None:
-    """The scored text, each character coloured by how surprising it was, then the totals."""
+def score(view) -> None:
+    """The scored text (a ScoreView), each character coloured by how surprising it was, then the totals."""
     from rich.text import Text
 
     out = console.console()
+    text, summary = view.shown, view.score.summary()
     rendered = Text(text[0])
-    for ch, b in zip(text[1:], surprisal_bits):
+    for ch, b in zip(text[1:], view.score.surprisal_bits.tolist()):
         rendered.append(ch, style=surprise_style(b))
     out.print(rendered)
     out.print(
@@ -116,11 +118,12 @@ def activation_style(value: float, scale: float) -> str:
     return "black on #{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def neuron(text: str, values: list[float], label: str) -> None:
-    """The text with each character's background coloured by one unit's activation after it."""
+def neurons(view) -> None:
+    """The text (a NeuronView) with each character's background coloured by one unit's activation after it."""
     from rich.text import Text
 
     out = console.console()
+    text, values, label = view.shown, view.values.tolist(), view.unit.label
     scale = max((abs(v) for v in values), default=0.0)
     rendered = Text()
     for ch, v in zip(text, values):
@@ -132,13 +135,14 @@ def neuron(text: str, values: list[float], label: str) -> None:
     )
 
 
-def neuron_search(found: dict[str, Any], shown: int = 20) -> None:
-    """Properties of the text and the units that track them best, strongest first."""
+def find_neurons(view, shown: int = 20) -> None:
+    """Properties of the text (a FindNeuronsView) and the units that track them best, strongest first."""
     from rich.table import Table
 
     from charrnn.analysis.neurons import Unit
 
     out = console.console()
+    found = view.search.to_dict()
     table = Table(
         title=f"units that track properties of the text ({found['chars']:,} characters)", title_justify="left"
     )
@@ -161,20 +165,19 @@ def neuron_search(found: dict[str, Any], shown: int = 20) -> None:
     if found["properties"]:
         best = found["properties"][0]["units"][0]
         flag = " --cell-state" if best["state"] == "c" else ""
-        out.print(
-            f"r is the correlation over the text; see one with: charrnn inspect --text FILE --neuron {best['layer']}:{best['unit']}{flag}"
-        )
+        out.print("r is the correlation over the text; to see the strongest unit along it:")
+        out.print(f"  charrnn inspect neurons TEXT --unit {best['layer']}:{best['unit']}{flag}")
 
 
-def gradients(result: dict[str, Any], floor: float = 1e-8) -> None:
-    """Gradient norm against steps back, one curve per checkpoint, on a log scale."""
+def gradients(view, floor: float = 1e-8) -> None:
+    """Gradient norm against steps back (a GradientsView), one curve per checkpoint, on a log scale."""
     import math
 
     from rich import box
     from rich.table import Table
 
     out = console.console()
-    models = result["models"]
+    models = view.to_dict()["models"]
     threshold = models[0]["threshold"]
     table = Table(
         title=f"gradient of the loss w.r.t. the input k steps back, mean of {models[0]['positions']} positions",
@@ -208,13 +211,14 @@ def gradients(result: dict[str, Any], floor: float = 1e-8) -> None:
         out.print(line)
 
 
-def ranking(ranking: dict[str, Any]) -> None:
-    """Checkpoints ranked by bits per character on the characters all of them could score."""
+def compare(view) -> None:
+    """Checkpoints ranked (a CompareView) by bits per character on the characters all of them could score."""
     from rich.table import Table
 
     from charrnn.vocab import list_chars, show_char
 
     out = console.console()
+    ranking = view.ranking.to_dict()
     table = Table(
         title=f"which model finds the text least surprising ({ranking['comparable_chars']:,} of "
         f"{ranking['chars']:,} characters comparable)",

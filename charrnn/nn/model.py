@@ -142,24 +142,31 @@ def forward(
     return logits, new_state, Cache(ids, inputs, caches, masks, h)
 
 
-def read(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray):
-    """Run ids (B, N) through the model WINDOW characters at a time, carrying the state.
+def _given_or_zero(params: Params, cfg: ModelConfig, batch: int, state: np.ndarray | None) -> np.ndarray:
+    return zero_state(cfg, batch, params["decoder.weight"].dtype) if state is None else state
+
+
+def read(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray | None = None):
+    """Run ids (B, N) through the model WINDOW characters at a time, carrying the state, from
+    `state` or, when there is none, from zeros.
 
     Yields (start, logits (T*B, V), state after the window, cache) per window: the numbers of one
     forward over all N, in bounded memory. Sampling warms up on its prime text this way, and
     scoring and inspect read their texts this way.
     """
+    state = _given_or_zero(params, cfg, ids.shape[0], state)
     weights = prepare(params, cfg)
     for start in range(0, ids.shape[1], WINDOW):
         logits, state, cache = forward(params, cfg, ids[:, start : start + WINDOW], state, weights=weights)
         yield start, logits, state, cache
 
 
-def state_after(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray) -> np.ndarray:
-    """The state after reading ids (B, N) on from `state`, in windows (N may be 0)."""
-    for _, _, state_now, _ in read(params, cfg, ids, state):
-        state = state_now
-    return state
+def state_after(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray | None = None) -> np.ndarray:
+    """The state after reading ids (B, N) on from `state` (zeros if None), in windows (N may be 0)."""
+    after = _given_or_zero(params, cfg, ids.shape[0], state)
+    for window in read(params, cfg, ids, after):
+        after = window[2]
+    return after
 
 
 def _embedding_grad(ids: np.ndarray, da: np.ndarray, vocab: int, ws: Workspace | None) -> np.ndarray:
@@ -193,7 +200,7 @@ def backward(
 
     dstate is the gradient arriving at the final state; truncated BPTT passes none (zero).
     A list passed as input_grads receives, per layer from the bottom, the gradient of its input
-    projection at every step, (T, B, G*H): how much each step's input mattered (inspect --gradients).
+    projection at every step, (T, B, G*H): how much each step's input mattered (`inspect gradients`).
     """
     cell = cells.get(cfg)
     T, B = cache.ids.shape

@@ -1,0 +1,61 @@
+"""`charrnn inspect`: what a checkpoint holds and, view by view, how its model reads a text.
+
+`charrnn inspect` alone shows the checkpoint's facts (cli/facts.py). Each view is a subcommand
+in a module of its own here: its click command, its options, and the dataclass its result is,
+with one `to_dict()` (its JSON, documented in docs/json.md); its terminal renderer is in
+cli/render.py, and what the views share (options, the text, showing a result, the page) in
+view.py. To add a view: write its module on the pattern of score.py, add its renderer, list its
+command in VIEWS below, and document its JSON.
+"""
+
+from __future__ import annotations
+
+import click
+
+from charrnn.cli.common import checkpoint_option
+from charrnn.cli.inspect import compare, find_neurons, gradients, neurons, score, view
+
+VIEWS = (score.score, neurons.neurons, find_neurons.find_neurons, gradients.gradients, compare.compare)
+
+
+class Views(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in VIEWS order, not alphabetical
+
+
+@click.group(
+    "inspect",
+    cls=Views,
+    invoke_without_command=True,
+    short_help="Show what a checkpoint holds, or how its model reads a text.",
+)
+@checkpoint_option()
+@click.option("--json", "as_json", is_flag=True, help="Print the facts as one JSON object (docs/json.md).")
+@click.pass_context
+def inspect(ctx, checkpoint, as_json):
+    """Show a checkpoint's model, vocabulary, corpus and learning curve; its views (the commands
+    below) show how the model reads a text. -c and --json given here apply to the view too.
+
+    \b
+    Examples:
+      charrnn inspect
+      charrnn inspect -c notes.npz --json | jq .training
+      charrnn inspect score passage.txt
+      echo "To be, or not to be" | charrnn inspect score -
+      charrnn inspect neurons held_out.txt --unit 0:42 --cell-state
+      charrnn inspect find-neurons held_out.txt
+      charrnn inspect gradients held_out.txt -c rnn.npz -c lstm.npz
+      charrnn inspect compare passage.txt -c shakespeare.npz -c code.npz
+      charrnn inspect score passage.txt --html page.html
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.cli import render
+    from charrnn.cli.facts import Facts, describe
+
+    view.show(Facts(describe(ckpt_io.load(checkpoint), checkpoint)), as_json, render.info)
+
+
+for command in VIEWS:
+    inspect.add_command(command)

@@ -1,0 +1,43 @@
+"""`charrnn inspect compare TEXT -c A -c B`: which model finds a text least surprising."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from charrnn.analysis.ranking import Ranking
+from charrnn.cli.inspect import view
+
+
+@dataclass
+class CompareView:
+    text: str  # its path, or - for standard input
+    ranking: Ranking
+
+    def to_dict(self) -> dict:
+        return {"view": "compare", "text": self.text, **self.ranking.to_dict()}
+
+
+@click.command("compare", short_help="Rank several checkpoints by bits per character on one text.")
+@view.text_argument
+@view.several_checkpoints
+@view.json_option
+def compare(text_path, encoding, decode_errors, checkpoints, as_json):
+    """Rank the checkpoints (repeat -c) by bits per character on TEXT (- for standard input),
+    over the characters every one of them knows.
+
+    \b
+    Example:
+      charrnn inspect compare passage.txt -c shakespeare.npz -c code.npz
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.analysis import ranking
+    from charrnn.cli import render
+
+    if len(checkpoints) < 2:
+        raise click.UsageError("compare ranks several checkpoints: pass -c at least twice")
+    models = [(str(path), ckpt_io.load(path)) for path in checkpoints]
+    text = view.read_text(text_path, encoding, decode_errors)
+    scores = [ranking.score_known(name, c.params, c.model, c.vocab, text) for name, c in models]
+    view.show(CompareView(text_path, ranking.rank(scores)), as_json, render.compare)

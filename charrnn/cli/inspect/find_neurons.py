@@ -1,0 +1,42 @@
+"""`charrnn inspect find-neurons TEXT`: the units that track properties of a text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from charrnn.analysis.neurons import NeuronSearch
+from charrnn.cli.inspect import view
+
+
+@dataclass
+class FindNeuronsView:
+    checkpoint: str
+    text: str  # its path, or - for standard input
+    search: NeuronSearch
+
+    def to_dict(self) -> dict:
+        return {"view": "find-neurons", "checkpoint": self.checkpoint, "text": self.text, **self.search.to_dict()}
+
+
+@click.command("find-neurons", short_help="Rank units by how well they track quotes, brackets, line position, ...")
+@view.text_argument
+@view.one_checkpoint
+@view.json_option
+def find_neurons(text_path, encoding, decode_errors, checkpoint, as_json):
+    """Rank the units by how well their activation along TEXT (- for standard input) tracks
+    simple properties of it: inside quotes, bracket depth, position in the line, ...
+
+    \b
+    Example:
+      charrnn inspect find-neurons held_out.txt
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.analysis import neurons
+    from charrnn.cli import render
+
+    ckpt = ckpt_io.load(checkpoint)
+    text = view.read_text(text_path, encoding, decode_errors)
+    search = neurons.find_neurons(ckpt.params, ckpt.model, ckpt.vocab, text)
+    view.show(FindNeuronsView(str(checkpoint), text_path, search), as_json, render.find_neurons)

@@ -1,0 +1,64 @@
+"""`charrnn inspect gradients TEXT -c A -c B`: how far back the loss on a text reaches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from charrnn.analysis.gradient_reach import POSITIONS, SPAN, GradientCurve
+from charrnn.cli.inspect import view
+
+
+@dataclass
+class ModelCurve:
+    checkpoint: str
+    model: str  # e.g. LSTM 2x256
+    curve: GradientCurve
+
+
+@dataclass
+class GradientsView:
+    text: str  # its path, or - for standard input
+    models: list[ModelCurve]
+
+    def to_dict(self) -> dict:
+        return {
+            "view": "gradients",
+            "text": self.text,
+            "models": [{"checkpoint": m.checkpoint, "model": m.model, **m.curve.to_dict()} for m in self.models],
+        }
+
+
+@click.command("gradients", short_help="Gradient norm against steps back: how far the loss on a text reaches.")
+@view.text_argument
+@view.several_checkpoints
+@click.option("--span", type=click.IntRange(min=1), default=SPAN, show_default=True, help="Steps back to measure.")
+@click.option(
+    "--positions",
+    type=click.IntRange(min=1),
+    default=POSITIONS,
+    show_default=True,
+    help="Positions of TEXT averaged over.",
+)
+@view.json_option
+def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, as_json):
+    """How far back the loss on TEXT (- for standard input) reaches: the norm of its gradient
+    with respect to the input k steps back, for each checkpoint (repeat -c to compare them).
+
+    \b
+    Example:
+      charrnn inspect gradients held_out.txt -c rnn.npz -c lstm.npz
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.analysis import gradient_reach
+    from charrnn.cli import render
+
+    models = [(str(path), ckpt_io.load(path)) for path in checkpoints]
+    text = view.read_text(text_path, encoding, decode_errors)
+    curves = []
+    for name, ckpt in models:
+        curve = gradient_reach.gradient_curve(ckpt.params, ckpt.model, ckpt.vocab, text, span, positions)
+        m = ckpt.model
+        curves.append(ModelCurve(name, f"{m.cell.upper()} {m.num_layers}x{m.hidden_size}", curve))
+    view.show(GradientsView(text_path, curves), as_json, render.gradients)

@@ -1,0 +1,82 @@
+"""`charrnn inspect neurons TEXT --unit L:U`: one unit's activation along a text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import click
+import numpy as np
+
+from charrnn.analysis.neurons import Unit
+from charrnn.analysis.scoring import Score
+from charrnn.cli.inspect import view
+
+
+class UnitRef(click.ParamType):
+    """LAYER:UNIT, both counted from 0, e.g. 0:42."""
+
+    name = "LAYER:UNIT"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", str(value))
+        if not match:
+            self.fail(f"{value!r} is not LAYER:UNIT; write it like 0:42 (layers and units count from 0)", param, ctx)
+        return int(match[1]), int(match[2])
+
+
+@dataclass
+class NeuronView:
+    checkpoint: str
+    text: str  # its path, or - for standard input
+    shown: str  # the text, or its first characters: those whose values were kept
+    unit: Unit
+    values: np.ndarray  # the unit's activation after each character of `shown`
+    score: Score
+    html: str | None = None  # the page written, if any
+
+    def to_dict(self) -> dict:
+        return {
+            "view": "neurons",
+            "checkpoint": self.checkpoint,
+            "text": self.text,
+            "neuron": {**asdict(self.unit), "label": self.unit.label, "values": self.values.tolist()},
+            "score": self.score.to_dict(),
+            "html": self.html,
+        }
+
+
+@click.command("neurons", short_help="Colour a text by one unit's activation after each character.")
+@view.text_argument
+@click.option("--unit", "unit_ref", type=UnitRef(), required=True, help="The unit to show, as LAYER:UNIT.")
+@click.option("--cell-state", is_flag=True, help="An LSTM unit's cell state c rather than its hidden state h.")
+@view.one_checkpoint
+@view.html_option
+@view.json_option
+def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint, html_path, as_json):
+    """Colour TEXT (- for standard input) by one unit's activation after each character: blue
+    negative, red positive. `charrnn inspect find-neurons TEXT` suggests units worth a look.
+
+    \b
+    Examples:
+      charrnn inspect neurons held_out.txt --unit 0:42
+      charrnn inspect neurons held_out.txt --unit 1:7 --cell-state --html page.html
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.analysis import neurons as analysis
+    from charrnn.analysis import page, scoring
+    from charrnn.cli import render
+
+    ckpt = ckpt_io.load(checkpoint)
+    unit = Unit(*unit_ref, "c" if cell_state else "h")
+    probe = analysis.probe(ckpt.model, unit)
+    text = view.read_text(text_path, encoding, decode_errors)
+    view.check_page(html_path)
+    top = page.MAX_CHARS if html_path else 0
+    reading = scoring.read(ckpt.params, ckpt.model, ckpt.vocab, text, top=top, probe=probe)
+    result = NeuronView(str(checkpoint), text_path, text, unit, reading.values, reading.score)
+    if html_path:
+        result.html = view.write_page(html_path, str(checkpoint), ckpt, text, text_path, reading, unit.label)
+    view.show(result, as_json, render.neurons, html_path)

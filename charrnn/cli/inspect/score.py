@@ -1,0 +1,57 @@
+"""`charrnn inspect score TEXT`: how surprising each character of a text was to the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from charrnn.analysis.scoring import Score
+from charrnn.cli.inspect import view
+
+
+@dataclass
+class ScoreView:
+    checkpoint: str
+    text: str  # its path, or - for standard input
+    shown: str  # the text, or its first characters: those whose surprisal the score kept
+    score: Score
+    html: str | None = None  # the page written, if any
+
+    def to_dict(self) -> dict:
+        return {
+            "view": "score",
+            "checkpoint": self.checkpoint,
+            "text": self.text,
+            "score": self.score.to_dict(),
+            "html": self.html,
+        }
+
+
+@click.command("score", short_help="Bits per character of a text, each character coloured by surprise.")
+@view.text_argument
+@view.one_checkpoint
+@view.html_option
+@view.json_option
+def score(text_path, encoding, decode_errors, checkpoint, html_path, as_json):
+    """Score TEXT (- for standard input): how many bits per character the model needs for it,
+    each character coloured by how surprising it was.
+
+    \b
+    Examples:
+      echo "To be, or not to be" | charrnn inspect score -
+      charrnn inspect score corpora/shakespeare.txt --json | jq .score.bits_per_char
+      charrnn inspect score passage.txt --html page.html
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.analysis import page, scoring
+    from charrnn.cli import render
+
+    ckpt = ckpt_io.load(checkpoint)
+    text = view.read_text(text_path, encoding, decode_errors)
+    view.check_page(html_path)
+    reading = scoring.read(ckpt.params, ckpt.model, ckpt.vocab, text, top=page.MAX_CHARS if html_path else 0)
+    result = ScoreView(str(checkpoint), text_path, text, reading.score)
+    if html_path:
+        result.html = view.write_page(html_path, str(checkpoint), ckpt, text, text_path, reading)
+    view.show(result, as_json, render.score, html_path)

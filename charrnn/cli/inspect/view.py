@@ -1,0 +1,156 @@
+"""What every `inspect` view shares: its options, the text it reads, and showing its result.
+
+A view's command reads its checkpoint(s) and its text, computes its result as a dataclass with
+one `to_dict()` (its JSON, documented in docs/json.md) and hands it to `show` with the
+renderer that draws it in the terminal (cli/render.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import click
+from click.core import ParameterSource
+
+from charrnn.cli.common import DEFAULT_CHECKPOINT, checkpoint_option, output_to, quiet_broken_pipe
+
+
+class Result(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def _given_before_the_view(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """`charrnn inspect -c m.npz score T` is `charrnn inspect score T -c m.npz`: an option of the
+    group given before the view's name is the view's too (the first of several, for a view of several)."""
+    name = "checkpoint" if param.name == "checkpoints" else param.name
+    parent = ctx.parent
+    if parent is None or parent.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
+        return value
+    if name == "as_json":
+        return True
+    given_here = ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
+    if param.multiple:
+        return (parent.params[name], *(value if given_here else ()))
+    if given_here:
+        raise click.UsageError("this view reads one checkpoint: give -c once, before or after the view's name")
+    return parent.params[name]
+
+
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_given_before_the_view,
+    help="Print the result as one JSON object (its fields: docs/json.md).",
+)
+one_checkpoint = checkpoint_option(callback=_given_before_the_view)
+several_checkpoints = click.option(
+    "-c",
+    "--checkpoint",
+    "checkpoints",
+    type=click.Path(dir_okay=False, path_type=Path),
+    multiple=True,
+    default=[DEFAULT_CHECKPOINT],
+    show_default=True,
+    envvar="CHARRNN_CHECKPOINT",
+    callback=_given_before_the_view,
+    help="A checkpoint to read; repeat it for each model.",
+)
+html_option = click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PAGE",
+    help="Also write a self-contained HTML page of the text: its colours, and hover for the model's alternatives.",
+)
+
+
+def text_argument(command: Callable) -> Callable:
+    """TEXT, and how to decode it."""
+    for decorator in reversed(
+        [
+            click.argument("text_path", metavar="TEXT", type=click.Path(exists=True, dir_okay=False, allow_dash=True)),
+            click.option("--encoding", default="utf-8", show_default=True, help="Encoding of TEXT."),
+            click.option(
+                "--decode-errors",
+                type=click.Choice(["strict", "replace", "ignore"]),
+                default="strict",
+                show_default=True,
+                help="What to do with undecodable bytes in TEXT.",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+def read_text(text_path: str, encoding: str, decode_errors: str) -> str:
+    from charrnn.data.corpus import read_text
+
+    return read_text(sys.stdin.buffer if text_path == "-" else text_path, encoding, decode_errors)
+
+
+def text_name(text_path: str) -> str:
+    return "standard input" if text_path == "-" else text_path
+
+
+def show(result: Result, as_json: bool, render: Callable[[Any], None], page: Path | None = None) -> None:
+    """The result on stdout: as JSON, or drawn by its renderer; then, on stderr, the page written."""
+    from charrnn import files
+    from charrnn.cli import console
+
+    with quiet_broken_pipe():
+        if as_json:
+            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        else:
+            render(result)
+    if page is not None:
+        console.message(f"wrote {files.display(page)}")
+
+
+def check_page(path: Path | None) -> None:
+    """Refuse now, before the work, a page that would replace one of the command's inputs."""
+    from charrnn import files
+
+    if path is not None:
+        with output_to("--html"):
+            files.check_target(path, in_place=True)
+
+
+def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, neuron_label: str | None = None) -> str:
+    """The HTML page of a text as one pass read it (`reading`, with predictions for the page's
+    characters, and a unit's values when neuron_label names it); returns the path written."""
+    from charrnn import files
+    from charrnn.analysis import page
+    from charrnn.cli.facts import describe
+
+    facts = describe(ckpt, name)
+    m, t, score = facts["model"], facts["training"], reading.score
+    rows = [
+        ("checkpoint", name),
+        ("model", f"{m['cell'].upper()}, {m['num_layers']} x {m['hidden_size']}, {m['parameters']:,} parameters"),
+        (
+            "trained on",
+            f"{facts['corpus'].get('name', '?')}: {t['steps']:,} steps"
+            + ("" if t["best_val_bits"] is None else f", best validation {t['best_val_bits']:.3f} bits/char"),
+        ),
+        ("this text", f"{text_name(text_path)}: {len(text):,} characters, {score.bits_per_char:.3f} bits/char"),
+    ]
+    neuron = None if neuron_label is None else page.NeuronColouring(neuron_label, reading.values)
+    source = "standard input" if text_path == "-" else Path(text_path).name
+    html_page = page.page(
+        text,
+        reading.predictions,
+        ckpt.vocab.chars,
+        title=f"charrnn: {Path(name).name} reads {source}",
+        facts=rows,
+        history=facts["history"],
+        neuron=neuron,
+    )
+    with output_to("--html"):
+        files.write_text(path, html_page)
+    return str(path)
