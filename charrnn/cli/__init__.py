@@ -16,7 +16,7 @@ import sys
 import click
 
 from charrnn import __version__
-from charrnn.cli import inspect, sample, train
+from charrnn.cli import export, inspect, sample, train
 from charrnn.cli.common import ARGV, SIGNAL_EXIT, one_line
 
 
@@ -57,10 +57,11 @@ def cli():
     charrnn train corpus.txt          learn a text, into charrnn.npz
     charrnn sample --temp 0.8         write new text in its style
     charrnn inspect                   what a checkpoint holds
+    charrnn export page.html          a web page that writes with it
     """
 
 
-for command in (train.train, sample.sample, inspect.inspect):
+for command in (train.train, sample.sample, inspect.inspect, export.export):
     cli.add_command(command)
 
 

@@ -1,0 +1,47 @@
+"""`charrnn export`: a web page that runs the model, written to one self-contained HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from charrnn.cli.common import checkpoint_option, output_to
+
+
+@click.command(short_help="Write a web page that runs the model in the browser.")
+@checkpoint_option()
+@click.argument("out", metavar="OUT.html", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--float16",
+    is_flag=True,
+    help="Store the weights as float16: half the page, for a few thousandths of a bit per character.",
+)
+@click.option("--prime", default="", help="Text to put in the page's prime box.")
+@click.option("--title", help="The page's title (default: the checkpoint's name).")
+def export(checkpoint, out, float16, prime, title):
+    """Write OUT.html: one file, no network, holding the weights, the vocabulary and a small
+    JavaScript RNN/LSTM/GRU that writes as you watch, with temperature and top-k controls and the
+    next character's probabilities as bars. Scripts can call window.charrnn.generate(prime,
+    length, {temperature, topK, argmax, seed}) and window.charrnn.logProb(text) on it.
+
+    \b
+    Examples:
+      charrnn export page.html
+      charrnn export -c code.npz code.html --float16 --prime "def "
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn import files
+    from charrnn.cli import console
+    from charrnn.vocab import list_chars
+    from charrnn.web import page
+
+    model = ckpt_io.load(checkpoint)
+    if missing := model.vocab.missing(prime):
+        raise click.BadParameter(f"the model never saw {list_chars(missing)}", param_hint="--prime")
+    title = title or f"charrnn: {checkpoint.name}"
+    dtype = "float16" if float16 else "float32"
+    text = page.page(model.params, model.model, model.vocab, title, prime, dtype)
+    with output_to("OUT.html"):
+        files.write_text(out, text)
+    console.message(f"wrote {files.display(out)} ({len(text.encode('utf-8')) / 1e6:.2f} MB, {dtype} weights)")
