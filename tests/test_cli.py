@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -14,8 +15,9 @@ import pytest
 from charrnn import __version__
 from charrnn import checkpoint as ckpt_io
 from charrnn import cli as cli_module
+from charrnn.cli import sample as sample_cli
 from charrnn.cli.common import Duration
-from tests.cli_helpers import NON_ASCII, TEXT, assert_clean_error, checkpoint_meta, invoke, tiny, train, write
+from tests.cli_helpers import NON_ASCII, TEXT, assert_clean_error, checkpoint_meta, invoke, script, tiny, train, write
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +56,25 @@ def test_every_option_has_help():
         for param in command.params:
             if param.param_type_name == "option":
                 assert param.help, f"{command.name} {param.opts} has no help"
+
+
+def test_each_command_says_what_it_does_with_the_checkpoint():
+    helps = {name: invoke([name, "--help"]).stdout for name in ("train", "sample")}
+    assert "to write" in helps["train"] and "--resume" in helps["train"].split("-c, --checkpoint")[1][:120]
+    assert "to sample from" in helps["sample"]
+    assert all("for train" not in text for text in helps.values())
+
+
+def test_the_piped_train_example_of_the_help_runs_beside_an_existing_checkpoint(trained, tmp_path):
+    """`cat *.py | charrnn train - ...` from --help, run where charrnn.npz exists (tiny options added)."""
+    example = next(line.strip() for line in invoke(["train", "--help"]).stdout.splitlines() if "cat *.py" in line)
+    shutil.copy(trained, tmp_path / "charrnn.npz")
+    before = (tmp_path / "charrnn.npz").read_bytes()
+    write(tmp_path / "a.py", TEXT)
+    command = example.replace("charrnn", " ".join(script()), 1) + " " + " ".join(tiny())
+    done = subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "charrnn.npz").read_bytes() == before and (tmp_path / "code.npz").exists()
 
 
 def test_unknown_command_and_option_are_usage_errors():
@@ -315,6 +336,24 @@ def test_sample_several_with_a_separator(trained):
     )
     parts = result.stdout.split("|")
     assert len(parts) == 3 and all(len(p) == 21 and p[0] == "a" for p in parts)
+
+
+def test_samples_are_separated_by_a_line_of_dashes_by_default(trained):
+    args = ["sample", "-c", trained, "-n", "60", "--seed", "0", "--num-samples", "3", "--stop-at", "\n\n"]
+    shown = invoke(args).stdout
+    samples = invoke([*args, "--separator", "|"]).stdout.split("|")  # the same samples, "|" is not in TEXT
+    assert len(samples) == 3
+    expected = "".join(s + ("" if s.endswith("\n") else "\n") + "-----\n" for s in samples[:-1]) + samples[-1]
+    assert shown == expected
+    assert shown.splitlines().count("-----") == 2
+
+
+@pytest.mark.parametrize(
+    "previous, separator, printed",
+    [("ends mid-line", None, "\n-----\n"), ("a paragraph\n\n", None, "-----\n"), ("x\n", "\n\n", "\n\n")],
+)
+def test_the_default_separator_is_a_line_of_its_own(previous, separator, printed):
+    assert sample_cli.between(previous, separator) == printed
 
 
 def test_sample_stop_at(trained):

@@ -57,7 +57,8 @@ class Duration(click.ParamType):
         return seconds
 
 
-def checkpoint_option(**kwargs):
+def checkpoint_option(help: str = "Checkpoint file to read.", **kwargs):
+    """-c/--checkpoint, with `help` saying what the command does with the file."""
     return click.option(
         "-c",
         "--checkpoint",
@@ -65,7 +66,7 @@ def checkpoint_option(**kwargs):
         default=DEFAULT_CHECKPOINT,
         show_default=True,
         envvar="CHARRNN_CHECKPOINT",
-        help="Checkpoint file to read (and, for train, to write).",
+        help=help,
         **kwargs,
     )
 

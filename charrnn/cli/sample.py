@@ -10,7 +10,7 @@ from charrnn.cli.common import Real, checkpoint_option, quiet_broken_pipe
 
 
 @click.command(short_help="Write new text to stdout.")
-@checkpoint_option()
+@checkpoint_option("Checkpoint of the model to sample from.")
 @click.option(
     "-n", "--length", type=click.IntRange(min=0), default=1000, show_default=True, help="Characters to generate."
 )
@@ -32,7 +32,9 @@ from charrnn.cli.common import Real, checkpoint_option, quiet_broken_pipe
 @click.option(
     "--num-samples", type=click.IntRange(min=1), default=1, show_default=True, help="Samples to draw, as one batch."
 )
-@click.option("--separator", default="\n\n", show_default="blank line", help="Printed between samples.")
+@click.option(
+    "--separator", show_default="a line of dashes", help="Printed between samples; e.g. $'\\n\\n' for a blank line."
+)
 @click.option("--stop-at", help="Stop a sample once it produces this text (e.g. a blank line: $'\\n\\n').")
 def sample(
     checkpoint,
@@ -79,7 +81,18 @@ def sample(
         _write_samples(streams, num_samples, "" if no_prime_echo else prime, separator, stop_at)
 
 
-def _write_samples(streams, n: int, head: str, separator: str, stop_at: str | None) -> None:
+SEPARATOR_LINE = "-----"
+
+
+def between(previous: str, separator: str | None) -> str:
+    """What is printed after the sample `previous`: the separator given, or by default a line of
+    dashes on a line of its own (blank lines cannot show where a sample made of paragraphs ends)."""
+    if separator is not None:
+        return separator
+    return ("" if previous.endswith("\n") else "\n") + SEPARATOR_LINE + "\n"
+
+
+def _write_samples(streams, n: int, head: str, separator: str | None, stop_at: str | None) -> None:
     """Stream sample 0 as it is generated; the others (same batch) follow when complete."""
     out = sys.stdout
     texts = [[] for _ in range(n)]
@@ -101,7 +114,7 @@ def _write_samples(streams, n: int, head: str, separator: str, stop_at: str | No
         if all(done):
             break
     for i in range(1, n):
-        out.write(separator + head + "".join(texts[i]))
+        out.write(between(head + "".join(texts[i - 1]), separator) + head + "".join(texts[i]))
     if not (stop_at or "".join(texts[-1]).endswith("\n")) and out.isatty():
         out.write("\n")
     out.flush()

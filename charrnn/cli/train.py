@@ -43,7 +43,7 @@ RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_char
 
 @click.command(short_help="Learn a text into a checkpoint.")
 @click.argument("corpus", type=click.Path(exists=True, dir_okay=False, readable=True, allow_dash=True))
-@checkpoint_option()
+@checkpoint_option("Checkpoint file to write (with --resume: to continue).")
 @click.option("--model", type=click.Choice(["lstm", "gru", "rnn"]), help="Cell type.  [default: lstm]")
 @click.option("--hidden-size", type=click.IntRange(min=1), help="Units per layer.  [default: 256]")
 @click.option("--layers", type=click.IntRange(min=1), help="Stacked recurrent layers.  [default: 2]")
@@ -91,15 +91,15 @@ RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_char
 def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_length, quiet, **options):
     """Train a model on CORPUS (a text file, or - for standard input).
 
-    Saves the checkpoint at every validation and when stopped with Ctrl-C; the weights it keeps
-    are those with the best validation loss. Stops at --epochs, --max-steps or --max-time,
-    whichever comes first.
+    Saves the checkpoint at every validation and when stopped with Ctrl-C, so that `charrnn
+    sample` works on it at once; the weights it keeps are those with the best validation loss.
+    Stops at --epochs, --max-steps or --max-time (10 minutes unless told), whichever comes first.
 
     \b
     Examples:
       charrnn train corpora/shakespeare.txt
       charrnn train notes.txt --model gru --hidden-size 128 --max-time 2m -c notes.npz
-      cat *.py | charrnn train - --epochs 5
+      cat *.py | charrnn train - --epochs 5 -c code.npz
       charrnn train corpora/shakespeare.txt --resume --max-time 20m
     """
     from charrnn import checkpoint as ckpt_io
