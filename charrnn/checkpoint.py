@@ -247,6 +247,11 @@ def _progress(progress: Any) -> dict[str, Any]:
             bad.append("baselines")
     if not isinstance(progress.get("init_from"), (dict, type(None))):
         bad.append("init_from")
+    if not isinstance(progress.get("lead_in"), (str, type(None))):
+        bad.append("lead_in")
+    boundary = corpus.get("boundary") if isinstance(corpus, dict) else None
+    if boundary is not None and not (isinstance(boundary, str) and len(boundary) == 1):
+        bad.append("corpus")
     if bad:
         raise ValueError(f"damaged training record: {', '.join(bad)}")
     return dict(progress)

@@ -18,7 +18,7 @@ from charrnn.analysis.baselines import Baselines
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.batching import Streams, split
-from charrnn.data.corpus import Corpus, release_pages
+from charrnn.data.corpus import CHUNK_BYTES, Corpus, release_pages
 from charrnn.errors import ConfigError, DataError, TrainingDiverged
 from charrnn.nn import model, optim
 from charrnn.nn.functional import bits
@@ -27,6 +27,7 @@ from charrnn.training import finetune
 from charrnn.training.schedules import Schedule
 
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
+LEAD_IN = 64  # characters kept to reach the start-of-document state (generation/documents.py)
 SMOOTHING = 0.98  # weight of the past in the displayed training loss (min-char-rnn's smooth_loss)
 
 
@@ -108,6 +109,7 @@ class Trainer:
             "schedule": self.schedule.state,
             "baselines": self.baselines.to_dict() if self.baselines else None,
             "init_from": self.init_from,
+            "lead_in": self.lead_in(),
         }
         resume = {f"last.{k}": p for k, p in self.params.items()}
         resume.update({f"optim.{k}": v for k, v in self.opt_state.items()})
@@ -142,6 +144,17 @@ class Trainer:
         self.best_val = p["best_val_loss"] if p.get("best_val_loss") is not None else float("inf")
         self.best_params = dict(ckpt.params)
         self.init_from = p.get("init_from")
+
+    def lead_in(self, n: int = LEAD_IN) -> str | None:
+        """The last n characters of the training text before its last boundary: how a document
+        start was reached in training (see generation/documents.py); None without boundaries."""
+        B = self.corpus.boundary
+        if B is None:
+            return None
+        tail = np.asarray(self.train_ids[-CHUNK_BYTES:])
+        at = np.flatnonzero(tail == self.corpus.vocab.encode(B)[0])
+        end = at[-1] if len(at) and at[-1] > 0 else len(tail)
+        return self.corpus.vocab.decode(tail[max(0, end - n) : end].tolist())
 
     def measure_baselines(self) -> Baselines:
         """Uniform, unigram and n-gram bits/char on the validation text (see analysis/baselines.py)."""
