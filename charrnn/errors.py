@@ -44,3 +44,7 @@ class OutputError(CharRNNError):
 
 class CheckpointWriteError(CheckpointError, OutputError):
     """An OutputError while saving a checkpoint."""
+
+
+class ParallelError(CharRNNError):
+    """Training on several workers cannot start: MPI or mpi4py is missing or failed."""

@@ -7,6 +7,7 @@ rich's rules: off for pipes and files, and off when NO_COLOR is set.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cache
 
@@ -32,18 +33,23 @@ def warning(text: str) -> None:
     message(f"Warning: {text}", style="yellow")
 
 
-def progress_bar(total: float, initial: float, unit: str, quiet: bool):
+TERMINAL_VARIABLE = "CHARRNN_STDERR_IS_TERMINAL"  # set by `train --workers`: its workers' stderr is ours
+
+
+def progress_bar(total: float, initial: float, unit: str, quiet: bool, desc: str = "train"):
     from tqdm import tqdm
+
+    shown = None if not os.environ.get(TERMINAL_VARIABLE) else False  # None: off when stderr is not a terminal
 
     return tqdm(
         total=total,
         initial=initial,
         unit=unit,
-        desc="train",
+        desc=desc,
         file=sys.stderr,
         dynamic_ncols=True,
         leave=True,
-        disable=True if quiet else None,  # None: off when stderr is not a terminal
+        disable=True if quiet else shown,
         mininterval=0.25,
         bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}{unit} [{elapsed}<{remaining}{postfix}]",
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from charrnn.cli import workers as parallel_cli
 from charrnn.cli.common import SIGNAL_EXIT, Duration, Real, checkpoint_option, command_line, output_to
 
 MODEL_OPTIONS = {
@@ -88,7 +89,14 @@ RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_char
     help="Characters of sample shown at the end (0: none).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; errors only.")
-def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_length, quiet, **options):
+@click.option(
+    "--workers",
+    type=parallel_cli.Workers(),
+    help="Worker processes on this machine, as one MPI job: a number, or auto (one per core, each with at least "
+    f"{parallel_cli.MIN_STREAMS} streams). Under mpiexec, leave it out.  [default: auto with the mpi extra, else 1]",
+)
+@click.pass_context
+def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sample_length, quiet, workers, **options):
     """Train a model on CORPUS (a text file, or - for standard input).
 
     Saves the checkpoint at every validation and when stopped with Ctrl-C, so that `charrnn
@@ -101,10 +109,44 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
       charrnn train notes.txt --model gru --hidden-size 128 --max-time 2m -c notes.npz
       cat *.py | charrnn train - --epochs 5 -c code.npz
       charrnn train corpora/shakespeare.txt --resume --max-time 20m
+      charrnn train corpora/shakespeare.txt --workers 2
+      mpiexec -n 4 -f hosts charrnn train corpora/shakespeare.txt
     """
+    from charrnn.training import parallel
+
+    if parallel.under_mpi():
+        if workers is not None:
+            raise click.UsageError(
+                "--workers starts an MPI job of its own; under mpiexec leave it out (mpiexec -n sets the workers)"
+            )
+        parallel_cli.limit_blas_threads(parallel.local_size())  # before NumPy starts its threads
+    comm = parallel.world()
+    if comm.distributed:
+        prepare = lambda: _prepare(corpus, checkpoint, resume, force, options, encoding, decode_errors, quiet)  # noqa: E731
+        (model_cfg, train_cfg, previous, save), data = parallel_cli.lead(comm, prepare)
+        with parallel_cli.together(comm):
+            lead = comm.rank == 0
+            _train(data, model_cfg, train_cfg, previous, save, sample_length if lead else 0, quiet or not lead, comm)
+        return
+    model_cfg, train_cfg, previous, save = _configured(corpus, checkpoint, resume, force, options)
+    n = 1 if parallel.under_mpi() else parallel_cli.count(workers, train_cfg.batch_size)
+    if n > 1:
+        parallel_cli.launch(ctx, n, checkpoint)
+    data = _read(corpus, encoding, decode_errors, quiet, previous)
+    _train(data, model_cfg, train_cfg, previous, save, sample_length, quiet, comm)
+
+
+def _prepare(corpus, checkpoint, resume, force, options, encoding, decode_errors, quiet):
+    """Rank 0's part before training: the checks and the configs (which every worker gets), and the corpus."""
+    setup = _configured(corpus, checkpoint, resume, force, options)
+    return setup, _read(corpus, encoding, decode_errors, quiet, setup[2])
+
+
+def _configured(corpus: str, checkpoint: Path, resume: bool, force: bool, options: dict):
+    """The checks on the checkpoint's path, and the configs: the model's, training's, the checkpoint
+    continued (or None) and the Saver that writes the run."""
     from charrnn import checkpoint as ckpt_io
     from charrnn import files
-    from charrnn.data.corpus import read_corpus
 
     if resume and force:
         raise click.UsageError("--resume and --force contradict each other; choose one")
@@ -118,7 +160,12 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
     expect = files.ANY if force else files.identity(checkpoint) or files.NEW
     given = {k: v for k, v in options.items() if v is not None}
     previous = ckpt_io.load(checkpoint, for_update=True) if resume else None
-    model_cfg, train_cfg = _configs(given, previous)
+    return (*_configs(given, previous), previous, Saver(checkpoint, expect))
+
+
+def _read(corpus: str, encoding: str, decode_errors: str, quiet: bool, previous):
+    from charrnn.data.corpus import read_corpus
+
     if corpus == "-" and sys.stdin.isatty() and not quiet:
         from charrnn.cli import console
 
@@ -126,13 +173,14 @@ def train(corpus, checkpoint, encoding, decode_errors, resume, force, sample_len
     data = read_corpus(sys.stdin.buffer if corpus == "-" else corpus, encoding, decode_errors)
     if previous is not None:
         data = data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
-    _train(data, model_cfg, train_cfg, previous, Saver(checkpoint, expect), sample_length, quiet)
+    return data
 
 
 @dataclass
 class Saver:
     """Saves the run to `path`, replacing only the file it last saw there (files.write's expect):
-    a checkpoint another run wrote meanwhile is refused, not overwritten."""
+    a checkpoint another run wrote meanwhile is refused, not overwritten. Under several workers
+    every worker calls it (the checkpoint gathers from all); rank 0 alone writes."""
 
     path: Path
     expect: object
@@ -141,8 +189,11 @@ class Saver:
         from charrnn import checkpoint as ckpt_io
         from charrnn import files
 
-        with output_to("-c"):
-            written = ckpt_io.save(trainer.checkpoint(), self.path, self.expect)
+        ckpt = trainer.checkpoint()
+        if ckpt is None:
+            return
+        with parallel_cli.alone(trainer.comm), output_to("-c"):
+            written = ckpt_io.save(ckpt, self.path, self.expect)
         self.expect = files.ANY if self.expect == files.ANY else written
 
 
@@ -218,7 +269,7 @@ def _deferred_signals():
             signal.signal(s, h)
 
 
-def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int, quiet: bool):
+def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int, quiet: bool, comm):
     import numpy as np
 
     from charrnn.cli import console
@@ -227,7 +278,7 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
     from charrnn.training.trainer import Trainer
 
     path = save.path
-    trainer = Trainer(data, model_cfg, train_cfg, resume=previous)
+    trainer = Trainer(data, model_cfg, train_cfg, resume=previous, comm=comm)
     if trainer.finished():
         raise click.ClickException(
             f"{path} has already trained {trainer.step:,} steps ({console.format_duration(trainer.elapsed)}); "
@@ -244,7 +295,7 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
         say(
             f"{'Resuming' if previous else 'Training'} a {model_cfg.num_layers} x {model_cfg.hidden_size} "
             f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "
-            f"{len(data.vocab)} distinct; {_limits(train_cfg, console)}"
+            f"{len(data.vocab)} distinct; {_workers(trainer)}{_limits(train_cfg, console)}"
         )
         stopped_by = _run(trainer, save, quiet, caught)
     if stopped_by is not None:
@@ -272,6 +323,7 @@ def _run(trainer, save: Saver, quiet: bool, caught: list[int]) -> int | None:
 
     path = save.path
     bar, by_steps = _progress_bar(trainer, quiet)
+
     shown = {"loss": "-", "val": "-", "speed": "-"}  # the bar's postfix
     saved_step = None
     with bar:
@@ -284,11 +336,11 @@ def _run(trainer, save: Saver, quiet: bool, caught: list[int]) -> int | None:
                     bar.update(1 if by_steps else min(trainer.elapsed, bar.total) - bar.n)
                     shown.update(loss=f"{bits(event.smooth_loss):.3f}", speed=f"{event.chars_per_sec / 1000:.1f}k")
                 bar.set_postfix_str("loss {loss} bpc, val {val}, {speed} char/s".format(**shown), refresh=False)
-            if caught and not trainer.finished():
+            if trainer.stopped and not trainer.finished():
                 if trainer.best_params is None:  # stopped before the first validation: judge the weights first
                     trainer.eval_step()
                 save(trainer)
-                return caught[0]
+                return caught[0] if caught else signal.SIGINT  # a worker told of a signal sent to another
         except TrainingDiverged as e:
             raise click.ClickException(_diverged_message(e, path, saved_step)) from None
     return None
@@ -299,9 +351,18 @@ def _progress_bar(trainer, quiet: bool):
     from charrnn.cli import console
 
     steps = _step_limit(trainer.cfg, trainer.windows.n_windows)
+    desc = f"train on {trainer.comm.size} workers" if trainer.comm.distributed else "train"
     if steps is not None:
-        return console.progress_bar(steps, trainer.step, " steps", quiet), True
-    return console.progress_bar(round(trainer.cfg.max_time), trainer.elapsed, "s", quiet), False
+        return console.progress_bar(steps, trainer.step, " steps", quiet, desc), True
+    return console.progress_bar(round(trainer.cfg.max_time), trainer.elapsed, "s", quiet, desc), False
+
+
+def _workers(trainer) -> str:
+    if not trainer.comm.distributed:
+        return ""
+    each = trainer.rows.stop - trainer.rows.start
+    per = f"{each} streams each" if trainer.cfg.batch_size % trainer.comm.size == 0 else "the streams shared unevenly"
+    return f"{trainer.comm.size} workers, {per}; "
 
 
 def _diverged_message(e: Exception, path: Path, saved_step: int | None) -> str:

@@ -70,7 +70,7 @@ class Streams:
         self.y = ids[1 : batch_size * length + 1].reshape(batch_size, length)
         self.n_windows = length // self.seq_len
 
-    def window(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs and targets of window k, both (B, T) intp."""
+    def window(self, k: int, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and targets of window k, both (B, T) intp; of some streams only, given `rows`."""
         s = slice(k * self.seq_len, (k + 1) * self.seq_len)
-        return np.asarray(self.x[:, s], dtype=np.intp), np.asarray(self.y[:, s], dtype=np.intp)
+        return np.asarray(self.x[rows, s], dtype=np.intp), np.asarray(self.y[rows, s], dtype=np.intp)

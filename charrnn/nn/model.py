@@ -108,11 +108,15 @@ def forward(
     rng=None,
     ws: Workspace | None = None,
     weights: list[Weights] | None = None,
+    rows: tuple[slice, int] | None = None,
 ):
     """x (B, T) ids, state (L, S, B, H) -> logits (T*B, V) time-major, new state, cache.
 
     Dropout between layers is applied when an rng is given (training) and never otherwise.
     `weights` from prepare() can be passed by a caller that runs many windows (see read).
+    `rows` = (these rows, of a batch this wide) when x is one worker's share of a larger batch:
+    each dropout mask is then drawn for the whole batch and cut to these rows, so the random
+    stream, and the masks, are those of one process running the whole batch.
     """
     cell = cells.get(cfg)
     weights = weights or prepare(params, cfg)
@@ -134,12 +138,23 @@ def forward(
         caches.append(cache)
         mask = None
         if rng is not None and cfg.dropout > 0 and layer < cfg.num_layers - 1:
-            mask = dropout_mask(rng, h.shape, cfg.dropout, empty(lws, "mask", h.shape, h.dtype))
+            mask = _mask(rng, h, cfg.dropout, lws, rows)
             h = np.multiply(h, mask, out=empty(lws, "dropped", h.shape, h.dtype))
         masks.append(mask)
     logits = h.reshape(T * B, -1) @ params["decoder.weight"].T
     logits += params["decoder.bias"]
     return logits, new_state, Cache(ids, inputs, caches, masks, h)
+
+
+def _mask(rng, h: np.ndarray, p: float, ws: Workspace | None, rows: tuple[slice, int] | None) -> np.ndarray:
+    """A dropout mask for h (T, B, H); drawn for the whole batch when these B are some of its rows."""
+    mask = empty(ws, "mask", h.shape, h.dtype)
+    if rows is None:
+        return dropout_mask(rng, h.shape, p, mask)
+    (T, _, H), (mine, batch) = h.shape, rows
+    whole = dropout_mask(rng, (T, batch, H), p, empty(ws, "whole_mask", (T, batch, H), h.dtype))
+    mask[...] = whole[:, mine]
+    return mask
 
 
 def _given_or_zero(params: Params, cfg: ModelConfig, batch: int, state: np.ndarray | None) -> np.ndarray:
@@ -232,9 +247,12 @@ def backward(
     return {k: grads[k] for k in params}, dstate0
 
 
-def loss_and_grads(params: Params, cfg: ModelConfig, x, y, state, rng=None, ws: Workspace | None = None):
-    """One truncated-BPTT window: x, y (B, T) -> (mean loss in nats, grads, final state)."""
-    logits, new_state, cache = forward(params, cfg, x, state, rng, ws)
+def loss_and_grads(params: Params, cfg: ModelConfig, x, y, state, rng=None, ws: Workspace | None = None, rows=None):
+    """One truncated-BPTT window: x, y (B, T) -> (mean loss in nats, grads, final state).
+
+    `rows` as in forward: x and y are these rows of a wider batch (one worker's share).
+    """
+    logits, new_state, cache = forward(params, cfg, x, state, rng, ws, rows=rows)
     loss, dlogits = cross_entropy(logits, np.ascontiguousarray(y.T).ravel())
     grads, _ = backward(params, cfg, dlogits, cache, ws=ws)
     return loss, grads, new_state

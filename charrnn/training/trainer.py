@@ -25,6 +25,7 @@ from charrnn.nn.functional import bits
 from charrnn.nn.workspace import Workspace
 from charrnn.training import finetune
 from charrnn.training.schedules import Schedule
+from charrnn.training.parallel import Solo, World
 
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
 LEAD_IN = 64  # characters kept to reach the start-of-document state (generation/documents.py)
@@ -57,7 +58,12 @@ class EvalEvent:
 
 
 class Trainer:
-    """Owns the weights, optimizer, data windows and counters of one training run."""
+    """Owns the weights, optimizer, data windows and counters of one training run.
+
+    With a communicator of several workers (see parallel.py), each worker runs the same Trainer
+    on its own rows of the batch; the gradients are summed after every backward pass, so every
+    worker takes the same steps as one process running the whole batch would.
+    """
 
     def __init__(
         self,
@@ -66,10 +72,20 @@ class Trainer:
         train_cfg: TrainConfig,
         resume: Checkpoint | None = None,
         init_from: Checkpoint | None = None,
+        comm: Solo | World | None = None,
     ):
         """A new run, or one continued exactly (`resume`), or a new run from a model's weights
         (`init_from`, over a vocabulary that holds the model's: see finetune.joint_vocab)."""
         self.model_cfg, self.cfg, self.corpus = model_cfg, train_cfg, corpus
+        self.comm = comm or Solo()
+        B = train_cfg.batch_size
+        if B < self.comm.size:
+            raise ConfigError(
+                f"batch size {B} is smaller than the {self.comm.size} workers, and each worker needs at least one "
+                f"stream: raise the batch size to {self.comm.size} or more, or use fewer workers"
+            )
+        self.rows = self.comm.rows(B)  # this worker's streams
+        self.share = (self.rows.stop - self.rows.start) / B  # its weight in the batch's mean
         c = train_cfg
         train_ids, val_ids = split(corpus.ids, c.val_fraction, c.batch_size, c.seq_len, corpus.held_out)
         self.train_ids = train_ids
@@ -85,7 +101,10 @@ class Trainer:
         self.baselines: Baselines | None = None
         self._since_eval = [0, 0.0]  # training characters and seconds since the last validation
         self.opt_state = optim.init_state(train_cfg.optimizer, self.params)
-        self.state = model.zero_state(model_cfg, train_cfg.batch_size)
+        self.state = model.zero_state(model_cfg, self.rows.stop - self.rows.start)
+        self.stopped = False  # a stop was asked for: by stop_requested(), agreed by every worker
+        self._time_vote = None  # under several workers: whether any worker's clock had run out
+        self._stop_requested: Callable[[], bool] = lambda: False  # run()'s
         self.step, self.elapsed, self.smooth_loss = 0, 0.0, float(np.log(len(corpus.vocab)))
         self.best_val, self.best_step, self.best_params = float("inf"), 0, None
         self.history: list[dict] = []
@@ -95,7 +114,12 @@ class Trainer:
 
     # -- checkpoints ---------------------------------------------------------------------------
 
-    def checkpoint(self) -> Checkpoint:
+    def checkpoint(self) -> Checkpoint | None:
+        """Everything needed to continue exactly. Under several workers every worker must call it
+        (the carried state is gathered from all of them); rank 0 gets the checkpoint, others None."""
+        states = self.comm.gather(self.state)
+        if self.comm.rank:
+            return None
         progress = {
             "step": self.step,
             "epoch": self.epoch,
@@ -113,7 +137,7 @@ class Trainer:
         }
         resume = {f"last.{k}": p for k, p in self.params.items()}
         resume.update({f"optim.{k}": v for k, v in self.opt_state.items()})
-        resume["train.state"] = self.state
+        resume["train.state"] = states[0] if len(states) == 1 else np.concatenate(states, axis=2)
         best = self.best_params if self.best_params is not None else self.params
         return Checkpoint(self.model_cfg, self.cfg, self.corpus.vocab, best, progress, resume)
 
@@ -139,8 +163,9 @@ class Trainer:
             raise DataError(
                 f"the checkpoint cannot be resumed (it lacks training state: {e}); use --force to start anew"
             ) from None
-        if state.shape == self.state.shape:
-            self.state = state
+        L, S, _, H = self.state.shape
+        if state.shape == (L, S, self.cfg.batch_size, H):
+            self.state = np.ascontiguousarray(state[:, :, self.rows])
         self.best_val = p["best_val_loss"] if p.get("best_val_loss") is not None else float("inf")
         self.best_params = dict(ckpt.params)
         self.init_from = p.get("init_from")
@@ -192,12 +217,19 @@ class Trainer:
 
     def evaluate(self) -> float:
         """Mean validation loss in nats per character over the held-out tail, state carried."""
-        val = Streams(self.val_ids, min(self.cfg.batch_size, len(self.val_ids) - 1), self.cfg.seq_len)
-        state = model.zero_state(self.model_cfg, val.x.shape[0])
+        B = min(self.cfg.batch_size, len(self.val_ids) - 1)
+        val = Streams(self.val_ids, B, self.cfg.seq_len)
+        rows = self.comm.rows(B)  # each worker validates its own streams
+        n = rows.stop - rows.start
         total = 0.0
-        for k in range(val.n_windows):
-            loss, state = model.loss(self.params, self.model_cfg, *val.window(k), state)
-            total += loss
+        if n:
+            state = model.zero_state(self.model_cfg, n)
+            for k in range(val.n_windows):
+                loss, state = model.loss(self.params, self.model_cfg, *val.window(k, rows), state)
+                total += loss
+        total *= n / B
+        if self.comm.distributed:
+            total = float(self.comm.sum_(np.array([total]))[0])
         return total / val.n_windows
 
     @property
@@ -214,21 +246,32 @@ class Trainer:
         return (
             (c.max_steps is not None and self.step >= c.max_steps)
             or (c.epochs is not None and self.epoch >= c.epochs)
-            or (c.max_time is not None and self.elapsed >= c.max_time)
+            or (c.max_time is not None and self._time_is_up())
             or self.out_of_patience
         )
 
+    def _time_is_up(self) -> bool:
+        # workers' clocks differ, so after the first step they go by the vote every step carries
+        return self.elapsed >= self.cfg.max_time if self._time_vote is None else self._time_vote
+
     def train_step(self) -> StepEvent:
-        """One window: forward, backward, clip, update. Raises TrainingDiverged on NaN/inf."""
+        """One window: forward, backward, clip, update. Raises TrainingDiverged on NaN/inf.
+
+        Under several workers each worker says whether run()'s stop_requested() is true for it:
+        if it is for any, `self.stopped` becomes true on every worker after this same step.
+        """
         t0 = time.perf_counter()
         k = self.step % self.windows.n_windows
         if k == 0:
             self.state[...] = 0  # each epoch starts from a blank memory
-        x, y = self.windows.window(k)
+        x, y = self.windows.window(k, self.rows)
         rng = self.rng if self.model_cfg.dropout > 0 else None
+        rows = (self.rows, self.cfg.batch_size) if self.comm.distributed else None
         loss, grads, new_state = model.loss_and_grads(
-            self.params, self.model_cfg, x, y, self.state, rng, self.workspace
+            self.params, self.model_cfg, x, y, self.state, rng, self.workspace, rows
         )
+        if self.comm.distributed:
+            loss, grads = self._sum_over_workers(loss, grads, self._stop_requested())
         norm = optim.clip_grad_norm(grads, self.cfg.grad_clip)
         self._check_diverged("training", loss if np.isfinite(norm) else float("nan"), self.step + 1)
         lr = self.schedule.lr(self.step)
@@ -239,9 +282,27 @@ class Trainer:
         self.step += 1
         self.smooth_loss = SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * loss
         dt = time.perf_counter() - t0
-        self._since_eval[0] += x.size
+        chars = self.cfg.batch_size * x.shape[1]  # the whole batch's, on every worker
+        self._since_eval[0] += chars
         self._since_eval[1] += dt
-        return StepEvent(self.step, self.epoch, loss, self.smooth_loss, lr, norm, x.size / dt)
+        return StepEvent(self.step, self.epoch, loss, self.smooth_loss, lr, norm, chars / dt)
+
+    def _sum_over_workers(self, loss: float, grads: dict, stop: bool) -> tuple[float, dict]:
+        """The batch's loss and gradient from every worker's share: ONE Allreduce of one flat
+        buffer that holds each worker's gradient and loss weighted by its share of the streams,
+        and its votes to stop (a signal) and that its time is up. Returns views into the sum."""
+        n = model.num_params(grads)
+        flat = self.workspace.get("flat", (n + 3,), np.float32)
+        summed, at = {}, 0
+        for k, g in grads.items():
+            summed[k] = flat[at : at + g.size].reshape(g.shape)
+            np.multiply(g, self.share, out=summed[k])
+            at += g.size
+        time_up = self.cfg.max_time is not None and self.elapsed >= self.cfg.max_time
+        flat[n:] = loss * self.share, stop, time_up
+        self.comm.sum_(flat)
+        self.stopped, self._time_vote = bool(flat[n + 1]), bool(flat[n + 2])
+        return float(flat[n]), summed
 
     def _check_diverged(self, which: str, loss: float, step: int) -> None:
         """Raise TrainingDiverged for a NaN loss or one far worse than guessing.
@@ -284,7 +345,9 @@ class Trainer:
         """Train until a limit in the config is reached or stop_requested() says so.
 
         Validates every eval_every steps, and once more when a limit ends the run (unless the last
-        step just did); a stop that stop_requested() asks for returns at once, between steps.
+        step just did); a stop that stop_requested() asks for returns at once, between steps
+        (under several workers, after the step that tells every worker, so all stop together),
+        and sets `stopped`.
         `elapsed` counts wall time, evaluations and the caller's work between events included.
         """
         clock = time.perf_counter()
@@ -295,12 +358,16 @@ class Trainer:
             self.elapsed += now - clock
             clock = now
 
+        self._stop_requested = stop_requested
         while not self.finished():
-            if stop_requested():
+            if not self.comm.distributed and stop_requested():
+                self.stopped = True
                 return
             event = self.train_step()
             tick()
             yield event
+            if self.stopped and not self.finished():
+                return
             if self.step % self.cfg.eval_every == 0:
                 event = self.eval_step()
                 tick()

@@ -1,0 +1,234 @@
+"""Training on several workers runs real MPI jobs (mpiexec -n 2 and -n 3, oversubscribed on a small
+machine) and trains exactly the model one process trains: the same losses and, to float32
+rounding, the same weights; from a file or standard input; resumed across worker counts; stopped
+by Ctrl-C on every worker after the same step; ended within seconds, checkpoint intact, when a
+worker is killed. They skip only where the `mpi` extra (mpi4py, mpich) is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from charrnn.cli import workers
+from tests import cli_helpers as cli
+
+needs_mpi = pytest.mark.skipif(
+    not workers.mpi_installed(),
+    reason="the mpi extra is not installed (pip install -e '.[mpi]'): no MPI job can run",
+)
+
+# two layers so that dropout acts; six streams divide over 1, 2 and 3 workers, five do not
+SMALL = cli.tiny(hidden_size=12, layers=2, batch_size=6, seq_len=8, max_steps=20, eval_every=10, sample_length=0)
+LONG = cli.tiny(hidden_size=48, layers=2, batch_size=6, seq_len=16, max_steps=100000, eval_every=5, sample_length=0)
+
+
+def mpiexec(n: int, args: list, cwd: Path, input: str | None = None, timeout: float = 120):
+    cmd = [workers._mpiexec(), "-n", str(n), sys.executable, "-m", "charrnn", *map(str, args)]
+    return subprocess.run(cmd, cwd=cwd, input=input, capture_output=True, text=True, timeout=timeout)
+
+
+def trained(tmp_path: Path, n: int, name: str, *extra, corpus: str = "corpus.txt", input=None) -> Path:
+    ckpt = tmp_path / name
+    if n == 1:
+        result = cli.invoke(["train", tmp_path / corpus, "-c", ckpt, *SMALL, *extra, "--workers", "1"], input=input)
+        assert result.exit_code == 0, result.stderr
+    else:
+        result = mpiexec(n, ["train", corpus, "-c", name, *SMALL, *extra], tmp_path, input=input)
+        assert result.returncode == 0, result.stderr
+        assert f"{n} workers" in result.stderr and "Traceback" not in result.stderr
+    return ckpt
+
+
+def losses(path: Path) -> np.ndarray:
+    p = cli.checkpoint_meta(path)["progress"]
+    return np.array([p["smooth_loss"], *(h[k] for h in p["history"] for k in ("train_loss", "val_loss"))])
+
+
+def assert_same_model(a: Path, b: Path) -> None:
+    la, lb = losses(a), losses(b)
+    assert len(la) == len(lb) and np.all(np.abs(la - lb) <= 1e-5 * np.abs(la)), (la, lb)
+    x, y = cli.checkpoint_arrays(a), cli.checkpoint_arrays(b)
+    assert x.keys() == y.keys()
+    for k in x:
+        if k.startswith("optim.v."):  # Adam's second moments: squares of gradients near zero
+            continue
+        assert x[k].shape == y[k].shape, k
+        np.testing.assert_allclose(x[k], y[k], rtol=2e-5, atol=2e-6, err_msg=k)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    cli.write(tmp_path / "corpus.txt", cli.TEXT)
+    return tmp_path / "corpus.txt"
+
+
+@needs_mpi
+@pytest.mark.parametrize("dropout", ["0", "0.3"])
+def test_one_two_and_three_workers_train_the_same_model(tmp_path, corpus, dropout):
+    one = trained(tmp_path, 1, "one.npz", "--dropout", dropout)
+    assert_same_model(one, trained(tmp_path, 2, "two.npz", "--dropout", dropout))
+    assert_same_model(one, trained(tmp_path, 3, "three.npz", "--dropout", dropout))
+
+
+@needs_mpi
+def test_a_batch_that_does_not_divide_is_split_unevenly_with_the_right_weights(tmp_path, corpus):
+    one = trained(tmp_path, 1, "one.npz", "--batch-size", "5")
+    assert_same_model(one, trained(tmp_path, 3, "three.npz", "--batch-size", "5"))
+
+
+@needs_mpi
+def test_the_corpus_can_come_from_standard_input(tmp_path, corpus):
+    piped = trained(tmp_path, 2, "piped.npz", corpus="-", input=cli.TEXT)
+    assert cli.checkpoint_meta(piped)["progress"]["corpus"]["name"] == "<stdin>"
+    assert_same_model(trained(tmp_path, 1, "file.npz"), piped)
+
+
+@needs_mpi
+def test_resume_continues_exactly_across_worker_counts(tmp_path, corpus):
+    straight = trained(tmp_path, 1, "straight.npz", "--eval-every", "5")
+    trained(tmp_path, 2, "run.npz", "--eval-every", "5", "--max-steps", "10")
+    trained(tmp_path, 1, "run.npz", "--eval-every", "5", "--max-steps", "15", "--resume")
+    resumed = trained(tmp_path, 3, "run.npz", "--eval-every", "5", "--resume")
+    assert cli.checkpoint_meta(resumed)["progress"]["step"] == 20
+    assert_same_model(straight, resumed)
+
+
+@needs_mpi
+def test_the_launcher_runs_the_same_job_as_mpiexec(tmp_path, corpus):
+    result = cli.invoke(["train", corpus, "-c", tmp_path / "launched.npz", *SMALL, "--workers", "2"])
+    assert result.exit_code == 0, result.stderr
+    assert "2 workers, 3 streams each" in result.stderr and "BAD TERMINATION" not in result.stdout + result.stderr
+    assert_same_model(trained(tmp_path, 2, "mpi.npz"), tmp_path / "launched.npz")
+
+
+def start(tmp_path: Path, cmd: list) -> subprocess.Popen:
+    """Start a long training run and return once its first checkpoint is saved."""
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not (tmp_path / "long.npz").exists():  # a first validation saved: training is under way
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    return proc
+
+
+@needs_mpi
+@pytest.mark.parametrize("how", ["mpiexec", "launcher"])
+def test_ctrl_c_stops_every_worker_after_the_same_step_and_saves(tmp_path, corpus, how):
+    if how == "mpiexec":
+        cmd = [workers._mpiexec(), "-n", "2", sys.executable, "-m", "charrnn", "train", "corpus.txt", "-c", "long.npz"]
+    else:
+        cmd = [*cli.script(), "train", "corpus.txt", "-c", "long.npz", "--workers", "2"]
+    proc = start(tmp_path, [*cmd, *LONG])
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Interrupted at step" in err
+    step = int(err.split("Interrupted at step ")[1].split(":")[0].replace(",", ""))
+    meta = cli.checkpoint_meta(tmp_path / "long.npz")
+    assert meta["progress"]["step"] == step  # the carried state was gathered from both workers
+    assert cli.checkpoint_arrays(tmp_path / "long.npz")["train.state"].shape[2] == 6
+    if how == "launcher":
+        assert out == "" and "[mpiexec" not in err
+
+
+def rank_pid(parent: int, rank: int) -> int:
+    """The pid of MPI rank `rank` among parent's descendants."""
+    for _ in range(100):
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes().split(b"\0")
+                ancestors, pid = [], int(entry.name)
+                while pid > 1:
+                    pid = int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    ancestors.append(pid)
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent in ancestors and f"PMI_RANK={rank}".encode() in environ:
+                return int(entry.name)
+        time.sleep(0.1)
+    raise AssertionError(f"no rank {rank} under {parent}")
+
+
+@needs_mpi
+def test_a_killed_worker_ends_the_job_with_one_line_and_the_checkpoint_intact(tmp_path, corpus):
+    proc = start(tmp_path, [*cli.script(), "train", "corpus.txt", "-c", "long.npz", "--workers", "2", *LONG])
+    os.kill(rank_pid(proc.pid, 1), signal.SIGKILL)
+    killed = time.monotonic()
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - killed < 15
+    line = cli.assert_clean_error(subprocess.CompletedProcess([], proc.returncode, out, err), 1, "SIGKILL")
+    assert "long.npz holds the weights saved at step" in line and "BAD TERMINATION" not in err
+    meta = cli.checkpoint_meta(tmp_path / "long.npz")  # loads: the file is whole
+    assert meta["progress"]["step"] >= 5 and meta["progress"]["step"] % 5 == 0
+
+
+@needs_mpi
+def test_divergence_stops_every_worker_at_the_same_step(tmp_path, corpus):
+    result = mpiexec(2, ["train", "corpus.txt", "-c", "x.npz", *SMALL, "--lr", "1e6", "--grad-clip", "0"], tmp_path)
+    cli.assert_clean_error(result, 1, "loss")
+    assert "worker" not in result.stderr.lower().split("error:")[1]
+
+
+@needs_mpi
+def test_more_workers_than_streams_is_refused_in_one_line(tmp_path, corpus):
+    result = mpiexec(3, ["train", "corpus.txt", "-c", "x.npz", *SMALL, "--batch-size", "2"], tmp_path)
+    cli.assert_clean_error(result, 2, "batch size 2", "3 workers")
+    assert not (tmp_path / "x.npz").exists()
+
+
+@needs_mpi
+def test_an_error_on_rank_0_before_training_ends_every_worker(tmp_path, corpus):
+    cli.write(tmp_path / "x.npz", "not a checkpoint")
+    result = mpiexec(2, ["train", "corpus.txt", "-c", "x.npz", *SMALL], tmp_path)
+    cli.assert_clean_error(result, 1, "not a charrnn checkpoint")
+    assert (tmp_path / "x.npz").read_text() == "not a checkpoint"
+
+
+def test_workers_without_the_mpi_extra_is_one_clear_line(tmp_path, corpus, monkeypatch):
+    monkeypatch.setattr(workers, "mpi_installed", lambda: False)
+    result = cli.invoke(["train", corpus, "-c", tmp_path / "x.npz", *SMALL, "--workers", "2"])
+    cli.assert_clean_error(result, 2, "--workers 2 needs MPI", "pip install 'charrnn[mpi]'")
+    monkeypatch.undo()
+    result = cli.invoke(["train", corpus, "-c", tmp_path / "x.npz", *SMALL])  # the default: one process
+    assert result.exit_code == 0 and " workers" not in result.stderr
+
+
+def test_an_mpiexec_that_cannot_start_is_one_clear_line(tmp_path, corpus, monkeypatch):
+    monkeypatch.setattr(workers, "mpi_installed", lambda: True)
+    monkeypatch.setattr(workers, "_mpiexec", lambda: str(tmp_path / "no-mpiexec"))
+    result = cli.invoke(["train", corpus, "-c", tmp_path / "x.npz", *SMALL, "--workers", "2"])
+    cli.assert_clean_error(result, 1, "cannot start", "no-mpiexec")
+
+
+def test_started_by_mpiexec_without_mpi4py_is_one_clear_line(tmp_path, corpus, monkeypatch):
+    monkeypatch.setenv("PMI_SIZE", "2")
+    monkeypatch.setenv("PMI_RANK", "0")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # so that the BLAS threads are not set in this process
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    result = cli.invoke(["train", corpus, "-c", tmp_path / "x.npz", *SMALL])
+    cli.assert_clean_error(result, 1, "mpi4py is not installed", "charrnn[mpi]")
+
+
+def test_auto_gives_each_core_a_worker_with_enough_streams(monkeypatch):
+    monkeypatch.setattr(workers, "cores", lambda: 4)
+    assert workers.count("auto", 32) == 4
+    assert workers.count("auto", 16) == 2  # eight streams each at least
+    assert workers.count("auto", 4) == 1
+    monkeypatch.setattr(workers, "mpi_installed", lambda: False)
+    assert workers.count(None, 32) == 1  # without the extra, one process as before
+
+
+def test_a_bad_number_of_workers_is_a_usage_error(tmp_path, corpus):
+    for bad in ("0", "two"):
+        cli.assert_clean_error(
+            cli.invoke(["train", corpus, "-c", tmp_path / "x.npz", "--workers", bad]), 2, "--workers"
+        )
