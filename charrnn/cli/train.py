@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,11 +122,24 @@ def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sampl
         parallel_cli.limit_blas_threads(parallel.local_size())  # before NumPy starts its threads
     comm = parallel.world()
     if comm.distributed:
-        prepare = lambda: _prepare(corpus, checkpoint, resume, force, options, encoding, decode_errors, quiet)  # noqa: E731
-        (model_cfg, train_cfg, previous, save), data = parallel_cli.lead(comm, prepare)
-        with parallel_cli.together(comm):
-            lead = comm.rank == 0
-            _train(data, model_cfg, train_cfg, previous, save, sample_length if lead else 0, quiet or not lead, comm)
+        lead = comm.rank == 0
+        # the others defer signals from the start: rank 0, which says when training starts, may be
+        # stopped by a Ctrl-C that reaches them before they get there
+        with nullcontext(None) if lead else _deferred_signals() as caught:
+            prepare = lambda: _prepare(corpus, checkpoint, resume, force, options, encoding, decode_errors, quiet)  # noqa: E731
+            (model_cfg, train_cfg, previous, save), data = parallel_cli.lead(comm, prepare)
+            with parallel_cli.together(comm):
+                _train(
+                    data,
+                    model_cfg,
+                    train_cfg,
+                    previous,
+                    save,
+                    sample_length if lead else 0,
+                    not lead or quiet,
+                    comm,
+                    caught,
+                )
         return
     model_cfg, train_cfg, previous, save = _configured(corpus, checkpoint, resume, force, options)
     n = 1 if parallel.under_mpi() else parallel_cli.count(workers, train_cfg.batch_size)
@@ -269,7 +282,8 @@ def _deferred_signals():
             signal.signal(s, h)
 
 
-def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int, quiet: bool, comm):
+def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int, quiet: bool, comm, caught=None):
+    """Train and report; signals are deferred from the announcement on (or already, into `caught`)."""
     import numpy as np
 
     from charrnn.cli import console
@@ -291,7 +305,7 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
     n_params = num_params(trainer.params)
     # numpy warnings: a blown-up loss is reported once, in words; signals: from the moment training
     # is announced, Ctrl-C saves before it stops
-    with np.errstate(all="ignore"), _deferred_signals() as caught:
+    with np.errstate(all="ignore"), _deferred_signals() if caught is None else nullcontext(caught) as caught:
         say(
             f"{'Resuming' if previous else 'Training'} a {model_cfg.num_layers} x {model_cfg.hidden_size} "
             f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "

@@ -24,8 +24,8 @@ from charrnn.nn import model, optim
 from charrnn.nn.functional import bits
 from charrnn.nn.workspace import Workspace
 from charrnn.training import finetune
-from charrnn.training.schedules import Schedule
 from charrnn.training.parallel import Solo, World
+from charrnn.training.schedules import Schedule
 
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
 LEAD_IN = 64  # characters kept to reach the start-of-document state (generation/documents.py)
