@@ -79,7 +79,11 @@ def vocab_size(params: Params) -> int:
 
 def zero_state(cfg: ModelConfig, batch: int, dtype=np.float32) -> np.ndarray:
     """Hidden (and cell) state for every layer: (L, S, B, H)."""
-    return np.zeros((cfg.num_layers, cells.get(cfg).states, batch, cfg.hidden_size), dtype)
+    return np.zeros(zero_state_shape(cfg, batch), dtype)
+
+
+def zero_state_shape(cfg: ModelConfig, batch: int) -> tuple[int, int, int, int]:
+    return cfg.num_layers, cells.get(cfg).states, batch, cfg.hidden_size
 
 
 class Cache(NamedTuple):

@@ -1,0 +1,172 @@
+"""A checkpoint's metadata: read within bounds, parsed strictly, and checked before it decides
+which arrays are read and how large they may be.
+
+The metadata is one JSON string (the `meta` member). It is refused if its member is larger than
+META_MAX_CHARS, if it holds a number that is not finite (JSON has no NaN or Infinity; Python's
+parser would accept them, and `inspect --json` would print them back as non-JSON), if a config
+value has the wrong type or is out of its range, or if the training record is damaged or out of
+sane bounds. A message quoting the file's contents quotes at most a few dozen characters of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+from charrnn import __version__
+from charrnn.analysis.baselines import Baselines
+from charrnn.config import ModelConfig, TrainConfig, from_dict
+from charrnn.errors import CharRNNError
+from charrnn.npz import Archive, ArchiveError
+from charrnn.vocab import Vocab
+
+FORMAT = "charrnn-checkpoint"
+FORMAT_VERSION = 1
+META_MAX_CHARS = 1 << 22  # 4 Mi characters: a real run's metadata is a few hundred kB at most
+QUOTE_MAX = 40  # characters of the file's own text quoted in a message
+MESSAGE_MAX = 160  # characters of a message about the metadata
+COUNT_MAX = 2**53  # steps, seconds, characters: exact in a float, beyond any real run
+
+
+class MetadataError(ValueError):
+    """The metadata is missing, damaged, foreign or from a newer charrnn (a message fragment
+    that follows the checkpoint's path)."""
+
+
+def quoted(value: Any) -> str:
+    """A value from the file as a message may show it: repr, at most QUOTE_MAX characters."""
+    text = repr(value)
+    return text if len(text) <= QUOTE_MAX else text[: QUOTE_MAX - 1] + "…"
+
+
+def parse(archive: Archive) -> dict[str, Any]:
+    """The metadata member, bounded, as a JSON object of this format and a version we read."""
+    if "meta" not in archive:
+        raise MetadataError("is an .npz file but not a charrnn checkpoint (no metadata)")
+    header = archive.header("meta")
+    if header.dtype.hasobject:
+        raise ArchiveError("meta holds pickled Python objects, which charrnn refuses to load (they could run code)")
+    if header.dtype.kind != "U" or header.shape != ():
+        raise MetadataError("is an .npz file but not a charrnn checkpoint (no metadata)")
+    if header.dtype.itemsize > 4 * META_MAX_CHARS:
+        raise MetadataError(f"has {header.dtype.itemsize // 4:,} characters of metadata, more than any checkpoint")
+    raw = str(archive.read("meta", "U", ()).item())
+    try:
+        meta = json.loads(raw, parse_constant=_not_finite, parse_float=_finite)
+    except MetadataError:
+        raise
+    except (json.JSONDecodeError, ValueError, RecursionError):
+        raise MetadataError("has damaged metadata") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise MetadataError("is an .npz file but not a charrnn checkpoint")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise MetadataError(
+            f"has checkpoint format {quoted(version)}, written by a newer charrnn "
+            f"({quoted(meta.get('charrnn_version'))}); this charrnn {__version__} reads format {FORMAT_VERSION}: "
+            "upgrade charrnn"
+        )
+    return meta
+
+
+def _not_finite(name: str):
+    raise MetadataError(f"has damaged metadata: a number that is {name}, which no checkpoint holds")
+
+
+def _finite(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        _not_finite("too large to be finite")
+    return x
+
+
+def configs(meta: dict[str, Any], n_members: int) -> tuple[ModelConfig, TrainConfig, Vocab, dict[str, Any]]:
+    """The configs, vocabulary and training record, checked against what the file can hold:
+    every layer needs four arrays, so a file cannot claim more layers than it has members."""
+    try:
+        model_cfg = from_dict(ModelConfig, _typed(ModelConfig, meta["model"]))
+        train_cfg = from_dict(TrainConfig, _typed(TrainConfig, meta["train"]))
+        vocab = _vocab(meta["vocab"])
+        progress = _progress(meta.get("progress", {}))
+    except (KeyError, TypeError, ValueError, CharRNNError) as e:
+        message = " ".join(str(e).split())
+        message = message if len(message) <= MESSAGE_MAX else message[: MESSAGE_MAX - 1] + "…"
+        raise MetadataError(f"has incomplete or invalid metadata: {message}") from None
+    if 4 * model_cfg.num_layers + 2 > n_members:
+        raise MetadataError(
+            f"has damaged metadata: it claims {model_cfg.num_layers:,} layers, but holds only {n_members:,} arrays"
+        )
+    return model_cfg, train_cfg, vocab, progress
+
+
+ANNOTATION_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "None": (type(None),)}
+
+
+def _typed(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """Config values of their field's annotated type (a number for a float, an int for an int):
+    a damaged or foreign file must not build a model of 8.5 units."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__} is not a JSON object")
+    annotations = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+    for key, value in data.items():
+        names = [t.strip() for t in annotations.get(key, "").split("|")]
+        if not all(n in ANNOTATION_TYPES for n in names):
+            continue  # unknown fields are from_dict's to refuse
+        want = tuple(t for n in names for t in ANNOTATION_TYPES[n])
+        if (isinstance(value, bool) and bool not in want) or not isinstance(value, want):
+            raise TypeError(f"{cls.__name__}.{key} is {value!r}")
+    return data
+
+
+def _vocab(chars: Any) -> Vocab:
+    if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars):
+        raise TypeError("the vocabulary is not a list of single characters")
+    if len(set(chars)) != len(chars):
+        raise ValueError("the vocabulary repeats characters")
+    return Vocab(chars)
+
+
+PROGRESS_NUMBERS = ("step", "epoch", "elapsed", "smooth_loss", "best_step")
+HISTORY_NUMBERS = ("step", "elapsed", "train_loss", "val_loss")
+
+
+def _progress(progress: Any) -> dict[str, Any]:
+    """The training record, checked just enough that inspect and --resume can read it: every
+    count, time and loss a number from 0 to COUNT_MAX."""
+
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x <= COUNT_MAX
+
+    if not isinstance(progress, dict):
+        raise TypeError("the training record is not a JSON object")
+    bad = [k for k in PROGRESS_NUMBERS if k in progress and not number(progress[k])]
+    if progress.get("best_val_loss") is not None and not number(progress["best_val_loss"]):
+        bad.append("best_val_loss")
+    history = progress.get("history", [])
+    if not isinstance(history, list) or not all(
+        isinstance(h, dict) and all(number(h.get(k)) for k in HISTORY_NUMBERS) for h in history
+    ):
+        bad.append("history")
+    corpus = progress.get("corpus", {})
+    if not isinstance(corpus, dict) or not (
+        all(number(corpus.get(k, 0)) for k in ("bytes", "chars"))
+        and all(isinstance(corpus.get(k, ""), str) for k in ("name", "sha256"))
+    ):
+        bad.append("corpus")
+    if progress.get("baselines") is not None:
+        try:
+            Baselines.from_dict(progress["baselines"])
+        except (TypeError, ValueError):
+            bad.append("baselines")
+    if not isinstance(progress.get("init_from"), (dict, type(None))):
+        bad.append("init_from")
+    if not isinstance(progress.get("lead_in"), (str, type(None))):
+        bad.append("lead_in")
+    boundary = corpus.get("boundary") if isinstance(corpus, dict) else None
+    if boundary is not None and not (isinstance(boundary, str) and len(boundary) == 1):
+        bad.append("corpus")
+    if bad:
+        raise ValueError(f"damaged training record: {', '.join(bad)}")
+    return dict(progress)
