@@ -21,6 +21,10 @@ class UndecodableText(DataError):
         self.encoding, self.offset = encoding, offset
 
 
+class NotTheTrainingCorpus(DataError):
+    """The training corpus a checkpoint records is not where it says, or a file is not that corpus."""
+
+
 class CheckpointError(CharRNNError):
     """A checkpoint that is missing, damaged, foreign or from an incompatible version."""
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from charrnn.data.corpus import Corpus, read_corpus
-from charrnn.errors import DataError
+from charrnn.errors import DataError, NotTheTrainingCorpus
 
 MAX_INDEX_CHARS = 32_000_000  # the suffix array's build needs about 25 bytes per character at its peak
 MIN_COPY = 20  # see README: text that copies nothing rarely shares 20 characters with the corpus
@@ -78,6 +78,7 @@ class Novelty:
     chars: int  # characters of the text
     longest: int  # the longest span of the text found verbatim in the corpus
     longest_at: int  # where it starts in the text
+    span: str  # that span
     corpus_at: int  # where its first occurrence starts in the corpus (character offset)
     corpus_line: int  # the corpus line it starts on, from 1
     occurrences: int  # how many times the corpus has it
@@ -171,7 +172,7 @@ class CorpusIndex:
             corpus_at, occurrences = int(self.sa[lo:hi].min()), hi - lo
             newline = self._code.get("\n")
             line = 1 + (int(np.count_nonzero(self.ids[:corpus_at] == newline)) if newline is not None else 0)
-        return Novelty(m, best, i, corpus_at, line, occurrences, copied, min_copy)
+        return Novelty(m, best, i, text[i : i + best], corpus_at, line, occurrences, copied, min_copy)
 
 
 def training_corpus(record: dict, path: str | Path | None = None) -> Corpus:
@@ -181,22 +182,22 @@ def training_corpus(record: dict, path: str | Path | None = None) -> Corpus:
     if path is None:
         path = record.get("path")
         if not isinstance(path, str):
-            raise DataError(
-                f"the checkpoint does not record where its training corpus {name} is (read from standard input, "
-                "or trained by an older charrnn); name the file"
+            raise NotTheTrainingCorpus(
+                f"the checkpoint does not record where its training corpus {name} is (it was read from "
+                "standard input, or trained by an older charrnn)"
             )
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"the training corpus {name} is not at {path}; name the file where it is now")
+        raise NotTheTrainingCorpus(f"the training corpus {name} is not at {path}")
     CorpusIndex.check_size(record.get("chars", 0))  # before reading a corpus too large to index
     size, want = os.path.getsize(path), record.get("bytes")
     if want is not None and size != want:
-        raise DataError(
+        raise NotTheTrainingCorpus(
             f"{path} is not the training corpus {name}: it has {size:,} bytes, the checkpoint records {want:,}"
         )
     corpus = read_corpus(path, record.get("encoding", "utf-8"), record.get("decode_errors", "strict"))
     if corpus.sha256 != record.get("sha256", corpus.sha256):
-        raise DataError(
+        raise NotTheTrainingCorpus(
             f"{path} is not the training corpus {name}: its SHA-256 is {corpus.sha256[:12]}..., "
             f"the checkpoint records {record['sha256'][:12]}... (same size, other content)"
         )

@@ -1,0 +1,51 @@
+"""Best of N: the samples kept are the best of the batch by the stated score, the writer's own or
+a judge's, and that score is the scorer's bits per character of the sample after its prime."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from charrnn.analysis import scoring
+from charrnn.config import SampleConfig
+from charrnn.generation import best_of
+from charrnn.generation.best_of import Model
+
+from .conftest import train_tiny
+
+
+def own_bits(m: Model, context: str, text: str) -> float:
+    logp = scoring.log_probs(*m, context + text)[len(context) - 1 :]
+    return float(-logp.mean() / np.log(2))
+
+
+def test_the_kept_samples_are_the_best_of_the_batch_by_the_writers_bits(trained_lstm):
+    m = Model(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
+    cfg = SampleConfig(length=40, temperature=1.5, seed=4)
+    context, batch = best_of.draw(m, cfg, "he", 8, None, np.random.default_rng(4))
+    assert context == "he" and len(set(batch)) == 8  # a hot batch: eight different samples
+    every = sorted(own_bits(m, "he", t) for t in batch)
+    kept = best_of.best_of(m, cfg, 8, 3, "he")
+    assert [k.text for k in kept] == [batch[k.index] for k in kept]  # the same batch, drawn again
+    np.testing.assert_allclose([k.bits_per_char for k in kept], every[:3], rtol=1e-6)
+
+
+def test_a_judge_ranks_by_its_own_bits_and_skips_characters_it_never_saw(trained_lstm):
+    m = Model(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
+    j = train_tiny("gru", text="hello there\n" * 40)  # has no 'w', 'd'
+    judge = Model(j.params, j.cfg, j.vocab)
+    cfg = SampleConfig(length=30, temperature=1.5, seed=2)
+    _, batch = best_of.draw(m, cfg, "", 6, None, np.random.default_rng(2))
+    kept = best_of.best_of(m, cfg, 6, 6, judge=judge)
+    scores = [k.bits_per_char for k in kept]
+    assert scores == sorted(scores)
+    for k in kept:
+        known = "".join(ch for ch in "\n" + batch[k.index] if ch in judge.vocab)
+        logp = scoring.log_probs(*judge, known)
+        n_known = sum(ch in judge.vocab for ch in batch[k.index])
+        assert np.isclose(k.bits_per_char, -logp[-n_known:].mean() / np.log(2), rtol=1e-6)
+
+
+def test_samples_stop_after_the_stop_text(trained_lstm):
+    m = Model(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
+    _, batch = best_of.draw(m, SampleConfig(length=60, argmax=True), "h", 3, "\n", np.random.default_rng(0))
+    assert batch == ["ello world\n"] * 3
