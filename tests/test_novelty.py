@@ -3,6 +3,8 @@ the share of the text in copied spans, and the check that the corpus is the one 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,8 @@ from charrnn.analysis import novelty
 from charrnn.analysis.novelty import CorpusIndex, suffix_array
 from charrnn.data.corpus import read_corpus
 from charrnn.errors import DataError
+
+from .cli_helpers import TEXT, assert_clean_error, invoke, train, write
 
 
 @pytest.mark.parametrize("alphabet", [1, 2, 3, 30])
@@ -102,3 +106,33 @@ def test_a_corpus_too_large_to_index_is_refused_before_it_is_read(tmp_path, monk
     monkeypatch.setattr(novelty, "read_corpus", lambda *a: pytest.fail("read a corpus too large to index"))
     with pytest.raises(DataError, match="the corpus has 400 characters; the novelty index holds at most 399"):
         novelty.training_corpus(record)
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def test_inspect_novelty_reports_the_copied_span_of_a_text(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    copied = TEXT[50:90]
+    text = write(tmp_path / "t.txt", "ZZ" + copied + "QQ")  # Z and Q: not in the corpus
+    result = invoke(["inspect", "novelty", text, "-c", ckpt, "--json"])
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)["novelty"]
+    assert (found["longest"], found["longest_at"], found["span"], found["copied_chars"]) == (40, 2, copied, 40)
+    assert found["corpus_at"] == TEXT.index(copied) and found["min_copy"] == 20
+    shown = invoke(["inspect", "novelty", text, "-c", ckpt, "--min-copy", "41"])
+    assert "longest span found in c.txt: 40 characters" in shown.stdout and "copied: 0 of 44" in shown.stdout
+
+
+def test_inspect_novelty_refuses_a_corpus_that_is_not_the_one_trained_on(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    text = write(tmp_path / "t.txt", TEXT[:100])
+    other = write(tmp_path / "other.txt", TEXT.upper())
+    line = assert_clean_error(invoke(["inspect", "novelty", text, "-c", ckpt, "--corpus", other]), 1, "SHA-256")
+    assert "is not the training corpus c.txt" in line
+    corpus.rename(tmp_path / "moved.txt")
+    assert_clean_error(invoke(["inspect", "novelty", text, "-c", ckpt]), 1, "is not at", "--corpus PATH")
+    ok = invoke(["inspect", "novelty", text, "-c", ckpt, "--corpus", tmp_path / "moved.txt", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["novelty"]["longest"] == 100

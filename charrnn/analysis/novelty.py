@@ -17,16 +17,17 @@ without long repeats is sorted in a few rounds over a shrinking set.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from charrnn.config import SampleConfig
 from charrnn.data.corpus import Corpus, read_corpus
 from charrnn.errors import DataError, NotTheTrainingCorpus
 
 MAX_INDEX_CHARS = 32_000_000  # the suffix array's build needs about 25 bytes per character at its peak
-MIN_COPY = 20  # see README: text that copies nothing rarely shares 20 characters with the corpus
+MIN_COPY = SampleConfig.min_copy  # see there why
 
 
 def suffix_array(ids: np.ndarray) -> np.ndarray:
@@ -84,13 +85,15 @@ class Novelty:
     occurrences: int  # how many times the corpus has it
     copied_chars: int  # characters of the text inside copied spans of at least min_copy
     min_copy: int
+    copied: np.ndarray = field(repr=False)  # (chars,) bool: the characters inside those spans
 
     @property
     def copied_share(self) -> float:
         return self.copied_chars / self.chars if self.chars else 0.0
 
     def to_dict(self) -> dict:
-        return {**self.__dict__, "copied_share": self.copied_share}
+        fields = {k: v for k, v in self.__dict__.items() if k != "copied"}
+        return {**fields, "copied_share": self.copied_share}
 
 
 class CorpusIndex:
@@ -163,7 +166,7 @@ class CorpusIndex:
         long_enough = np.flatnonzero(length >= min_copy)
         np.add.at(cover, long_enough, 1)
         np.add.at(cover, long_enough + length[long_enough], -1)
-        copied = int((np.cumsum(cover[:m]) > 0).sum())
+        copied = np.cumsum(cover[:m]) > 0
         i = int(length.argmax()) if m else 0
         best = int(length[i]) if m else 0
         corpus_at, occurrences, line = -1, 0, 0
@@ -172,7 +175,8 @@ class CorpusIndex:
             corpus_at, occurrences = int(self.sa[lo:hi].min()), hi - lo
             newline = self._code.get("\n")
             line = 1 + (int(np.count_nonzero(self.ids[:corpus_at] == newline)) if newline is not None else 0)
-        return Novelty(m, best, i, text[i : i + best], corpus_at, line, occurrences, copied, min_copy)
+        span = text[i : i + best]
+        return Novelty(m, best, i, span, corpus_at, line, occurrences, int(copied.sum()), min_copy, copied)
 
 
 def training_corpus(record: dict, path: str | Path | None = None) -> Corpus:

@@ -121,3 +121,24 @@ def quiet_broken_pipe():
             f"standard output ({e.encoding}) cannot encode {e.object[e.start : e.end]!r}; "
             "use a UTF-8 locale or set PYTHONIOENCODING=utf-8"
         ) from None
+
+
+def training_index(ckpt, corpus_path: Path | None):
+    """The novelty index of the corpus the checkpoint was trained on (analysis/novelty.py)."""
+    from charrnn.analysis import novelty
+    from charrnn.errors import NotTheTrainingCorpus
+
+    try:
+        corpus = novelty.training_corpus(ckpt.progress.get("corpus", {}), corpus_path)
+    except NotTheTrainingCorpus as e:
+        hint = "" if corpus_path else "; give the training corpus's path with --corpus PATH"
+        raise click.ClickException(f"{one_line(e)}{hint}") from None
+    return novelty.CorpusIndex(corpus.ids, corpus.vocab.chars), corpus
+
+
+corpus_option = click.option(
+    "--corpus",
+    "corpus_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The training corpus, if not at the path the checkpoint records (checked by its SHA-256).",
+)

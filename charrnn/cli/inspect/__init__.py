@@ -13,9 +13,16 @@ from __future__ import annotations
 import click
 
 from charrnn.cli.common import checkpoint_option
-from charrnn.cli.inspect import compare, find_neurons, gradients, neurons, score, view
+from charrnn.cli.inspect import compare, find_neurons, gradients, neurons, novelty, score, view
 
-VIEWS = (score.score, neurons.neurons, find_neurons.find_neurons, gradients.gradients, compare.compare)
+VIEWS = (
+    score.score,
+    neurons.neurons,
+    find_neurons.find_neurons,
+    gradients.gradients,
+    compare.compare,
+    novelty.novelty,
+)
 
 
 class Views(click.Group):
@@ -47,6 +54,7 @@ def inspect(ctx, checkpoint, as_json):
       charrnn inspect gradients held_out.txt -c rnn.npz -c lstm.npz
       charrnn inspect compare passage.txt -c shakespeare.npz -c code.npz
       charrnn inspect score passage.txt --html page.html
+      charrnn inspect novelty sample.txt
     """
     if ctx.invoked_subcommand is not None:
         return

@@ -1,0 +1,66 @@
+"""`charrnn inspect novelty TEXT`: how much of a text is copied verbatim from the training corpus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from charrnn.cli.common import corpus_option
+from charrnn.cli.inspect import view
+from charrnn.config import SampleConfig
+
+
+@dataclass
+class NoveltyView:
+    checkpoint: str
+    text: str  # its path, or - for standard input
+    corpus: dict  # the training corpus's record: name, bytes, chars, sha256, path
+    shown: str  # the text read
+    novelty: object  # analysis.novelty.Novelty
+
+    def to_dict(self) -> dict:
+        return {
+            "view": "novelty",
+            "checkpoint": self.checkpoint,
+            "text": self.text,
+            "corpus": self.corpus,
+            "novelty": self.novelty.to_dict(),
+        }
+
+
+min_copy_option = click.option(
+    "--min-copy",
+    type=click.IntRange(min=1),
+    default=SampleConfig.min_copy,
+    show_default=True,
+    help="Count a span as copied from this many characters on.",
+)
+
+
+@click.command("novelty", short_help="How much of a text is copied verbatim from the training corpus.")
+@view.text_argument
+@view.one_checkpoint
+@corpus_option
+@min_copy_option
+@view.json_option
+def novelty(text_path, encoding, decode_errors, checkpoint, corpus_path, min_copy, as_json):
+    """Find the longest span of TEXT (- for standard input) that the training corpus has word
+    for word, where the corpus has it, and the share of TEXT inside copied spans of at least
+    --min-copy characters. The corpus is read from the path the checkpoint records (or
+    --corpus) and must be the very file trained on (its SHA-256 is checked).
+
+    \b
+    Examples:
+      charrnn sample -n 1000 --seed 1 > out.txt && charrnn inspect novelty out.txt
+      charrnn inspect novelty out.txt --corpus ~/corpora/shakespeare.txt --min-copy 30 --json
+    """
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.cli import render
+    from charrnn.cli.common import training_index
+
+    ckpt = ckpt_io.load(checkpoint)
+    text = view.read_text(text_path, encoding, decode_errors)
+    index, corpus = training_index(ckpt, corpus_path)
+    result = NoveltyView(str(checkpoint), text_path, corpus.meta(), text, index.novelty(text, min_copy))
+    view.show(result, as_json, render.novelty)
