@@ -3,6 +3,8 @@ checked on texts whose entropy the test knows in advance."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 
 from charrnn.analysis import baselines
 from charrnn.analysis.baselines import Baselines
+from tests import cli_helpers
 
 
 def markov_text(P: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -87,3 +90,25 @@ def test_a_damaged_record_is_refused(damage):
     good = Baselines(3.0, 2.0, 1.0, 2, (2.0, 1.0), 10, 10, 5).to_dict()
     with pytest.raises(ValueError):
         Baselines.from_dict({**good, **damage})
+
+
+def test_train_shows_the_baselines_first_and_the_gap_at_the_end_and_inspect_keeps_them(tmp_path):
+    corpus = cli_helpers.write(tmp_path / "c.txt", cli_helpers.TEXT)
+    result = cli_helpers.train(corpus, tmp_path / "m.npz", "--sample-length", "0")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    opening = next(i for i, line in enumerate(lines) if line.startswith("Baselines on the validation text"))
+    assert opening <= 2 and re.search(
+        r"uniform 4\.907, unigram \d\.\d{3}, n-gram \d\.\d{3} bits/char", lines[opening]
+    )
+    done = next(line for line in lines if line.startswith("Done:"))
+    assert re.search(
+        r"\d\.\d{3} bits/char at step 5: \d\.\d\d (above|below) the best n-gram \(order \d, \d\.\d\d\)", done
+    )
+    facts = json.loads(cli_helpers.invoke(["inspect", "--json", "-c", tmp_path / "m.npz"]).stdout)
+    b = facts["baselines"]
+    assert b["uniform"] == pytest.approx(np.log2(len(facts["vocab"]["chars"])))
+    assert b["ngram"] == min(b["by_order"]) < b["unigram"] < b["uniform"]
+    assert b["val_chars"] == int(len(cli_helpers.TEXT) * 0.05)  # the validation tail the model is judged on
+    table = cli_helpers.invoke(["inspect", "-c", tmp_path / "m.npz"]).stdout
+    assert "baselines" in table and "the best n-gram" in table

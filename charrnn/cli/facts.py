@@ -30,13 +30,16 @@ def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
             "best_val_bits": None if best is None else bits(best),
             "best_step": int(p.get("best_step", 0)),
             "config": to_dict(ckpt.train),
+            "init_from": p.get("init_from"),
         },
+        "baselines": p.get("baselines"),
         "history": [
             {
                 "step": h["step"],
                 "elapsed": h["elapsed"],
                 "train_bits": bits(h["train_loss"]),
                 "val_bits": bits(h["val_loss"]),
+                "lr": h.get("lr"),
             }
             for h in p.get("history", [])
         ],

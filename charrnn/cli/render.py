@@ -63,12 +63,18 @@ def info(view) -> None:
             f"{facts['vocab']['size']} characters: " + " ".join(show_char(ch) for ch in facts["vocab"]["chars"]),
         ),
         ("corpus", f"{c.get('name')}, {c.get('bytes', 0):,} bytes, {c.get('chars', 0):,} characters"),
-        ("corpus sha256", str(c.get("sha256"))),
+        *corpus_rows(c),
+        ("manifest sha256" if "files" in c else "corpus sha256", str(c.get("sha256"))),
         ("trained", f"{t['steps']:,} steps, {t['epochs']:.2f} epochs, {console.format_duration(t['elapsed_seconds'])}"),
         (
             "best validation",
-            "-" if t["best_val_bits"] is None else f"{t['best_val_bits']:.4f} bits/char at step {t['best_step']:,}",
+            "-"
+            if t["best_val_bits"] is None
+            else f"{t['best_val_bits']:.4f} bits/char at step {t['best_step']:,}"
+            + (f"; {below_baseline(t['best_val_bits'], facts['baselines'])}" if facts.get("baselines") else ""),
         ),
+        *([("baselines", baselines_line(facts["baselines"]))] if facts.get("baselines") else []),
+        *([("fine-tuned from", fine_tuned_from(t["init_from"]))] if t.get("init_from") else []),
         ("format", f"{facts['format_version']}, written by charrnn {facts['writer_version'] or '(version unknown)'}"),
     ]
     for key, value in rows:
@@ -85,6 +91,52 @@ def info(view) -> None:
         )
         for line in plot:
             out.print(line)
+
+
+FILES_SHOWN = 5
+
+
+def corpus_rows(c: dict) -> list[tuple[str, str]]:
+    """What a corpus of several files or documents adds to the facts: files, documents, what was skipped."""
+    rows = []
+    if "files" in c:
+        listed = c.get("file_list")
+        shown = ", ".join(f"{f['path']} ({f['bytes']:,} bytes)" for f in (listed or [])[:FILES_SHOWN])
+        more = c["files"] - min(len(listed or []), FILES_SHOWN)
+        tail = f"{', ' if shown else ''}and {more:,} more (--json lists them)" if listed and more else ""
+        rows.append(("files", f"{c['files']:,}" + (f": {shown}{tail}" if listed else " (listed by the manifest hash)")))
+        if skipped := c.get("skipped"):
+            rows.append(("skipped", ", ".join(f"{n:,} {reason}" for reason, n in skipped.items())))
+    if c.get("documents", 1) > 1:
+        held = f"; {c['held_out']:,} characters of whole documents held out" if c.get("held_out") else ""
+        sep = f", cut at {c['separator']!r}" if c.get("separator") else ""
+        rows.append(("documents", f"{c['documents']:,}{sep}, ended by U+{ord(c['boundary']):04X}{held}"))
+    return rows
+
+
+def baselines_line(b: dict) -> str:
+    """The three baselines in one line, and how much training text the n-gram model counted."""
+    counted = (
+        f"counted on the first {b['train_chars']:,} of {b['train_total']:,} training characters"
+        if b["train_chars"] < b["train_total"]
+        else f"counted on {b['train_chars']:,} training characters"
+    )
+    return (
+        f"uniform {b['uniform']:.3f}, unigram {b['unigram']:.3f}, n-gram {b['ngram']:.3f} bits/char "
+        f"(order {b['order']}, {counted}; {b['val_chars']:,} validation characters)"
+    )
+
+
+def below_baseline(value: float, b: dict) -> str:
+    """'0.37 below the best n-gram (order 5, 2.36)', or above it."""
+    gap = b["ngram"] - value
+    return f"{abs(gap):.2f} {'below' if gap >= 0 else 'above'} the best n-gram (order {b['order']}, {b['ngram']:.2f})"
+
+
+def fine_tuned_from(init: dict) -> str:
+    corpus = init.get("corpus") or {}
+    steps = init.get("steps")
+    return f"a model trained {steps:,} steps on {corpus.get('name', '?')}" if isinstance(steps, int) else "a model"
 
 
 def surprise_style(bits: float) -> str:

@@ -286,7 +286,7 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
     """Train and report; signals are deferred from the announcement on (or already, into `caught`)."""
     import numpy as np
 
-    from charrnn.cli import console
+    from charrnn.cli import console, render
     from charrnn.nn.functional import bits
     from charrnn.nn.model import num_params
     from charrnn.training.trainer import Trainer
@@ -311,19 +311,34 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
             f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "
             f"{len(data.vocab)} distinct; {_workers(trainer)}{_limits(train_cfg, console)}"
         )
+        say(_baselines_line(trainer))
         stopped_by = _run(trainer, save, quiet, caught)
     if stopped_by is not None:
         again = command_line(without=("--force",), adding=("--resume",))
         stdin = " (with the same text on standard input)" if data.name == "<stdin>" else ""
         console.message(f"Interrupted at step {trainer.step:,}: saved {path}; continue with `{again}`{stdin}")
         sys.exit(SIGNAL_EXIT[stopped_by])
+    if trainer.out_of_patience:
+        say(
+            f"Stopped early at step {trainer.step:,}: no better validation loss in the last "
+            f"{trainer.evals_since_best} validations (--patience {train_cfg.patience})"
+        )
+    best = bits(trainer.best_val)
     say(
         f"Done: {trainer.step:,} steps, {console.format_duration(trainer.elapsed)}; best validation "
-        f"{bits(trainer.best_val):.3f} bits/char at step {trainer.best_step:,}; checkpoint: {path}",
+        f"{best:.3f} bits/char at step {trainer.best_step:,}: {render.below_baseline(best, trainer.baselines.to_dict())}"
+        f"; checkpoint: {path}",
         style="bold",
     )
     if sample_length and not quiet:
         _show_sample(trainer, sample_length, console)
+
+
+def _baselines_line(trainer) -> str:
+    """The baselines, measured now (or kept from the run resumed): what the model's figure means."""
+    from charrnn.cli import render
+
+    return "Baselines on the validation text: " + render.baselines_line(trainer.measure_baselines().to_dict())
 
 
 def _run(trainer, save: Saver, quiet: bool, caught: list[int]) -> int | None:
