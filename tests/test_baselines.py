@@ -98,9 +98,7 @@ def test_train_shows_the_baselines_first_and_the_gap_at_the_end_and_inspect_keep
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     opening = next(i for i, line in enumerate(lines) if line.startswith("Baselines on the validation text"))
-    assert opening <= 2 and re.search(
-        r"uniform 4\.907, unigram \d\.\d{3}, n-gram \d\.\d{3} bits/char", lines[opening]
-    )
+    assert opening <= 2 and re.search(r"uniform 4\.907, unigram \d\.\d{3}, n-gram \d\.\d{3} bits/char", lines[opening])
     done = next(line for line in lines if line.startswith("Done:"))
     assert re.search(
         r"\d\.\d{3} bits/char at step 5: \d\.\d\d (above|below) the best n-gram \(order \d, \d\.\d\d\)", done
