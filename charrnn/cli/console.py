@@ -37,11 +37,12 @@ TERMINAL_VARIABLE = "CHARRNN_STDERR_IS_TERMINAL"  # set by `train --workers`: it
 
 
 def progress_bar(total: float, initial: float, unit: str, quiet: bool, desc: str = "train"):
-    from tqdm import tqdm
+    """A bar on stderr, only on a terminal; it fits the terminal's width at each refresh (progress.py)."""
+    from charrnn.cli.progress import ProgressBar
 
     shown = None if not os.environ.get(TERMINAL_VARIABLE) else False  # None: off when stderr is not a terminal
 
-    return tqdm(
+    return ProgressBar(
         total=total,
         initial=initial,
         unit=unit,
@@ -51,7 +52,6 @@ def progress_bar(total: float, initial: float, unit: str, quiet: bool, desc: str
         leave=True,
         disable=True if quiet else shown,
         mininterval=0.25,
-        bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}{unit} [{elapsed}<{remaining}{postfix}]",
     )
 
 

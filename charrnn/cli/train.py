@@ -352,27 +352,39 @@ def _run(trainer, save: Saver, quiet: bool, caught: list[int]) -> int | None:
 
     path = save.path
     bar, by_steps = _progress_bar(trainer, quiet)
+    shown = {"loss": "-", "val": "-", "speed": "-"}  # the bar's figures
 
-    shown = {"loss": "-", "val": "-", "speed": "-"}  # the bar's postfix
+    def saving() -> None:
+        bar.show(status="saving")
+        save(trainer)
+        bar.show(status="")
+
     saved_step = None
     with bar:
         try:
             for event in trainer.run(stop_requested=lambda: bool(caught)):
                 if isinstance(event, EvalEvent):
-                    save(trainer)
                     saved_step, shown["val"] = event.step, f"{event.val_bits:.3f}"
-                else:
-                    bar.update(1 if by_steps else min(trainer.elapsed, bar.total) - bar.n)
-                    shown.update(loss=f"{bits(event.smooth_loss):.3f}", speed=f"{event.chars_per_sec / 1000:.1f}k")
-                bar.set_postfix_str("loss {loss} bpc, val {val}, {speed} char/s".format(**shown), refresh=False)
+                    bar.show(figures=_figures(shown))
+                    saving()
+                    continue
+                bar.update(1 if by_steps else min(trainer.elapsed, bar.total) - bar.n)
+                shown.update(loss=f"{bits(event.smooth_loss):.3f}", speed=f"{event.chars_per_sec / 1000:.1f}k")
+                bar.show(figures=_figures(shown), status="validating" if trainer.validation_due() else None)
             if trainer.stopped and not trainer.finished():
                 if trainer.best_params is None:  # stopped before the first validation: judge the weights first
+                    bar.show(status="validating")
                     trainer.eval_step()
-                save(trainer)
+                saving()
                 return caught[0] if caught else signal.SIGINT  # a worker told of a signal sent to another
         except TrainingDiverged as e:
             raise click.ClickException(_diverged_message(e, path, saved_step)) from None
     return None
+
+
+def _figures(shown: dict) -> list[str]:
+    """The bar's figures, the one to keep longest first."""
+    return [f"loss {shown['loss']} bpc", f"val {shown['val']}", f"{shown['speed']} char/s"]
 
 
 def _progress_bar(trainer, quiet: bool):

@@ -341,6 +341,14 @@ class Trainer:
         (chars, seconds), self._since_eval = self._since_eval, [0, 0.0]
         return EvalEvent(self.step, self.smooth_loss, val, best, lr, chars / seconds if seconds else 0.0)
 
+    def validation_due(self) -> bool:
+        """Whether run() validates before its next step: every eval_every steps, and when a limit
+        ends the run, unless this step has been validated already or a stop was asked for."""
+        if self.stopped and not self.finished():
+            return False  # a stop was asked for: it validates only if the caller wants to
+        validated = bool(self.history) and self.history[-1]["step"] == self.step
+        return not validated and (self.step % self.cfg.eval_every == 0 or self.finished())
+
     def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Iterator[StepEvent | EvalEvent]:
         """Train until a limit in the config is reached or stop_requested() says so.
 
@@ -366,11 +374,11 @@ class Trainer:
             event = self.train_step()
             tick()
             yield event
-            if self.stopped and not self.finished():
-                return
-            if self.step % self.cfg.eval_every == 0:
+            if self.validation_due():
                 event = self.eval_step()
                 tick()
                 yield event
-        if not self.history or self.history[-1]["step"] != self.step:
+            elif self.stopped:  # a stop asked for at the end of the run still validates
+                return
+        if self.validation_due():  # a run whose limit was reached before its first step here
             yield self.eval_step()
