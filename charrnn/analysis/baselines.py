@@ -23,12 +23,14 @@ n-grams are numbered without hashing: the k-grams' ids are the ranks of the keys
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 MAX_ORDER = 7  # longest n-gram tried (6 characters of context)
-TRAIN_CHARS = 2_000_000  # at most this much training text is counted: a few seconds
+TRAIN_CHARS = 1_000_000  # at most this much training text is counted: seconds, and under 200 MB
+MIN_DISCOUNT = 0.05
 
 
 @dataclass(frozen=True)
@@ -59,47 +61,39 @@ class Baselines:
 
 @dataclass
 class _Table:
-    """The distinct k-grams of a text: keys sorted, and per k-gram its prefix and last character."""
+    """The distinct k-grams of the training text, and where the validation text has them."""
 
-    keys: np.ndarray  # (U,) int64: prefix id * V + last id
-    at: np.ndarray  # (N - k + 1,) intp: the id of the k-gram starting at each position
+    keys: np.ndarray  # (U,) int64 sorted: prefix id * V + last id
     counts: np.ndarray  # (U,) occurrences
     prefix: np.ndarray  # (U,) id of the (k-1)-gram before the last character
     suffix: np.ndarray  # (U,) id of the (k-1)-gram after the first character (k > 1)
+    found: np.ndarray  # (M - k + 1,) id of the validation k-gram starting at each position, -1 unseen
 
 
-def _tables(x: np.ndarray, V: int, k_max: int) -> list[_Table]:
-    """The k-gram tables of text x for k = 1 .. k_max (fewer when x is shorter)."""
-    tables: list[_Table] = []
-    prev_at = np.zeros(len(x) + 1, np.int64)  # every position starts the one empty 0-gram
-    for k in range(1, min(k_max, len(x)) + 1):
-        key = prev_at[: len(x) - k + 1] * V + x[k - 1 :]
-        keys, first, at = np.unique(key, return_index=True, return_inverse=True)
-        prefix = keys // V
-        suffix = prev_at[first + 1] if k > 1 else np.zeros(len(keys), np.int64)
-        tables.append(_Table(keys, at.ravel(), np.bincount(at.ravel(), minlength=len(keys)), prefix, suffix))
-        prev_at = at.ravel()
-    return tables
+def _tables(x: np.ndarray, v: np.ndarray, V: int, k_max: int) -> Iterator[_Table]:
+    """The k-gram tables of training text x, looked up in validation text v, for k = 1, 2, ...
 
-
-def _lookup(tables: list[_Table], v: np.ndarray, V: int) -> list[np.ndarray]:
-    """For k = 1 .. len(tables): the id of each k-gram of v in the training table, -1 if unseen.
-
-    Entry k-1 is indexed by the k-gram's start, (len(v) - k + 1,).
+    One at a time: the keys of order k are built from the ids of order k - 1, so only two
+    orders' arrays are alive at once, whatever k_max.
     """
-    found, prev = [], np.zeros(len(v) + 1, np.int64)
-    for k, t in enumerate(tables, start=1):
-        key = prev[: len(v) - k + 1] * V + v[k - 1 :]
-        i = np.minimum(np.searchsorted(t.keys, key), len(t.keys) - 1)
-        ids = np.where((t.keys[i] == key) & (prev[: len(v) - k + 1] >= 0), i, -1)
-        found.append(ids)
-        prev = ids
-    return found
+    at = np.zeros(len(x) + 1, np.int64)  # every position starts the one empty 0-gram
+    found = np.zeros(len(v) + 1, np.int64)
+    for k in range(1, min(k_max, len(x), len(v)) + 1):
+        key = at[: len(x) - k + 1] * V + x[k - 1 :]
+        keys, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        suffix = at[first + 1] if k > 1 else np.zeros(len(keys), np.int64)
+        at = inverse.ravel()
+        vkey = found[: len(v) - k + 1] * V + v[k - 1 :]
+        i = np.minimum(np.searchsorted(keys, vkey), len(keys) - 1)
+        found = np.where((keys[i] == vkey) & (found[: len(v) - k + 1] >= 0), i, -1)
+        yield _Table(keys, np.bincount(at, minlength=len(keys)), keys // V, suffix, found)
 
 
 def _discount(c: np.ndarray) -> float:
+    """Ney's D = n1 / (n1 + 2 n2), kept above MIN_DISCOUNT: with no count of 1 it would be 0, and
+    a character never seen in a context would get no probability at all."""
     n1, n2 = np.count_nonzero(c == 1), np.count_nonzero(c == 2)
-    return float(n1 / (n1 + 2 * n2)) if n1 + 2 * n2 else 0.5
+    return max(MIN_DISCOUNT, float(n1 / (n1 + 2 * n2)) if n1 + 2 * n2 else 0.5)
 
 
 def _interpolate(
@@ -121,31 +115,35 @@ def _interpolate(
     return np.where(c_h > 0, p, lower)
 
 
+def _aligned(found: np.ndarray, k: int, M: int) -> np.ndarray:
+    """(M,) by scored position t: the id of the k-gram v[t-k+1 .. t] (-1 where t < k-1 or unseen)."""
+    out = np.full(M, -1, np.int64)
+    out[k - 1 :] = found[: M - k + 1]
+    return out
+
+
 def ngram_bits(train: np.ndarray, val: np.ndarray, V: int, max_order: int = MAX_ORDER) -> list[float]:
     """Bits/char on `val` of the interpolated Kneser-Ney models of orders 1 .. max_order.
 
     Each character of val is predicted from the characters of val before it (at most order - 1).
     """
     x, v = np.asarray(train, np.int64), np.asarray(val, np.int64)
-    tables = _tables(x, V, max_order)
-    found = _lookup(tables, v, V)
     M = len(v)
-    # continuation counts of the k-grams: distinct characters before them (from the (k+1)-grams)
-    cont = [np.bincount(tables[k].suffix, minlength=len(tables[k - 1].keys)) for k in range(1, len(tables))]
-    lower = np.full(M, 1.0 / V)  # P_0, the continuation chain so far
+    lower = np.full(M, 1.0 / V)  # P_0, then the continuation-count chain up to the order before
     result = []
-    for k, table in enumerate(tables, start=1):
-        # align by scored position t: the k-gram v[t-k+1 .. t] starts at t-k+1 (t >= k-1)
-        gram = np.full(M, -1, np.int64)
-        gram[k - 1 :] = found[k - 1]
-        ctx = np.zeros(M, np.int64) if k == 1 else np.full(M, -1, np.int64)
-        if k > 1:
-            ctx[k - 1 :] = found[k - 2][: M - k + 1]
-        n_contexts = 1 if k == 1 else len(tables[k - 2].keys)
-        top = _interpolate(lower, table.counts, table, n_contexts, ctx, gram)
-        result.append(float(-np.mean(np.log2(top))))
-        if k < len(tables):
-            lower = _interpolate(lower, cont[k - 1], table, n_contexts, ctx, gram)
+    tables = _tables(x, v, V, max_order)
+    table, ctx, n_contexts = next(tables), np.zeros(M, np.int64), 1  # the one empty context
+    for k in range(1, max_order + 1):
+        gram = _aligned(table.found, k, M)
+        result.append(float(-np.mean(np.log2(_interpolate(lower, table.counts, table, n_contexts, ctx, gram)))))
+        above = next(tables, None)
+        if above is None:
+            break
+        # continuation counts of the k-grams: distinct characters seen before them
+        cont = np.bincount(above.suffix, minlength=len(table.keys))
+        lower = _interpolate(lower, cont, table, n_contexts, ctx, gram)
+        # the context of the (k+1)-gram ending at t is the k-gram ending at t - 1
+        table, ctx, n_contexts = above, np.concatenate([[-1], gram[:-1]]), len(table.keys)
     return result
 
 
