@@ -1,5 +1,10 @@
 """The recurrent cells, one module each, behind one small interface.
 
+Read reference.py first: it states each cell's step forward and backward as plain equations,
+one per line. The modules rnn.py, lstm.py and gru.py are the fast kernels that compute the same
+numbers (tests/test_cells.py checks them against it): fused NumPy calls on reused buffers, a whole
+window at a time, with the weights rearranged once per call of the model.
+
 Every cell works on a whole window of T steps, time-major, with the input projection done
 beforehand for all T at once by the model (one matrix product, or a row gather for one-hot
 input), using the weights the cell asks for:

@@ -8,6 +8,8 @@
 The reset gate multiplies W_hn h + b_hn, so b_hn stays inside the step while b_hr and b_hz are
 folded into the input projection. As in the LSTM, sigmoid(a) = 0.5 tanh(0.5 a) + 0.5, with the
 0.5 before the tanh folded into the weights of r and z.
+
+This is the fast kernel; the plain equations it computes are reference.gru_step_forward / gru_step_backward.
 """
 
 from __future__ import annotations

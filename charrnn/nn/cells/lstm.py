@@ -10,6 +10,8 @@ All four nonlinearities are one tanh over the whole gate row, since
 sigmoid(a) = 0.5 tanh(0.5 a) + 0.5: the sigmoid blocks are scaled by 0.5 before the tanh (that
 scale is folded into the input weights and W_hh, so it costs nothing per step) and mapped back
 with * 0.5 + 0.5 after it.
+
+This is the fast kernel; the plain equations it computes are reference.lstm_step_forward / lstm_step_backward.
 """
 
 from __future__ import annotations
@@ -38,11 +40,20 @@ def init_biases(hidden: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=16)
-def _gate_affine(H: int, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(scale, shift): 0.5 and 0.5 for the sigmoid blocks, 1 and 0 for g. Cached (read-only),
-    since every step uses them."""
+def _gate_scale(H: int, dtype) -> np.ndarray:
+    """0.5 for the sigmoid blocks, 1 for g: folded into the weights by prepare."""
     scale = np.full(4 * H, 0.5, dtype)
     scale[2 * H : 3 * H] = 1.0  # g is a true tanh
+    scale.flags.writeable = False
+    return scale
+
+
+@lru_cache(maxsize=16)
+def _gate_affine(shape: tuple[int, ...], dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, shift) that map tanh back to the sigmoid blocks (0.5, 0.5; g: 1, 0), as whole
+    arrays of the step's shape: NumPy multiplies two arrays of one shape several times faster
+    than it broadcasts a row over them. Cached read-only, since every step uses them."""
+    scale = np.broadcast_to(_gate_scale(shape[-1] // 4, dtype), shape).copy()
     shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
     scale.flags.writeable = shift.flags.writeable = False
     return scale, shift
@@ -50,7 +61,7 @@ def _gate_affine(H: int, dtype) -> tuple[np.ndarray, np.ndarray]:
 
 def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     """Both biases folded into the input projection; sigmoid blocks pre-scaled by 0.5."""
-    scale, _ = _gate_affine(len(b_ih) // 4, W_ih.dtype)
+    scale = _gate_scale(len(b_ih) // 4, W_ih.dtype)
     return Weights(W_ih.T * scale, (b_ih + b_hh) * scale, row_major(W_hh.T, scale), None)
 
 
@@ -62,7 +73,7 @@ def step(a, rec, prev, new, w: Weights, scratch) -> None:
     H = c.shape[-1]
     a += rec
     np.tanh(a, out=a)
-    scale, shift = _gate_affine(H, a.dtype)
+    scale, shift = _gate_affine(a.shape, a.dtype)
     a *= scale
     a += shift
     # c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)

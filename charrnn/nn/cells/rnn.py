@@ -1,4 +1,7 @@
-"""Vanilla RNN, as torch.nn.RNN:  h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),  act = tanh or relu."""
+"""Vanilla RNN, as torch.nn.RNN:  h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),  act = tanh or relu.
+
+The fast kernel of reference.rnn_step_forward / rnn_step_backward (the plain equations).
+"""
 
 from __future__ import annotations
 
