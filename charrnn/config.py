@@ -118,6 +118,8 @@ class SampleConfig:
     top_p: float | None = None  # keep the smallest set whose probability reaches p (nucleus)
     argmax: bool = False  # always take the most likely character
     seed: int | None = None  # None draws fresh entropy
+    beam: int | None = None  # beam search with this many hypotheses: the most probable text, not a draw
+    best_of: int | None = None  # draw this many samples as one batch and keep the best by bits per character
     # novelty: spans of the sample found verbatim in the training corpus count as copied from
     # this length on; about four English words, which text that copies nothing rarely reaches
     # (1 % of README prose against the Shakespeare corpus, against 20 % at 10 characters)
@@ -127,6 +129,24 @@ class SampleConfig:
         _require(self.length >= 0, f"length must be 0 or more, not {self.length}")
         _require(self.temperature > 0, f"temperature must be positive, not {self.temperature}")
         _require(self.min_copy >= 1, f"min-copy must be at least 1, not {self.min_copy}")
+        _require(self.beam is None or self.beam >= 1, f"beam width must be at least 1, not {self.beam}")
+        _require(self.best_of is None or self.best_of >= 1, f"best-of must be at least 1, not {self.best_of}")
+        if self.beam is not None:  # a search, not a draw: nothing here shapes a distribution to draw from
+            drawn = [
+                n
+                for n, v in [
+                    ("temperature", self.temperature != 1.0),
+                    ("top-k", self.top_k),
+                    ("top-p", self.top_p),
+                    ("argmax", self.argmax),
+                    ("best-of", self.best_of),
+                ]
+                if v
+            ]
+            _require(
+                not drawn, f"beam search takes the model's own probabilities and draws nothing: drop {', '.join(drawn)}"
+            )
+        _require(not (self.best_of and self.argmax), "best-of compares draws; argmax draws the same text every time")
         _require(self.top_k is None or self.top_k >= 1, f"top-k must be at least 1, not {self.top_k}")
         _require(
             self.top_p is None or 0.0 < self.top_p <= 1.0,

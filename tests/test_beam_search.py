@@ -4,10 +4,12 @@ the exact optimum when the beam holds every hypothesis, and stop texts compared 
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 
+from charrnn import checkpoint
 from charrnn.analysis import scoring
 from charrnn.config import ModelConfig, SampleConfig
 from charrnn.generation import beam
@@ -15,6 +17,7 @@ from charrnn.generation.sampling import generate
 from charrnn.nn import model
 from charrnn.vocab import Vocab
 
+from .cli_helpers import TEXT, assert_clean_error, invoke, train, write
 from .test_analysis import hand_model
 
 CHARS = "\nabcde"
@@ -112,3 +115,39 @@ def test_finished_hypotheses_end_with_the_stop_text_and_rank_per_character():
             -total_logp(params, cfg, vocab, "\n", vocab.decode(h.ids)) / np.log(2) / len(h.ids),
             atol=1e-4,
         )
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def test_sample_beam_1_prints_what_argmax_prints(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt, "--max-steps", "300", "--hidden-size", "24", "--seq-len", "32", "--lr", "0.01")
+    args = ["sample", "-c", ckpt, "-n", "120", "--prime", "the "]
+    greedy = invoke([*args, "--argmax"])
+    beam_1 = invoke([*args, "--beam", "1"])
+    assert greedy.exit_code == beam_1.exit_code == 0 and beam_1.stdout == greedy.stdout
+    assert "sample 1: " in beam_1.stderr and "total log-probability" in beam_1.stderr
+    stopped = [invoke([*args, flag, "--stop-at", "\n"]).stdout for flag in ("--argmax", "--beam=1")]
+    assert stopped[0] == stopped[1] and stopped[0].endswith("\n")
+
+
+def test_sample_beam_json_gives_each_hypothesis_and_its_total(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    result = invoke(
+        ["sample", "-c", ckpt, "-n", "50", "--prime", "the ", "--beam", "4", "--num-samples", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["method"] == "beam" and len(out["samples"]) == 3
+    model = checkpoint.load(ckpt)
+    totals = [s["total_log_prob_nats"] for s in out["samples"]]
+    assert totals == sorted(totals, reverse=True)
+    for s in out["samples"]:
+        assert len(s["text"]) == 50
+        assert np.isclose(
+            s["total_log_prob_nats"], total_logp(model.params, model.model, model.vocab, "the ", s["text"]), atol=1e-3
+        )
+    refused = invoke(["sample", "-c", ckpt, "--beam", "2", "--top-k", "3"])
+    assert_clean_error(refused, 2, "beam search", "top-k")

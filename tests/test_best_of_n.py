@@ -3,13 +3,17 @@ a judge's, and that score is the scorer's bits per character of the sample after
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
+from charrnn import checkpoint
 from charrnn.analysis import scoring
 from charrnn.config import SampleConfig
 from charrnn.generation import best_of
 from charrnn.generation.best_of import Model
 
+from .cli_helpers import TEXT, assert_clean_error, invoke, train, write
 from .conftest import train_tiny
 
 
@@ -49,3 +53,36 @@ def test_samples_stop_after_the_stop_text(trained_lstm):
     m = Model(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
     _, batch = best_of.draw(m, SampleConfig(length=60, argmax=True), "h", 3, "\n", np.random.default_rng(0))
     assert batch == ["ello world\n"] * 3
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def test_sample_best_of_prints_the_best_by_the_stated_score(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    args = ["sample", "-c", ckpt, "-n", "40", "--prime", "th", "--seed", "5", "--temp", "1.5"]
+    batch = json.loads(invoke([*args, "--num-samples", "6", "--json"]).stdout)["samples"]
+    best = json.loads(invoke([*args, "--best-of", "6", "--num-samples", "2", "--json"]).stdout)["samples"]
+    assert [s["text"] for s in best] == [batch[s["drawn"] - 1]["text"] for s in best]
+    assert [s["bits_per_char"] for s in best] == sorted(s["bits_per_char"] for s in batch)[:2]
+    m = checkpoint.load(ckpt)
+    for s in best:
+        assert np.isclose(s["bits_per_char"], own_bits(Model(m.params, m.model, m.vocab), "th", s["text"]), rtol=1e-6)
+    printed = invoke([*args, "--best-of", "6", "--num-samples", "2", "--no-prime-echo"])
+    assert printed.stdout.startswith(best[0]["text"]) and best[1]["text"] in printed.stdout
+    assert f"sample 1: {best[0]['bits_per_char']:.4f} bits/char; draw {best[0]['drawn']} of 6" in printed.stderr
+
+
+def test_sample_judge_scores_by_the_other_model(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    other, judge = write(tmp_path / "o.txt", TEXT.upper()), tmp_path / "judge.npz"
+    train(other, judge)
+    args = ["sample", "-c", ckpt, "-n", "40", "--seed", "1", "--best-of", "4", "--num-samples", "4", "--json"]
+    out = json.loads(invoke([*args, "--judge", judge]).stdout)
+    assert out["scored_by"] == str(judge)
+    j = checkpoint.load(judge)
+    scores = [best_of.bits_per_char(Model(j.params, j.model, j.vocab), "\n", s["text"]) for s in out["samples"]]
+    assert [s["bits_per_char"] for s in out["samples"]] == scores == sorted(scores)
+    assert_clean_error(invoke(["sample", "-c", ckpt, "--judge", judge]), 2, "--best-of")

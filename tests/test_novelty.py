@@ -136,3 +136,17 @@ def test_inspect_novelty_refuses_a_corpus_that_is_not_the_one_trained_on(tmp_pat
     assert_clean_error(invoke(["inspect", "novelty", text, "-c", ckpt]), 1, "is not at", "--corpus PATH")
     ok = invoke(["inspect", "novelty", text, "-c", ckpt, "--corpus", tmp_path / "moved.txt", "--json"])
     assert ok.exit_code == 0 and json.loads(ok.stdout)["novelty"]["longest"] == 100
+
+
+def test_sample_novelty_reports_each_sample_against_the_training_corpus(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    args = ["sample", "-c", ckpt, "-n", "60", "--seed", "2", "--num-samples", "2", "--novelty"]
+    out = json.loads(invoke([*args, "--json", "--min-copy", "8"]).stdout)["samples"]
+    index = CorpusIndex(*_ids(TEXT))
+    for s in out:
+        assert s["novelty"] == index.novelty(s["text"], 8).to_dict()
+    printed = invoke(args)
+    assert printed.stderr.count("longest copied span") == 2 and "in copied spans of at least 20" in printed.stderr
+    assert_clean_error(invoke(["sample", "-c", ckpt, "--novelty", "--corpus", ckpt]), 1, "is not the training corpus")
+    assert_clean_error(invoke(["sample", "-c", ckpt, "--min-copy", "5"]), 2, "--novelty")

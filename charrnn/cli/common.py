@@ -142,3 +142,15 @@ corpus_option = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The training corpus, if not at the path the checkpoint records (checked by its SHA-256).",
 )
+
+
+def min_copy_option(command):
+    from charrnn.config import SampleConfig
+
+    return click.option(
+        "--min-copy",
+        type=click.IntRange(min=1),
+        default=SampleConfig.min_copy,
+        show_default=True,
+        help="With novelty: count a span as copied from this many characters on.",
+    )(command)

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import click
 
-from charrnn.cli.common import corpus_option
+from charrnn.cli.common import corpus_option, min_copy_option
 from charrnn.cli.inspect import view
-from charrnn.config import SampleConfig
 
 
 @dataclass
@@ -27,15 +26,6 @@ class NoveltyView:
             "corpus": self.corpus,
             "novelty": self.novelty.to_dict(),
         }
-
-
-min_copy_option = click.option(
-    "--min-copy",
-    type=click.IntRange(min=1),
-    default=SampleConfig.min_copy,
-    show_default=True,
-    help="Count a span as copied from this many characters on.",
-)
 
 
 @click.command("novelty", short_help="How much of a text is copied verbatim from the training corpus.")
