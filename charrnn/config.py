@@ -1,13 +1,29 @@
 """Configuration: frozen dataclasses that are checked on creation and saved in every checkpoint.
 
 `ModelConfig` fixes the network's shape, `TrainConfig` how it learns, `SampleConfig` how text is
-drawn from it. Each field's comment gives its unit or the reason for its default. The CLI maps its
-options one to one onto these fields; a checkpoint stores `to_dict()` of the first two.
+drawn from it, `ReadConfig` how a text file is decoded and `ReachConfig` how far back the
+gradient-reach analysis looks. A checkpoint stores `to_dict()` of the first two.
+
+Each field is declared once, with `setting(...)`: its default, its help line, and the values it
+may take (`choices`, or a range `min`/`max`, open at `min_open`/`max_open`). That declaration is
+the single source of the option: `__post_init__` checks every field against it (`check_fields`),
+and the command line builds its options from it (charrnn/cli/options.py), so the two cannot
+disagree. Adding an option is therefore:
+
+1. add a field to the right dataclass here, e.g.
+   `patience: int | None = setting(None, "Stop after this many validations without a new best.", min=1)`;
+   a check that spans several fields goes explicitly in `__post_init__`, after
+   `super().__post_init__()`;
+2. in the command, add `config_option(TrainConfig, "patience")` to its decorators; the flag is
+   `--patience` unless `FLAGS` in charrnn/cli/options.py names another;
+3. use the field where the library needs it. tests/test_options_from_config.py then checks that
+   the option and the field agree; no default, choice or range is written a second time.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,120 +33,143 @@ CELLS = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("adam", "rmsprop", "adagrad", "sgd")
 NONLINEARITIES = ("tanh", "relu")
 SCHEDULES = ("step", "cosine", "plateau")
-
-
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
+DECODE_ERRORS = ("strict", "replace", "ignore")
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    cell: str = "lstm"  # rnn | lstm | gru
-    hidden_size: int = 256  # units per layer
-    num_layers: int = 2  # stacked recurrent layers
-    dropout: float = 0.1  # between layers while training only, as torch.nn.LSTM(dropout=...)
-    nonlinearity: str = "tanh"  # vanilla RNN only: tanh | relu
+class Bounds:
+    """An interval of numbers, as click's IntRange/FloatRange take it: None is unbounded."""
+
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False
+    max_open: bool = False
+
+    def __contains__(self, x: float) -> bool:
+        if isinstance(x, float) and not math.isfinite(x):
+            return False
+        lo = self.min is None or (x > self.min if self.min_open else x >= self.min)
+        hi = self.max is None or (x < self.max if self.max_open else x <= self.max)
+        return lo and hi
+
+    def __str__(self) -> str:
+        """In words: "at least 1", "positive", "in [0, 1)"."""
+        if self.max is None:
+            if self.min == 0:
+                return "positive" if self.min_open else "0 or more"
+            return f"more than {self.min:g}" if self.min_open else f"at least {self.min:g}"
+        if self.min is None:
+            return f"less than {self.max:g}" if self.max_open else f"at most {self.max:g}"
+        return f"in {'(' if self.min_open else '['}{self.min:g}, {self.max:g}{')' if self.max_open else ']'}"
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    min: float | None = None,
+    max: float | None = None,
+    min_open: bool = False,
+    max_open: bool = False,
+) -> Any:
+    """A config field with its help and allowed values: the one place an option is described."""
+    bounds = None if min is None and max is None else Bounds(min, max, min_open, max_open)
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "bounds": bounds})
+
+
+def optional(f: dataclasses.Field) -> bool:
+    """Whether a field may be None (its annotation says `... | None`)."""
+    return "None" in [t.strip() for t in str(f.type).split("|")]
+
+
+def check_fields(cfg: Any) -> None:
+    """Check every field of a config against its `setting` (the one table of allowed values)."""
+    for f in dataclasses.fields(cfg):
+        value, choices, bounds = getattr(cfg, f.name), f.metadata.get("choices"), f.metadata.get("bounds")
+        if value is None:
+            if not optional(f):
+                raise ConfigError.invalid(f.name, value, "set")
+        elif choices is not None and value not in choices:
+            raise ConfigError.invalid(f.name, value, f"one of {', '.join(choices)}")
+        elif bounds is not None and value not in bounds:
+            raise ConfigError.invalid(f.name, value, str(bounds))
+
+
+class Checked:
+    """A config that checks its fields on creation; a check spanning fields extends __post_init__
+    (calling super().__post_init__() first)."""
 
     def __post_init__(self) -> None:
-        _require(self.cell in CELLS, f"cell must be one of {', '.join(CELLS)}, not {self.cell!r}")
-        _require(self.hidden_size >= 1, f"hidden size must be at least 1, not {self.hidden_size}")
-        _require(self.num_layers >= 1, f"number of layers must be at least 1, not {self.num_layers}")
-        _require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), not {self.dropout}")
-        _require(
-            self.nonlinearity in NONLINEARITIES,
-            f"nonlinearity must be tanh or relu, not {self.nonlinearity!r}",
-        )
+        check_fields(self)
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    seq_len: int = 64  # characters per truncated-BPTT window
-    batch_size: int = 32  # parallel contiguous streams through the corpus
-    optimizer: str = "adam"  # adam | rmsprop | adagrad | sgd
-    lr: float = 2e-3  # Adam's sweet spot for char models of this size
-    momentum: float = 0.9  # sgd only
-    lr_decay: float = 0.9  # multiply the learning rate by this ...
-    lr_decay_every: int = 2000  # ... every this many steps (step decay)
-    grad_clip: float = 5.0  # global gradient norm cap; 0 disables clipping
-    val_fraction: float = 0.05  # held-out tail of the corpus
-    eval_every: int = 250  # steps between validations (and checkpoint saves)
-    eval_chars: int = 100_000  # at most this many validation characters per evaluation
-    epochs: float | None = None  # stop after this many passes over the training text
-    max_steps: int | None = None  # stop after this many optimizer steps
-    max_time: float | None = 600.0  # stop after this many seconds of training
-    seed: int = 0  # weights, dropout and anything else random
-    lr_schedule: str = "step"  # step (decay) | cosine (to min_lr_ratio) | plateau (reduce on plateau)
-    warmup_steps: int = 0  # linear warm-up to lr over this many steps, before any schedule
-    min_lr_ratio: float = 0.1  # cosine ends at lr * this (nanoGPT's min_lr = lr / 10)
-    cosine_steps: int | None = None  # steps the cosine decays over; default: the step or epoch limit
-    plateau_factor: float = 0.5  # plateau: multiply the learning rate by this ...
-    plateau_patience: int = 2  # ... after this many validations without a better loss
-    patience: int | None = 10  # stop after this many validations without a better loss (None: never)
-
-    def __post_init__(self) -> None:
-        _require(self.seq_len >= 1, f"sequence length must be at least 1, not {self.seq_len}")
-        _require(self.batch_size >= 1, f"batch size must be at least 1, not {self.batch_size}")
-        _require(
-            self.optimizer in OPTIMIZERS,
-            f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}",
-        )
-        _require(self.lr > 0, f"learning rate must be positive, not {self.lr}")
-        _require(0.0 <= self.momentum < 1.0, f"momentum must be in [0, 1), not {self.momentum}")
-        _require(0.0 < self.lr_decay <= 1.0, f"lr decay must be in (0, 1], not {self.lr_decay}")
-        _require(self.lr_decay_every >= 1, "lr decay interval must be at least 1 step")
-        _require(self.grad_clip >= 0, f"gradient clip must be 0 (off) or positive, not {self.grad_clip}")
-        _require(
-            0.0 < self.val_fraction < 1.0,
-            f"validation fraction must be between 0 and 1 (exclusive), not {self.val_fraction}",
-        )
-        _require(self.eval_every >= 1, f"evaluation interval must be at least 1, not {self.eval_every}")
-        _require(self.eval_chars >= 2, f"evaluation size must be at least 2, not {self.eval_chars}")
-        _require(self.epochs is None or self.epochs > 0, f"epochs must be positive, not {self.epochs}")
-        _require(
-            self.max_steps is None or self.max_steps >= 1,
-            f"max steps must be at least 1, not {self.max_steps}",
-        )
-        _require(
-            self.max_time is None or self.max_time > 0,
-            f"max time must be positive, not {self.max_time}",
-        )
-        _require(
-            self.lr_schedule in SCHEDULES,
-            f"learning-rate schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}",
-        )
-        _require(self.warmup_steps >= 0, f"warm-up steps must be 0 or more, not {self.warmup_steps}")
-        _require(0.0 <= self.min_lr_ratio <= 1.0, f"minimum lr ratio must be in [0, 1], not {self.min_lr_ratio}")
-        _require(
-            self.cosine_steps is None or self.cosine_steps >= 1,
-            f"cosine steps must be at least 1, not {self.cosine_steps}",
-        )
-        _require(0.0 < self.plateau_factor < 1.0, f"plateau factor must be in (0, 1), not {self.plateau_factor}")
-        _require(self.plateau_patience >= 1, f"plateau patience must be at least 1, not {self.plateau_patience}")
-        _require(self.patience is None or self.patience >= 1, f"patience must be at least 1, not {self.patience}")
+class ModelConfig(Checked):
+    cell: str = setting("lstm", "Cell type.", choices=CELLS)
+    hidden_size: int = setting(256, "Units per layer.", min=1)
+    num_layers: int = setting(2, "Stacked recurrent layers.", min=1)
+    # as torch.nn.LSTM(dropout=...): between layers, while training only
+    dropout: float = setting(0.1, "Dropout between layers, while training.", min=0, max=1, max_open=True)
+    nonlinearity: str = setting("tanh", "Vanilla RNN activation.", choices=NONLINEARITIES)
 
 
 @dataclass(frozen=True)
-class SampleConfig:
-    length: int = 1000  # characters to generate after the prime text
-    temperature: float = 1.0  # softmax(logits / temperature); lower is more conservative
-    top_k: int | None = None  # keep only the k most likely characters
-    top_p: float | None = None  # keep the smallest set whose probability reaches p (nucleus)
-    argmax: bool = False  # always take the most likely character
-    seed: int | None = None  # None draws fresh entropy
-    beam: int | None = None  # beam search with this many hypotheses: the most probable text, not a draw
-    best_of: int | None = None  # draw this many samples as one batch and keep the best by bits per character
+class TrainConfig(Checked):
+    seq_len: int = setting(64, "BPTT window in characters.", min=1)
+    batch_size: int = setting(32, "Parallel streams through the corpus.", min=1)
+    optimizer: str = setting("adam", "Update rule.", choices=OPTIMIZERS)
+    lr: float = setting(2e-3, "Learning rate.", min=0, min_open=True)  # Adam's sweet spot for char models
+    momentum: float = setting(0.9, "SGD momentum.", min=0, max=1, max_open=True)
+    lr_decay: float = setting(0.9, "Step decay: multiply the learning rate by this...", min=0, max=1, min_open=True)
+    lr_decay_every: int = setting(2000, "...every this many steps.", min=1)
+    grad_clip: float = setting(5.0, "Global gradient norm cap, 0 for none.", min=0)
+    val_fraction: float = setting(0.05, "Held-out tail of the corpus.", min=0, max=1, min_open=True, max_open=True)
+    eval_every: int = setting(250, "Steps between validations and saves.", min=1)
+    eval_chars: int = setting(100_000, "Validation characters per evaluation, at most.", min=2)
+    epochs: float | None = setting(None, "Stop after this many passes over the corpus.", min=0, min_open=True)
+    max_steps: int | None = setting(None, "Stop after this many steps in total.", min=1)
+    max_time: float | None = setting(600.0, "Stop after this much training time, e.g. 90s, 10m.", min=0, min_open=True)
+    seed: int = setting(0, "Random seed: weights, dropout.", min=0)
+    lr_schedule: str = setting(
+        "step", "Learning-rate schedule: step decay, cosine decay, or reduce on plateau.", choices=SCHEDULES
+    )
+    warmup_steps: int = setting(0, "Linear warm-up to the learning rate over this many steps, first.", min=0)
+    # nanoGPT's min_lr = lr / 10
+    min_lr_ratio: float = setting(0.1, "Cosine: end at the learning rate times this.", min=0, max=1)
+    cosine_steps: int | None = setting(None, "Cosine: steps to decay over (unset: the step or epoch limit).", min=1)
+    plateau_factor: float = setting(
+        0.5, "Plateau: multiply the learning rate by this...", min=0, max=1, min_open=True, max_open=True
+    )
+    plateau_patience: int = setting(2, "...after this many validations without a better loss.", min=1)
+    patience: int | None = setting(10, "Stop after this many validations without a better loss.", min=1)
+
+
+@dataclass(frozen=True)
+class SampleConfig(Checked):
+    length: int = setting(1000, "Characters to generate.", min=0)
+    temperature: float = setting(1.0, "Temperature: lower is safer, higher is wilder.", min=0, min_open=True)
+    top_k: int | None = setting(None, "Draw only from the k most likely characters.", min=1)
+    top_p: float | None = setting(
+        None, "Draw only from the smallest set reaching probability p.", min=0, max=1, min_open=True
+    )
+    argmax: bool = setting(False, "Always take the most likely character.")
+    seed: int | None = setting(None, "Random seed, for repeatable samples.", min=0)  # None: fresh entropy
+    beam: int | None = setting(
+        None, "Beam search with K hypotheses: the most probable text rather than a draw (printed when done).", min=1
+    )
+    best_of: int | None = setting(
+        None,
+        "Draw N samples as one batch and print the best of them (as many as asked for) by bits per character.",
+        min=1,
+    )
     # novelty: spans of the sample found verbatim in the training corpus count as copied from
     # this length on; about four English words, which text that copies nothing rarely reaches
     # (1 % of README prose against the Shakespeare corpus, against 20 % at 10 characters)
-    min_copy: int = 20
+    min_copy: int = setting(20, "With novelty: count a span as copied from this many characters on.", min=1)
 
     def __post_init__(self) -> None:
-        _require(self.length >= 0, f"length must be 0 or more, not {self.length}")
-        _require(self.temperature > 0, f"temperature must be positive, not {self.temperature}")
-        _require(self.min_copy >= 1, f"min-copy must be at least 1, not {self.min_copy}")
-        _require(self.beam is None or self.beam >= 1, f"beam width must be at least 1, not {self.beam}")
-        _require(self.best_of is None or self.best_of >= 1, f"best-of must be at least 1, not {self.best_of}")
+        super().__post_init__()
         if self.beam is not None:  # a search, not a draw: nothing here shapes a distribution to draw from
             drawn = [
                 n
@@ -143,18 +182,31 @@ class SampleConfig:
                 ]
                 if v
             ]
-            _require(
-                not drawn, f"beam search takes the model's own probabilities and draws nothing: drop {', '.join(drawn)}"
-            )
-        _require(not (self.best_of and self.argmax), "best-of compares draws; argmax draws the same text every time")
-        _require(self.top_k is None or self.top_k >= 1, f"top-k must be at least 1, not {self.top_k}")
-        _require(
-            self.top_p is None or 0.0 < self.top_p <= 1.0,
-            f"top-p must be in (0, 1], not {self.top_p}",
-        )
+            if drawn:
+                raise ConfigError(
+                    f"beam search takes the model's own probabilities and draws nothing: drop {', '.join(drawn)}"
+                )
+        if self.best_of and self.argmax:
+            raise ConfigError("best-of compares draws; argmax draws the same text every time")
 
 
-C = TypeVar("C", ModelConfig, TrainConfig, SampleConfig)
+@dataclass(frozen=True)
+class ReadConfig(Checked):
+    """How the bytes of a text become characters."""
+
+    encoding: str = setting("utf-8", "Text encoding of the file read.")
+    decode_errors: str = setting("strict", "What to do with undecodable bytes.", choices=DECODE_ERRORS)
+
+
+@dataclass(frozen=True)
+class ReachConfig(Checked):
+    """The gradient-reach measurement: K steps back, averaged over N positions of the text."""
+
+    span: int = setting(100, "Gradient reach: steps back to measure.", min=1)
+    positions: int = setting(64, "Gradient reach: positions of the text averaged over.", min=1)
+
+
+C = TypeVar("C", ModelConfig, TrainConfig, SampleConfig, ReadConfig, ReachConfig)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -165,5 +217,6 @@ def from_dict(cls: type[C], data: dict[str, Any]) -> C:
     """Rebuild a config, rejecting unknown keys so a foreign or future checkpoint is noticed."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
-    _require(not unknown, f"unknown {cls.__name__} fields: {', '.join(unknown)}")
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
     return cls(**data)

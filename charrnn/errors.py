@@ -1,12 +1,27 @@
 """The exceptions charrnn raises. The CLI turns each into one line on stderr and an exit code."""
 
+from __future__ import annotations
+
+from typing import Any
+
 
 class CharRNNError(Exception):
     """Base class: something the user can fix; the message says what and how."""
 
 
 class ConfigError(CharRNNError, ValueError):
-    """An option value or combination of values that cannot work."""
+    """An option value or combination of values that cannot work.
+
+    `field`, `value` and `requirement` say which config field was refused, when one was.
+    """
+
+    def __init__(self, message: str, field: str | None = None, value: Any = None, requirement: str | None = None):
+        super().__init__(message)
+        self.field, self.value, self.requirement = field, value, requirement
+
+    @classmethod
+    def invalid(cls, field: str, value: Any, requirement: str) -> ConfigError:
+        return cls(f"{field} must be {requirement}, not {value!r}", field, value, requirement)
 
 
 class DataError(CharRNNError):

@@ -113,8 +113,9 @@ def test_corpus_invalid_utf8_can_be_read(tmp_path, options, present, absent):
 
 
 def test_unknown_or_non_text_encoding(victim, corpus):
-    assert_clean_error(train_over(victim, corpus, "--encoding", "klingon"), 1, "unknown text encoding", "'klingon'")
-    assert_clean_error(train_over(victim, corpus, "--encoding", "hex"), 1, "unknown text encoding", "'hex'")
+    # a usage error (exit 2), like every other bad option value
+    assert_clean_error(train_over(victim, corpus, "--encoding", "klingon"), 2, "unknown text encoding", "'klingon'")
+    assert_clean_error(train_over(victim, corpus, "--encoding", "hex"), 2, "unknown text encoding", "'hex'")
     assert victim.unchanged()
 
 

@@ -91,7 +91,7 @@ def test_train_writes_the_default_checkpoint_in_the_current_directory(corpus, tm
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""  # training has no product on stdout
     assert (tmp_path / "charrnn.npz").is_file()
-    assert "Training a 1 x 8 LSTM" in result.stderr
+    assert "Training a model (LSTM, 1 x 8, " in result.stderr
     assert "Done: 5 steps" in result.stderr and "checkpoint: charrnn.npz" in result.stderr
     assert "bits/char" in result.stderr
     # sample and inspect read the same default checkpoint

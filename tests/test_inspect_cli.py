@@ -106,7 +106,7 @@ def test_gradients_compare_a_forgetting_rnn_with_a_remembering_lstm(tmp_path):
     assert result.exit_code == 0, result.output
     models = json.loads(result.stdout)["models"]
     assert [m["k_below_threshold"] for m in models] == [7, None]
-    assert models[0]["relative"][3] == pytest.approx(0.125, rel=1e-3) and models[1]["model"] == "LSTM 1x4"
+    assert models[0]["relative"][3] == pytest.approx(0.125, rel=1e-3) and models[1]["model"] == "LSTM, 1 x 4"
     shown = inspect(*args).stdout
     assert "k at 1%" in shown and "> 29" in shown and "1e+00 |" in shown
 

@@ -140,7 +140,7 @@ def test_the_three_commands_exactly_as_written(tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal
     )
     seen = []
-    while not any(line.startswith("Training a 2 x 256 LSTM") for line in seen):
+    while not any(line.startswith("Training a model (LSTM, 2 x 256, ") for line in seen):
         line = proc.stderr.readline()
         assert line, f"train ended early: {seen}"
         seen.append(line)

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from charrnn.analysis import scoring
-from charrnn.config import ModelConfig
+from charrnn.config import ModelConfig, ReachConfig
 from charrnn.errors import DataError
 from charrnn.nn import model
 from charrnn.nn.functional import softmax
 from charrnn.nn.model import Params
 from charrnn.vocab import Vocab
 
-SPAN = 100  # K: how many steps back the curve goes
-POSITIONS = 64  # N: positions averaged over
+SPAN, POSITIONS = ReachConfig.span, ReachConfig.positions  # K steps back, averaged over N positions
 THRESHOLD = 0.01  # "forgotten": the gradient is below 1% of its size at k = 0
 
 

@@ -1,5 +1,5 @@
-"""What the commands share: parameter types, the checkpoint option, exit codes for signals, and
-the guard around writing the product to stdout."""
+"""What the commands share: parameter types, exit codes for signals, and the guards around
+writing files and the product on stdout. The options several commands share are in options.py."""
 
 from __future__ import annotations
 
@@ -56,19 +56,12 @@ class Duration(click.ParamType):
             self.fail(f"{value!r} must be longer than zero", param, ctx)
         return seconds
 
+    @staticmethod
+    def show(seconds: float) -> str:
+        """Seconds as the help shows a default (and as this type reads back): 10m 00s."""
+        from charrnn.cli.console import format_duration
 
-def checkpoint_option(help: str = "Checkpoint file to read.", **kwargs):
-    """-c/--checkpoint, with `help` saying what the command does with the file."""
-    return click.option(
-        "-c",
-        "--checkpoint",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=DEFAULT_CHECKPOINT,
-        show_default=True,
-        envvar="CHARRNN_CHECKPOINT",
-        help=help,
-        **kwargs,
-    )
+        return format_duration(seconds)
 
 
 HINTS = {  # what to do when the writer refuses a path the user gave with an option
@@ -142,15 +135,3 @@ corpus_option = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The training corpus, if not at the path the checkpoint records (checked by its SHA-256).",
 )
-
-
-def min_copy_option(command):
-    from charrnn.config import SampleConfig
-
-    return click.option(
-        "--min-copy",
-        type=click.IntRange(min=1),
-        default=SampleConfig.min_copy,
-        show_default=True,
-        help="With novelty: count a span as copied from this many characters on.",
-    )(command)

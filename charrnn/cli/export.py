@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from charrnn.cli.common import checkpoint_option, output_to
+from charrnn.cli.common import output_to
+from charrnn.cli.options import checkpoint_option
 
 
 @click.command(short_help="Write a web page that runs the model in the browser.")
@@ -18,7 +19,7 @@ from charrnn.cli.common import checkpoint_option, output_to
     help="Store the weights as float16: half the page, for a few thousandths of a bit per character.",
 )
 @click.option("--prime", default="", help="Text to put in the page's prime box.")
-@click.option("--title", help="The page's title (default: the checkpoint's name).")
+@click.option("--title", show_default="the checkpoint's name", help="The page's title.")
 def export(checkpoint, out, float16, prime, title):
     """Write OUT.html: one file, no network, holding the weights, the vocabulary and a small
     JavaScript RNN/LSTM/GRU that writes as you watch, with temperature and top-k controls and the

@@ -43,6 +43,8 @@ def info(view) -> None:
     """What a checkpoint holds (a Facts), as a table and a learning curve on stdout."""
     from rich.table import Table
 
+    from charrnn.cli.facts import model_line
+    from charrnn.config import ModelConfig, from_dict
     from charrnn.vocab import show_char
 
     out = console.console()
@@ -54,8 +56,8 @@ def info(view) -> None:
     rows = [
         (
             "model",
-            f"{m['cell'].upper()}{' (' + m['nonlinearity'] + ')' if m['cell'] == 'rnn' else ''}, "
-            f"{m['num_layers']} x {m['hidden_size']}, dropout {m['dropout']}",
+            f"{model_line(from_dict(ModelConfig, {k: v for k, v in m.items() if k != 'parameters'}))}, "
+            f"dropout {m['dropout']}",
         ),
         ("parameters", f"{m['parameters']:,}"),
         (

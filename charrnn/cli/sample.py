@@ -10,29 +10,17 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from charrnn.cli.common import Real, checkpoint_option, corpus_option, min_copy_option, quiet_broken_pipe
+from charrnn.cli.common import corpus_option, quiet_broken_pipe
+from charrnn.cli.options import checkpoint_option, config_option, config_options
+from charrnn.config import SampleConfig
 
 
 @click.command(short_help="Write new text to stdout.")
 @checkpoint_option("Checkpoint of the model to sample from.")
-@click.option(
-    "-n", "--length", type=click.IntRange(min=0), default=1000, show_default=True, help="Characters to generate."
-)
-@click.option(
-    "--temp",
-    "temperature",
-    type=Real(0, min_open=True),
-    default=1.0,
-    show_default=True,
-    help="Temperature: lower is safer, higher is wilder.",
-)
-@click.option("--top-k", type=click.IntRange(min=1), help="Draw only from the k most likely characters.")
-@click.option("--top-p", type=Real(0, 1, min_open=True), help="Draw only from the smallest set reaching probability p.")
-@click.option("--argmax", is_flag=True, help="Always take the most likely character.")
+@config_options(SampleConfig, omit=("beam", "best_of", "min_copy"))
 @click.option("--prime", default="", help="Text to warm the model up on; printed first.")
 @click.option("--no-prime-echo", is_flag=True, help="Do not print the prime text.")
 @click.option("--skip-unknown", is_flag=True, help="Drop prime characters the model never saw, with a warning.")
-@click.option("--seed", type=click.IntRange(min=0), help="Random seed, for repeatable samples.")
 @click.option(
     "--num-samples", type=click.IntRange(min=1), default=1, show_default=True, help="Samples to draw, as one batch."
 )
@@ -40,18 +28,8 @@ from charrnn.cli.common import Real, checkpoint_option, corpus_option, min_copy_
     "--separator", show_default="a line of dashes", help="Printed between samples; e.g. $'\\n\\n' for a blank line."
 )
 @click.option("--stop-at", help="Stop a sample once it produces this text (e.g. a blank line: $'\\n\\n').")
-@click.option(
-    "--beam",
-    type=click.IntRange(min=1),
-    metavar="K",
-    help="Beam search with K hypotheses: the most probable text rather than a draw (printed when done).",
-)
-@click.option(
-    "--best-of",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Draw N samples as one batch and print the best --num-samples of them by bits per character.",
-)
+@config_option(SampleConfig, "beam", metavar="K")
+@config_option(SampleConfig, "best_of", metavar="N")
 @click.option(
     "--judge",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -59,7 +37,7 @@ from charrnn.cli.common import Real, checkpoint_option, corpus_option, min_copy_
     help="With --best-of: rank by this model's bits per character instead of the writer's.",
 )
 @click.option("--novelty", is_flag=True, help="Report, per sample, how much of it is copied from the training corpus.")
-@min_copy_option
+@config_option(SampleConfig, "min_copy")
 @corpus_option
 @click.option("--json", "as_json", is_flag=True, help="Print the samples and their scores as one JSON object.")
 def sample(
@@ -99,7 +77,6 @@ def sample(
     from charrnn import checkpoint as ckpt_io
     from charrnn.cli import console
     from charrnn.cli.common import training_index
-    from charrnn.config import SampleConfig
     from charrnn.generation.sampling import generate
     from charrnn.vocab import list_chars
 

@@ -13,72 +13,18 @@ from pathlib import Path
 import click
 
 from charrnn.cli import workers as parallel_cli
-from charrnn.cli.common import SIGNAL_EXIT, Duration, Real, checkpoint_option, command_line, output_to
+from charrnn.cli.common import SIGNAL_EXIT, command_line, output_to
+from charrnn.cli.options import checkpoint_option, config_options, flag, given, read_options
+from charrnn.config import ModelConfig, TrainConfig
 
-MODEL_OPTIONS = {
-    "model": "cell",
-    "hidden_size": "hidden_size",
-    "layers": "num_layers",
-    "dropout": "dropout",
-    "nonlinearity": "nonlinearity",
-}
-TRAIN_OPTIONS = (
-    "seq_len",
-    "batch_size",
-    "optimizer",
-    "lr",
-    "momentum",
-    "lr_decay",
-    "lr_decay_every",
-    "grad_clip",
-    "val_fraction",
-    "eval_every",
-    "eval_chars",
-    "epochs",
-    "max_steps",
-    "max_time",
-    "seed",
-)
 RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")
 
 
 @click.command(short_help="Learn a text into a checkpoint.")
 @click.argument("corpus", type=click.Path(exists=True, dir_okay=False, readable=True, allow_dash=True))
 @checkpoint_option("Checkpoint file to write (with --resume: to continue).")
-@click.option("--model", type=click.Choice(["lstm", "gru", "rnn"]), help="Cell type.  [default: lstm]")
-@click.option("--hidden-size", type=click.IntRange(min=1), help="Units per layer.  [default: 256]")
-@click.option("--layers", type=click.IntRange(min=1), help="Stacked recurrent layers.  [default: 2]")
-@click.option("--dropout", type=Real(0, 1, max_open=True), help="Dropout between layers.  [default: 0.1]")
-@click.option("--nonlinearity", type=click.Choice(["tanh", "relu"]), help="Vanilla RNN activation.  [default: tanh]")
-@click.option("--seq-len", type=click.IntRange(min=1), help="BPTT window in characters.  [default: 64]")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Parallel streams.  [default: 32]")
-@click.option("--optimizer", type=click.Choice(["adam", "rmsprop", "adagrad", "sgd"]), help="[default: adam]")
-@click.option("--lr", type=Real(0, min_open=True), help="Learning rate.  [default: 0.002]")
-@click.option("--momentum", type=Real(0, 1, max_open=True), help="SGD momentum.  [default: 0.9]")
-@click.option("--lr-decay", type=Real(0, 1, min_open=True), help="Step decay factor.  [default: 0.9]")
-@click.option("--lr-decay-every", type=click.IntRange(min=1), help="Steps between decays.  [default: 2000]")
-@click.option("--grad-clip", type=Real(min=0), help="Global gradient norm cap, 0 for none.  [default: 5]")
-@click.option("--val-fraction", type=Real(0, 1, min_open=True, max_open=True), help="Held-out tail.  [default: 0.05]")
-@click.option("--eval-every", type=click.IntRange(min=1), help="Steps between validations and saves.  [default: 250]")
-@click.option(
-    "--eval-chars", type=click.IntRange(min=2), help="Validation characters per evaluation.  [default: 100000]"
-)
-@click.option("--epochs", type=Real(0, min_open=True), help="Stop after this many passes.")
-@click.option("--max-steps", type=click.IntRange(min=1), help="Stop after this many steps in total.")
-@click.option(
-    "--max-time",
-    type=Duration(),
-    help="Stop after this much training time, with its unit: 90s, 10m, 1h30m.  [default: 10m]",
-)
-@click.option("--seed", type=click.IntRange(min=0), help="Random seed.  [default: 0]")
-@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the corpus.")
-@click.option(
-    "--decode-errors",
-    type=click.Choice(["strict", "replace", "ignore"]),
-    default="strict",
-    show_default=True,
-    help="What to do with undecodable bytes.",
-)
+@config_options(ModelConfig, TrainConfig)
+@read_options
 @click.option("--resume", is_flag=True, help="Continue training the existing checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing checkpoint.")
 @click.option(
@@ -92,8 +38,9 @@ RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_char
 @click.option(
     "--workers",
     type=parallel_cli.Workers(),
+    show_default="auto with the mpi extra, else 1",
     help="Worker processes on this machine, as one MPI job: a number, or auto (one per core, each with at least "
-    f"{parallel_cli.MIN_STREAMS} streams). Under mpiexec, leave it out.  [default: auto with the mpi extra, else 1]",
+    f"{parallel_cli.MIN_STREAMS} streams). Under mpiexec, leave it out.",
 )
 @click.pass_context
 def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sample_length, quiet, workers, **options):
@@ -171,9 +118,9 @@ def _configured(corpus: str, checkpoint: Path, resume: bool, force: bool, option
         ckpt_io.check_writable(checkpoint)
     # the file this run may replace: any (--force), the one there now (--resume), else none at all
     expect = files.ANY if force else files.identity(checkpoint) or files.NEW
-    given = {k: v for k, v in options.items() if v is not None}
     previous = ckpt_io.load(checkpoint, for_update=True) if resume else None
-    return (*_configs(given, previous), previous, Saver(checkpoint, expect))
+    ctx = click.get_current_context()
+    return (*_configs(options, given(ctx, options), previous), previous, Saver(checkpoint, expect))
 
 
 def _read(corpus: str, encoding: str, decode_errors: str, quiet: bool, previous):
@@ -230,35 +177,34 @@ def _check_replaceable(corpus: str, path: Path, resume: bool, force: bool) -> No
         )
 
 
-def _configs(given: dict, previous):
-    """Model and training configs from the options given, on top of the defaults or the checkpoint."""
-    from dataclasses import replace
+def _configs(options: dict, given: dict, previous):
+    """Model and training configs: from all the options for a new model; for a resumed one, the
+    checkpoint's, with the options `given` on top where they may change."""
+    from dataclasses import fields, replace
 
-    from charrnn.config import ModelConfig, TrainConfig
-
-    model_given = {MODEL_OPTIONS[k]: v for k, v in given.items() if k in MODEL_OPTIONS}
-    train_given = {k: v for k, v in given.items() if k in TRAIN_OPTIONS}
+    model_fields = [f.name for f in fields(ModelConfig)]
+    train_fields = [f.name for f in fields(TrainConfig)]
     if previous is None:
-        return ModelConfig(**model_given), TrainConfig(**train_given)
-    option_of = {field: "--" + option.replace("_", "-") for option, field in MODEL_OPTIONS.items()}
+        model_cfg = ModelConfig(**{k: options[k] for k in model_fields})
+        return model_cfg, TrainConfig(**{k: options[k] for k in train_fields})
     changed = [
-        f"{option_of[k]} (it is {getattr(previous.model, k)})"
-        for k, v in model_given.items()
-        if getattr(previous.model, k) != v
+        f"{flag(k)} (it is {getattr(previous.model, k)})"
+        for k in model_fields
+        if k in given and getattr(previous.model, k) != given[k]
     ]
     # these would change the data windows, the validation set or the random stream: the run
     # would no longer continue exactly, and its "best" weights would be judged on another set
     changed += [
-        f"--{k.replace('_', '-')} (it is {getattr(previous.train, k)})"
-        for k, v in train_given.items()
-        if k in RESUME_FIXED and getattr(previous.train, k) != v
+        f"{flag(k)} (it is {getattr(previous.train, k)})"
+        for k in RESUME_FIXED
+        if k in given and getattr(previous.train, k) != given[k]
     ]
     if changed:
         raise click.UsageError(
             f"--resume continues the checkpoint's run exactly; it cannot change {', '.join(changed)}; "
             "use --force to train a new model"
         )
-    return previous.model, replace(previous.train, **train_given)
+    return previous.model, replace(previous.train, **{k: v for k, v in given.items() if k in train_fields})
 
 
 @contextmanager
@@ -287,6 +233,7 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
     import numpy as np
 
     from charrnn.cli import console, render
+    from charrnn.cli.facts import model_line
     from charrnn.nn.functional import bits
     from charrnn.nn.model import num_params
     from charrnn.training.trainer import Trainer
@@ -307,8 +254,8 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
     # is announced, Ctrl-C saves before it stops
     with np.errstate(all="ignore"), _deferred_signals() if caught is None else nullcontext(caught) as caught:
         say(
-            f"{'Resuming' if previous else 'Training'} a {model_cfg.num_layers} x {model_cfg.hidden_size} "
-            f"{model_cfg.cell.upper()} ({n_params:,} parameters) on {data.name}: {len(data.ids):,} characters, "
+            f"{'Resuming' if previous else 'Training'} a model ({model_line(model_cfg, n_params)}) "
+            f"on {data.name}: {len(data.ids):,} characters, "
             f"{len(data.vocab)} distinct; {_workers(trainer)}{_limits(train_cfg, console)}"
         )
         say(_baselines_line(trainer))

@@ -24,11 +24,11 @@ from typing import BinaryIO
 import numpy as np
 
 from charrnn import files
+from charrnn.config import DECODE_ERRORS, ReadConfig
 from charrnn.errors import DataError, UndecodableText
 from charrnn.vocab import Vocab, list_chars
 
 CHUNK_BYTES = 1 << 20
-ERROR_MODES = ("strict", "replace", "ignore")
 
 
 @dataclass
@@ -39,8 +39,8 @@ class Corpus:
     n_bytes: int
     sha256: str  # of the raw bytes (of the manifest, for several files: see data/sources.py)
     path: str | None = None  # where it was read from (absolute), None for standard input or a text
-    encoding: str = "utf-8"  # how it was decoded, so that it can be read again the same way
-    decode_errors: str = "strict"
+    encoding: str = ReadConfig.encoding  # how it was decoded, so that it can be read again the same way
+    decode_errors: str = ReadConfig.decode_errors
     documents: int = 1  # texts joined by `boundary`: files, or chunks between separators
     boundary: str | None = None  # the symbol between documents, which the text never contains
     held_out: int = 0  # ids at the end that are whole documents held out for validation (0: none)
@@ -170,32 +170,35 @@ def _no_room(what: str, directory: str | None, e: OSError) -> DataError:
     )
 
 
-def read_text(source: str | Path | BinaryIO, encoding: str = "utf-8", errors: str = "strict") -> str:
+def read_text(
+    source: str | Path | BinaryIO, encoding: str = ReadConfig.encoding, errors: str = ReadConfig.decode_errors
+) -> str:
     """A whole (small) text as one string, decoded and normalised as a corpus is."""
-    _check_decoding(encoding, errors)
+    check_decoding(encoding, errors)
     with _open_twice_readable(source, None) as raw:
         return "".join(_decoded_chunks(raw, encoding, errors))
 
 
-def _check_decoding(encoding: str, errors: str) -> None:
+def check_decoding(encoding: str, errors: str = ReadConfig.decode_errors) -> None:
+    """Raise DataError unless `encoding` decodes bytes to text and `errors` is a decoding mode."""
     try:
         info = codecs.lookup(encoding)
     except LookupError:
         info = None
     if info is None or not getattr(info, "_is_text_encoding", True):  # hex, zlib, rot13: not bytes -> text
         raise DataError(f"unknown text encoding {encoding!r}; try utf-8, latin-1 or cp1252")
-    if errors not in ERROR_MODES:
-        raise DataError(f"decode errors must be one of {', '.join(ERROR_MODES)}, not {errors!r}")
+    if errors not in DECODE_ERRORS:
+        raise DataError(f"decode errors must be one of {', '.join(DECODE_ERRORS)}, not {errors!r}")
 
 
 def read_corpus(
     source: str | Path | BinaryIO,
-    encoding: str = "utf-8",
-    errors: str = "strict",
+    encoding: str = ReadConfig.encoding,
+    errors: str = ReadConfig.decode_errors,
     workdir: str | None = None,
 ) -> Corpus:
     """Read a text file (or binary stream) into a memory-mapped Corpus."""
-    _check_decoding(encoding, errors)
+    check_decoding(encoding, errors)
     name = "<stdin>" if not isinstance(source, (str, Path)) else Path(source).name
     with _open_twice_readable(source, workdir) as raw:
         # pass 1: vocabulary, length, hash

@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from charrnn.config import ReadConfig
 from charrnn.data import corpus as stream
 from charrnn.data.corpus import Corpus
 from charrnn.errors import DataError, UndecodableText
@@ -221,8 +222,8 @@ def _manifest(files: list[dict]) -> dict:
 
 def read_documents(
     sources: Sequence[Source],
-    encoding: str = "utf-8",
-    errors: str = "strict",
+    encoding: str = ReadConfig.encoding,
+    errors: str = ReadConfig.decode_errors,
     separator: str | None = None,
     val_fraction: float = 0.0,
     boundary: str | None = None,
@@ -230,7 +231,7 @@ def read_documents(
     workdir: str | None = None,
 ) -> tuple[Corpus, Skipped]:
     """Read `sources` as one corpus of documents; `boundary` is the one to use if the text allows."""
-    stream._check_decoding(encoding, errors)
+    stream.check_decoding(encoding, errors)
     survey, skipped = _Survey(), Skipped()
     for src in sources:
         _survey_one(src, encoding, errors, separator, survey, skipped)

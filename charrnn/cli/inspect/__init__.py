@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import click
 
-from charrnn.cli.common import checkpoint_option
 from charrnn.cli.inspect import compare, find_neurons, gradients, neurons, novelty, score, view
+from charrnn.cli.options import checkpoint_option
 
 VIEWS = (
     score.score,

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 
 import click
 
-from charrnn.analysis.gradient_reach import POSITIONS, SPAN, GradientCurve
+from charrnn.analysis.gradient_reach import GradientCurve
 from charrnn.cli.inspect import view
+from charrnn.cli.options import config_options
+from charrnn.config import ReachConfig
 
 
 @dataclass
 class ModelCurve:
     checkpoint: str
-    model: str  # e.g. LSTM 2x256
+    model: str  # e.g. LSTM, 2 x 256
     curve: GradientCurve
 
 
@@ -33,14 +35,7 @@ class GradientsView:
 @click.command("gradients", short_help="Gradient norm against steps back: how far the loss on a text reaches.")
 @view.text_argument
 @view.several_checkpoints
-@click.option("--span", type=click.IntRange(min=1), default=SPAN, show_default=True, help="Steps back to measure.")
-@click.option(
-    "--positions",
-    type=click.IntRange(min=1),
-    default=POSITIONS,
-    show_default=True,
-    help="Positions of TEXT averaged over.",
-)
+@config_options(ReachConfig)
 @view.json_option
 def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, as_json):
     """How far back the loss on TEXT (- for standard input) reaches: the norm of its gradient
@@ -53,12 +48,12 @@ def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, 
     from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import gradient_reach
     from charrnn.cli import render
+    from charrnn.cli.facts import model_line
 
     models = [(str(path), ckpt_io.load(path)) for path in checkpoints]
     text = view.read_text(text_path, encoding, decode_errors)
     curves = []
     for name, ckpt in models:
         curve = gradient_reach.gradient_curve(ckpt.params, ckpt.model, ckpt.vocab, text, span, positions)
-        m = ckpt.model
-        curves.append(ModelCurve(name, f"{m.cell.upper()} {m.num_layers}x{m.hidden_size}", curve))
+        curves.append(ModelCurve(name, model_line(ckpt.model), curve))
     view.show(GradientsView(text_path, curves), as_json, render.gradients)

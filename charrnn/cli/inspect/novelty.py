@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import click
 
-from charrnn.cli.common import corpus_option, min_copy_option
+from charrnn.cli.common import corpus_option
 from charrnn.cli.inspect import view
+from charrnn.cli.options import config_option
+from charrnn.config import SampleConfig
 
 
 @dataclass
@@ -32,7 +34,7 @@ class NoveltyView:
 @view.text_argument
 @view.one_checkpoint
 @corpus_option
-@min_copy_option
+@config_option(SampleConfig, "min_copy")
 @view.json_option
 def novelty(text_path, encoding, decode_errors, checkpoint, corpus_path, min_copy, as_json):
     """Find the longest span of TEXT (- for standard input) that the training corpus has word

@@ -16,7 +16,8 @@ from typing import Any, Protocol
 import click
 from click.core import ParameterSource
 
-from charrnn.cli.common import DEFAULT_CHECKPOINT, checkpoint_option, output_to, quiet_broken_pipe
+from charrnn.cli.common import output_to, quiet_broken_pipe
+from charrnn.cli.options import checkpoint_option, read_options
 
 
 class Result(Protocol):
@@ -48,17 +49,8 @@ json_option = click.option(
     help="Print the result as one JSON object (its fields: docs/json.md).",
 )
 one_checkpoint = checkpoint_option(callback=_given_before_the_view)
-several_checkpoints = click.option(
-    "-c",
-    "--checkpoint",
-    "checkpoints",
-    type=click.Path(dir_okay=False, path_type=Path),
-    multiple=True,
-    default=[DEFAULT_CHECKPOINT],
-    show_default=True,
-    envvar="CHARRNN_CHECKPOINT",
-    callback=_given_before_the_view,
-    help="A checkpoint to read; repeat it for each model.",
+several_checkpoints = checkpoint_option(
+    "A checkpoint to read; repeat it for each model.", multiple=True, callback=_given_before_the_view
 )
 html_option = click.option(
     "--html",
@@ -74,14 +66,7 @@ def text_argument(command: Callable) -> Callable:
     for decorator in reversed(
         [
             click.argument("text_path", metavar="TEXT", type=click.Path(exists=True, dir_okay=False, allow_dash=True)),
-            click.option("--encoding", default="utf-8", show_default=True, help="Encoding of TEXT."),
-            click.option(
-                "--decode-errors",
-                type=click.Choice(["strict", "replace", "ignore"]),
-                default="strict",
-                show_default=True,
-                help="What to do with undecodable bytes in TEXT.",
-            ),
+            read_options,
         ]
     ):
         command = decorator(command)
@@ -126,13 +111,13 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
     characters, and a unit's values when neuron_label names it); returns the path written."""
     from charrnn import files
     from charrnn.analysis import page
-    from charrnn.cli.facts import describe
+    from charrnn.cli.facts import describe, model_line
 
     facts = describe(ckpt, name)
     m, t, score = facts["model"], facts["training"], reading.score
     rows = [
         ("checkpoint", name),
-        ("model", f"{m['cell'].upper()}, {m['num_layers']} x {m['hidden_size']}, {m['parameters']:,} parameters"),
+        ("model", model_line(ckpt.model, m["parameters"])),
         (
             "trained on",
             f"{facts['corpus'].get('name', '?')}: {t['steps']:,} steps"
