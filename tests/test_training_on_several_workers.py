@@ -165,8 +165,11 @@ def test_a_killed_worker_ends_the_job_with_one_line_and_the_checkpoint_intact(tm
     killed = time.monotonic()
     out, err = proc.communicate(timeout=30)
     assert time.monotonic() - killed < 15
-    line = cli.assert_clean_error(subprocess.CompletedProcess([], proc.returncode, out, err), 1, "SIGKILL")
+    line = cli.assert_clean_error(subprocess.CompletedProcess([], proc.returncode, out, err), 1, "a worker")
+    # mpiexec's report, or rank 0's MPI library, whichever notices first, says what happened
+    assert "was killed by SIGKILL" in line or "stopped answering (MPI: " in line, line
     assert "long.npz holds the weights saved at step" in line and "BAD TERMINATION" not in err
+    assert "Abort(" not in err and "Fatal error" not in err
     meta = cli.checkpoint_meta(tmp_path / "long.npz")  # loads: the file is whole
     assert meta["progress"]["step"] >= 5 and meta["progress"]["step"] % 5 == 0
 

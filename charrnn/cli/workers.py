@@ -93,6 +93,9 @@ BANNER = re.compile(
     r"^(=+\s*$|=   |YOUR APPLICATION TERMINATED|This typically refers to a problem|Please see the FAQ page"
     r"|\[mpiexec@[^\]]*\] (Sending Ctrl-C|Press Ctrl-C again)|application called MPI_Abort)"
 )
+# MPICH's report of an MPI_Abort, or of a fatal error with its stack: "Abort(1) on node 0 ...",
+# "MPIR_Wait(745)....: message"
+MPI_REPORT = re.compile(r"^(Abort\(\d+\) on node \d+|[A-Za-z_]\w*\(\d+\)\.*:)")
 CHARRNN_STATUSES = (0, 1, 2, *SIGNAL_EXIT.values())
 KILLED = re.compile(r"EXIT STRING: .*\(signal (\d+)\)|EXIT CODE: (\d+)")
 
@@ -150,7 +153,7 @@ class _Relay:
 
     def __init__(self, source, target):
         self.source, self.target = source, target
-        self.pending, self.held_blank, self.death, self.aborted = b"", False, None, False
+        self.pending, self.held_blank, self.death, self.aborted, self.lost = b"", False, None, False, None
 
     def _emit(self, data: bytes) -> None:
         out = getattr(self.target, "buffer", None)
@@ -164,8 +167,12 @@ class _Relay:
         line = raw.decode(errors="replace")
         if m := KILLED.search(line):  # the signal's name says more than the exit code before it
             self.death = _how(m) if m.group(1) or self.death is None else self.death
-        if BANNER.match(line) or m:
-            self.aborted = self.aborted or "MPI_Abort" in line
+        if MPI_REPORT.match(line):
+            if "application called MPI_Abort" in line:  # charrnn's own: its rank said why
+                self.aborted = True
+            elif said := line.split(":", 1)[1].strip():  # the stack's last line says most
+                self.lost = said
+        if BANNER.match(line) or MPI_REPORT.match(line) or m:
             self.held_blank = False  # the blank line before a banner is part of it
             return
         if self.held_blank:
@@ -208,7 +215,8 @@ def _relay(proc) -> str | None:
                     sel.unregister(key.fileobj)
     if any(r.aborted for r in relays):
         return None
-    return next((r.death for r in relays if r.death), None)
+    lost = next((f"stopped answering (MPI: {r.lost})" for r in relays if r.lost), None)
+    return next((r.death for r in relays if r.death), lost)
 
 
 def _how(m: re.Match) -> str:
