@@ -1,8 +1,8 @@
 """Configuration: frozen dataclasses that are checked on creation and saved in every checkpoint.
 
 `ModelConfig` fixes the network's shape, `TrainConfig` how it learns, `SampleConfig` how text is
-drawn from it, `ReadConfig` how a text file is decoded and `ReachConfig` how far back the
-gradient-reach analysis looks. A checkpoint stores `to_dict()` of the first two.
+drawn from it, `ReadConfig` how a text file is decoded, `ReachConfig` how far back the
+gradient-reach analysis looks and `ParallelConfig` how many processes train together. A checkpoint stores `to_dict()` of the first two.
 
 Each field is declared once, with `setting(...)`: its default, its help line, and the values it
 may take (`choices`, or a range `min`/`max`, open at `min_open`/`max_open`). That declaration is
@@ -198,6 +198,26 @@ class ReadConfig(Checked):
     decode_errors: str = setting("strict", "What to do with undecodable bytes.", choices=DECODE_ERRORS)
 
 
+MIN_STREAMS = 8  # auto gives each worker at least this many streams (see benchmarks/scaling.py)
+
+
+@dataclass(frozen=True)
+class ParallelConfig(Checked):
+    """How many processes train one model together (data parallelism over MPI). Not saved: a run
+    continues exactly on any number of workers."""
+
+    workers: int | str = setting(
+        "auto",
+        "Worker processes on this machine, as one MPI job: a number, or auto (one per core, each with at least "
+        f"{MIN_STREAMS} streams; 1 without the mpi extra). Under mpiexec, leave it out.",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.workers != "auto" and not (isinstance(self.workers, int) and self.workers >= 1):
+            raise ConfigError.invalid("workers", self.workers, "a number of at least 1, or auto")
+
+
 @dataclass(frozen=True)
 class ReachConfig(Checked):
     """The gradient-reach measurement: K steps back, averaged over N positions of the text."""
@@ -206,7 +226,7 @@ class ReachConfig(Checked):
     positions: int = setting(64, "Gradient reach: positions of the text averaged over.", min=1)
 
 
-C = TypeVar("C", ModelConfig, TrainConfig, SampleConfig, ReadConfig, ReachConfig)
+C = TypeVar("C", ModelConfig, TrainConfig, SampleConfig, ReadConfig, ReachConfig, ParallelConfig)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

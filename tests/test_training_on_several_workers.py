@@ -215,19 +215,20 @@ def test_an_mpiexec_that_cannot_start_is_one_clear_line(tmp_path, corpus, monkey
 def test_started_by_mpiexec_without_mpi4py_is_one_clear_line(tmp_path, corpus, monkeypatch):
     monkeypatch.setenv("PMI_SIZE", "2")
     monkeypatch.setenv("PMI_RANK", "0")
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # so that the BLAS threads are not set in this process
     monkeypatch.setitem(sys.modules, "mpi4py", None)
     result = cli.invoke(["train", corpus, "-c", tmp_path / "x.npz", *SMALL])
     cli.assert_clean_error(result, 1, "mpi4py is not installed", "charrnn[mpi]")
 
 
 def test_auto_gives_each_core_a_worker_with_enough_streams(monkeypatch):
-    monkeypatch.setattr(workers, "cores", lambda: 4)
+    from charrnn.training import parallel
+
+    monkeypatch.setattr(parallel, "cores", lambda: 4)
     assert workers.count("auto", 32) == 4
     assert workers.count("auto", 16) == 2  # eight streams each at least
     assert workers.count("auto", 4) == 1
     monkeypatch.setattr(workers, "mpi_installed", lambda: False)
-    assert workers.count(None, 32) == 1  # without the extra, one process as before
+    assert workers.count("auto", 32) == 1  # without the extra, one process as before
 
 
 def test_a_bad_number_of_workers_is_a_usage_error(tmp_path, corpus):
@@ -235,3 +236,20 @@ def test_a_bad_number_of_workers_is_a_usage_error(tmp_path, corpus):
         cli.assert_clean_error(
             cli.invoke(["train", corpus, "-c", tmp_path / "x.npz", "--workers", bad]), 2, "--workers"
         )
+
+
+def test_a_worker_started_by_mpiexec_shares_the_cores_among_the_hosts_workers():
+    """Each of two workers on this host runs its BLAS on half the cores, unless told otherwise."""
+    probe = (
+        "import os, charrnn.cli, numpy, threadpoolctl; "
+        "print(os.environ['OPENBLAS_NUM_THREADS'], "
+        "[i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in workers.THREAD_VARIABLES}
+    env.update(PMI_SIZE="2", PMI_RANK="1", MPI_LOCALNRANKS="2")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    share = max(1, len(os.sched_getaffinity(0)) // 2)
+    assert out.stdout.split(None, 1) == [str(share), f"[{share}]\n"]
+    env["OPENBLAS_NUM_THREADS"] = "3"  # the user's choice stands
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split(None, 1)[0] == "3"

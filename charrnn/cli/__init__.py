@@ -16,8 +16,11 @@ import sys
 import click
 
 from charrnn import __version__
-from charrnn.cli import export, inspect, sample, train
+from charrnn.cli import workers
 from charrnn.cli.common import ARGV, SIGNAL_EXIT, one_line
+
+workers.share_cores()  # a worker started by mpiexec takes its share of the cores, before NumPy starts its BLAS
+from charrnn.cli import export, inspect, sample, train  # noqa: E402
 
 
 class Group(click.Group):

@@ -45,6 +45,26 @@ class Encoding(click.ParamType):
 TYPES["encoding"] = Encoding()
 
 
+class Workers(click.ParamType):
+    """A number of workers, or auto."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or str(value).strip().lower() == "auto":
+            return value if isinstance(value, int) else "auto"
+        try:
+            n = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number of workers nor auto", param, ctx)
+        if n < 1:
+            self.fail(f"{value!r} workers: give 1 or more, or auto", param, ctx)
+        return n
+
+
+TYPES["workers"] = Workers()
+
+
 class ConfigOption(click.Option):
     """An option that stands for one config field; `config_field` is that field."""
 

@@ -14,8 +14,8 @@ import click
 
 from charrnn.cli import workers as parallel_cli
 from charrnn.cli.common import SIGNAL_EXIT, command_line, output_to
-from charrnn.cli.options import checkpoint_option, config_options, flag, given, read_options
-from charrnn.config import ModelConfig, TrainConfig
+from charrnn.cli.options import checkpoint_option, config_option, config_options, flag, given, read_options
+from charrnn.config import ModelConfig, ParallelConfig, TrainConfig
 
 RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")
 
@@ -35,13 +35,7 @@ RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_char
     help="Characters of sample shown at the end (0: none).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; errors only.")
-@click.option(
-    "--workers",
-    type=parallel_cli.Workers(),
-    show_default="auto with the mpi extra, else 1",
-    help="Worker processes on this machine, as one MPI job: a number, or auto (one per core, each with at least "
-    f"{parallel_cli.MIN_STREAMS} streams). Under mpiexec, leave it out.",
-)
+@config_option(ParallelConfig, "workers")
 @click.pass_context
 def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sample_length, quiet, workers, **options):
     """Train a model on CORPUS (a text file, or - for standard input).
@@ -61,12 +55,10 @@ def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sampl
     """
     from charrnn.training import parallel
 
-    if parallel.under_mpi():
-        if workers is not None:
-            raise click.UsageError(
-                "--workers starts an MPI job of its own; under mpiexec leave it out (mpiexec -n sets the workers)"
-            )
-        parallel_cli.limit_blas_threads(parallel.local_size())  # before NumPy starts its threads
+    if parallel.under_mpi() and given(ctx, ["workers"]):
+        raise click.UsageError(
+            "--workers starts an MPI job of its own; under mpiexec leave it out (mpiexec -n sets the workers)"
+        )
     comm = parallel.world()
     if comm.distributed:
         lead = comm.rank == 0

@@ -23,29 +23,7 @@ import click
 from charrnn.cli.common import SIGNAL_EXIT, one_line
 from charrnn.cli.console import TERMINAL_VARIABLE
 
-MIN_STREAMS = 8  # auto gives each worker at least this many streams (see benchmarks/scaling.py)
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-class Workers(click.ParamType):
-    """A number of workers, or auto."""
-
-    name = "N|auto"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int) or str(value).strip().lower() == "auto":
-            return value if isinstance(value, int) else "auto"
-        try:
-            n = int(value)
-        except ValueError:
-            self.fail(f"{value!r} is neither a number of workers nor auto", param, ctx)
-        if n < 1:
-            self.fail(f"{value!r} workers: give 1 or more, or auto", param, ctx)
-        return n
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def mpi_installed() -> bool:
@@ -60,12 +38,12 @@ def _mpiexec() -> str | None:
 
 
 def count(workers, batch_size: int) -> int:
-    """How many workers to run: auto (the default with the mpi extra) is one per core, as long as
-    each keeps MIN_STREAMS streams; without the extra the default is one process."""
-    if workers is None:
-        workers = "auto" if mpi_installed() else 1
+    """How many workers to run: auto (the default) is parallel.auto_workers with the mpi extra,
+    one process without it."""
+    from charrnn.training import parallel
+
     if workers == "auto":
-        return max(1, min(cores(), batch_size // MIN_STREAMS))
+        return parallel.auto_workers(batch_size) if mpi_installed() else 1
     if workers > batch_size:
         raise click.UsageError(
             f"--workers {workers} is more than --batch-size {batch_size}, and each worker needs at least one stream: "
@@ -79,11 +57,13 @@ def count(workers, batch_size: int) -> int:
     return workers
 
 
-def limit_blas_threads(local_workers: int) -> None:
-    """Share this host's cores among its workers' BLAS threads, unless the user chose a number.
-    Must run before NumPy is imported."""
-    if not any(v in os.environ for v in THREAD_VARIABLES):
-        n = str(max(1, cores() // max(1, local_workers)))
+def share_cores() -> None:
+    """Under mpiexec, share this host's cores among its workers' BLAS threads, unless the user chose
+    a number (as torchrun does with OMP_NUM_THREADS). Must run before NumPy is imported."""
+    from charrnn.training import parallel
+
+    if parallel.under_mpi() and not any(v in os.environ for v in THREAD_VARIABLES):
+        n = str(max(1, parallel.cores() // max(1, parallel.local_size())))
         os.environ.update(dict.fromkeys(THREAD_VARIABLES, n))
 
 

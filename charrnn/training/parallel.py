@@ -8,19 +8,23 @@ contiguous streams B r / N .. B (r + 1) / N, so a batch that does not divide eve
 unevenly, and each worker's share of the mean is weighted by its number of streams.
 
 mpi4py is imported only when the process was started as one of several MPI processes; without
-the `mpi` extra nothing here needs it.
+the `mpi` extra nothing here needs it. Importing this module imports neither mpi4py nor NumPy, so
+that a worker can choose its BLAS threads first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from charrnn.data.corpus import CHUNK_BYTES, Corpus, _ids_to_memmap
+from charrnn.config import MIN_STREAMS
 from charrnn.errors import ParallelError
+
+if TYPE_CHECKING:  # NumPy is imported only once the process's BLAS threads are chosen
+    import numpy as np
+
+    from charrnn.data.corpus import Corpus
 
 # what MPICH, Intel MPI and Open MPI put in each process's environment
 SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
@@ -54,6 +58,18 @@ def launched_rank() -> int:
 def local_size() -> int:
     """How many of the job's processes run on this host."""
     return _first_int(LOCAL_SIZE_VARIABLES, launched_size())
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def auto_workers(batch_size: int) -> int:
+    """What auto means: one worker per core, as long as each keeps MIN_STREAMS streams. Fewer
+    streams per worker leave each step's products too small for the split to pay
+    (benchmarks/scaling.py measures the step time against the streams per worker)."""
+    return max(1, min(cores(), batch_size // MIN_STREAMS))
 
 
 def split_rows(batch: int, size: int, rank: int) -> slice:
@@ -138,6 +154,10 @@ def share_corpus(comm: Solo | World, corpus: Corpus | None) -> Corpus:
     """Rank 0's corpus on every worker: its description in one broadcast, then its ids in chunks,
     each written to the worker's own memory-mapped file. No shared file system is needed, standard
     input works, and no worker holds more than a chunk in memory."""
+    import numpy as np
+
+    from charrnn.data.corpus import CHUNK_BYTES, Corpus, _ids_to_memmap
+
     if not comm.distributed:
         return corpus
     about = (
@@ -146,7 +166,7 @@ def share_corpus(comm: Solo | World, corpus: Corpus | None) -> Corpus:
     about = comm.share(about)
     n, dtype = comm.share(None if comm.rank else (len(corpus.ids), corpus.vocab.dtype))
 
-    def chunks() -> Iterator[np.ndarray]:
+    def chunks():
         for at in range(0, n, CHUNK_BYTES):
             if comm.rank == 0:
                 chunk = np.ascontiguousarray(corpus.ids[at : at + CHUNK_BYTES])
