@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from charrnn.config import ModelConfig
-from charrnn.nn import cells
+from charrnn.nn import blas, cells
 from charrnn.nn.cells import reference
 from charrnn.nn.workspace import Workspace
+from tests.conftest import CELL_KINDS
 from tests.gradcheck import numerical_grad, rel_error
 
-KINDS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 T, B, H = 5, 3, 4
 
 
@@ -36,7 +36,7 @@ def random_window(cell: str, act: str, seed: int = 0):
     return c, u, s0, W_hh, b_hh, proj, projT
 
 
-@pytest.mark.parametrize("cell,act", KINDS)
+@pytest.mark.parametrize("cell,act", CELL_KINDS)
 def test_reference_gradients_are_numerically_right(cell, act):
     _, u, s0, W_hh, b_hh, proj, projT = random_window(cell, act)
     kind = kind_of(cell, act)
@@ -51,10 +51,18 @@ def test_reference_gradients_are_numerically_right(cell, act):
         assert rel_error(analytic, numerical_grad(loss, wrt)) < 1e-7
 
 
-@pytest.mark.parametrize("cell,act", KINDS)
+@pytest.fixture(params=["row-major", "feature-major"])
+def orientation(request, monkeypatch):
+    """Both ways of running the per-step products (blas.per_step), whatever this machine's BLAS."""
+    monkeypatch.setattr(blas, "feature_major", lambda rows, W: request.param == "feature-major")
+    return request.param
+
+
+@pytest.mark.parametrize("cell,act", CELL_KINDS)
 @pytest.mark.parametrize("workspace", [False, True])
-def test_fast_kernels_match_the_reference(cell, act, workspace):
-    """Outputs, final state and every gradient; with a workspace, also on its second use."""
+def test_fast_kernels_match_the_reference(cell, act, workspace, orientation):
+    """Outputs, final state and every gradient, with the per-step products in either orientation;
+    with a workspace, also on its second use."""
     c, u, s0, W_hh, b_hh, proj, projT = random_window(cell, act)
     kind = kind_of(cell, act)
     G = u.shape[-1]
@@ -73,7 +81,7 @@ def test_fast_kernels_match_the_reference(cell, act, workspace):
         np.testing.assert_allclose(db, db_ref, rtol=1e-11, atol=1e-12)
 
 
-@pytest.mark.parametrize("cell,act", KINDS)
+@pytest.mark.parametrize("cell,act", CELL_KINDS)
 def test_the_one_step_kernel_is_the_reference_step(cell, act):
     """`step`, which the sampler runs one character at a time, is the reference's step forward."""
     c, u, s0, W_hh, b_hh, _, _ = random_window(cell, act)

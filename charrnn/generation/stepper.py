@@ -13,56 +13,41 @@ multiplied by every matrix that reads it, stacked side by side, with a 1 after h
       = [ the layer above's input at t | this layer's h_t W_rec, for step t+1 ]
 
 Fewer, larger products than one per matrix: less overhead, and OpenBLAS splits a large
-matrix-vector product across cores where it runs a small one on one. For a single stream the products are matrix times vector with the stack in
-PyTorch's (out, in) order, the form BLAS does fastest; for N streams, (N, in) @ (in, out).
+matrix-vector product across cores where it runs a small one on one. For a single stream the
+products are matrix times vector with the stack in PyTorch's (out, in) order, the form BLAS does
+fastest; for N streams, (N, in) @ (in, out).
 
 OpenBLAS (NumPy's BLAS as shipped) shares a matrix-vector product between threads only from
-460,800 elements on (see `_shared_size`). At config B the top layer's stack [decoder | W_hh] has
-280,000, so it would run on one core, whose 2 MB cache then cannot hold its share of the weights
-and of that stack at once. Padding that stack with zeros up to the threshold makes both cores
-share it: more bytes, but each core's share fits (measured: +12 % characters per second at B on
-2 cores; the padding is left out where BLAS has one thread, where it would cost 20 %).
+OPENBLAS_SHARED_GEMV elements on. A stack a little smaller than that (at config B, the top
+layer's [decoder | W_hh]) would run on one core, whose cache then cannot hold its share of the
+weights; padding it with zeros up to the threshold makes every core share it: more bytes, but
+each core's share fits in its cache. Where BLAS has one thread the padding only costs, so it is
+left out. benchmarks/README.md has the measurements behind both choices.
 
 The numbers are model.forward's, step for step: the cells' own `step` does the arithmetic.
 """
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from charrnn.config import ModelConfig
-from charrnn.nn import cells, model
+from charrnn.nn import blas, cells, model
 from charrnn.nn.cells.weights import Weights
 from charrnn.nn.model import Params
 
 # OpenBLAS runs a matrix-vector product on one thread below 2304 * GEMM_MULTITHREAD_THRESHOLD
-# elements (its interface/gemv.c), 2304 * 200 in NumPy's wheels: measured here, a product of
-# 460,544 elements streams its weights at 28 GB/s and one of 460,800 at 52 GB/s.
+# elements (its interface/gemv.c), 2304 * 200 in NumPy's wheels.
 OPENBLAS_SHARED_GEMV = 2304 * 200
 
 
-@lru_cache(maxsize=1)
 def _shared_size() -> int | None:
     """The size from which BLAS shares a matrix-vector product between threads, if it is
-    OpenBLAS and has more than one thread (which it takes from these variables, else from the
-    CPUs the process may use); None otherwise."""
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
-    except (TypeError, KeyError):  # NumPy before 1.26 says it only in print
-        return None
-    if "openblas" not in str(blas).lower():
-        return None
-    for var in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(var, "").strip().isdigit():
-            threads = int(os.environ[var])
-            break
-    else:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return OPENBLAS_SHARED_GEMV if threads > 1 else None
+    OpenBLAS running more than one thread; None otherwise."""
+    lib = blas.openblas()
+    return OPENBLAS_SHARED_GEMV if lib is not None and (lib.get("num_threads") or 1) > 1 else None
 
 
 def _stack_width(rows: int, cols: int, streams: int) -> int:

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from charrnn.nn.blas import per_step
 from charrnn.nn.cells.weights import Weights, row_major
 from charrnn.nn.workspace import empty
 
@@ -70,10 +71,11 @@ def forward(xw, s0, w: Weights, ws=None):
     dt = xw.dtype
     A = xw
     hs, hn = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "hn", (T, B, H), dt)
-    rec, rhn = empty(ws, "rec", (B, G), dt), empty(ws, "rhn", (B, H), dt)
+    rec, multiply = per_step(w.W_rec, B, ws)  # h_{t-1} W_rec, r and z columns pre-scaled
+    rhn = empty(ws, "rhn", (B, H), dt)
     hs[0] = s0[0]
     for t in range(T):
-        np.matmul(hs[t], w.W_rec, out=rec)  # r, z columns pre-scaled
+        multiply(hs[t])
         step(A[t], rec, (hs[t],), (hs[t + 1],), w, (hn[t], rhn))
     return hs[1:], hs[T][None].copy(), GRUCache(A, hs, hn)
 
@@ -104,7 +106,8 @@ def backward(dhs, dsT, cache: GRUCache, W_hh, ws=None):
     daz_dh *= h_minus_n
     dAh = empty(ws, "dAh", A.shape, dt)  # gradient of W_hh h + b_hh: (da_r, da_z, da_n * r)
     dA = empty(ws, "dA", A.shape, dt)  # gradient of the input part: (da_r, da_z, da_n)
-    dh = dsT[0].copy()
+    dh, multiply = per_step(W_hh, B, ws, "dh")  # dh = (gradient of W_hh h + b_hh) W_hh
+    dh[...] = dsT[0]
     for t in reversed(range(T)):
         dh_t = dhs[t]
         dh_t += dh
@@ -113,7 +116,7 @@ def backward(dhs, dsT, cache: GRUCache, W_hh, ws=None):
         np.multiply(dh_t, daz_dh[t], out=ah[:, H : 2 * H])
         np.multiply(an, dar_dan[t], out=ah[:, :H])
         np.multiply(an, r[t], out=ah[:, 2 * H :])
-        np.matmul(ah, W_hh, out=dh)
+        multiply(ah)
         dh_t *= z[t]
         dh += dh_t
     dA[..., : 2 * H] = dAh[..., : 2 * H]

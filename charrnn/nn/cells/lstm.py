@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from charrnn.nn.blas import per_step
 from charrnn.nn.cells.weights import Weights, row_major
 from charrnn.nn.workspace import empty
 
@@ -89,14 +90,14 @@ def forward(xw, s0, w: Weights, ws=None):
     T, B, G = xw.shape
     H = G // 4
     dt = xw.dtype
-    W = w.W_rec  # (H, 4H)
     A = xw
     hs, cs = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "cs", (T + 1, B, H), dt)
     tanh_cs = empty(ws, "tanh_cs", (T, B, H), dt)
-    rec, ig = empty(ws, "rec", (B, G), dt), empty(ws, "ig", (B, H), dt)
+    rec, multiply = per_step(w.W_rec, B, ws)  # rec = h_{t-1} W_rec, (B, 4H)
+    ig = empty(ws, "ig", (B, H), dt)
     hs[0], cs[0] = s0
     for t in range(T):
-        np.matmul(hs[t], W, out=rec)
+        multiply(hs[t])
         step(A[t], rec, (hs[t], cs[t]), (hs[t + 1], cs[t + 1]), w, (tanh_cs[t], ig))
     sT = np.empty((2, B, H), dt)  # (np.stack costs several times more)
     sT[0], sT[1] = hs[T], cs[T]
@@ -129,7 +130,8 @@ def backward(dhs, dsT, cache: LSTMCache, W_hh, ws=None):
     np.multiply(tanh_cs, tanh_cs, out=dc_dh)
     np.subtract(1, dc_dh, out=dc_dh)
     dc_dh *= o
-    dh, dc = dsT[0].copy(), dsT[1].copy()
+    dh, multiply = per_step(W_hh, B, ws, "dh")  # dh = da_t W_hh, (B, H)
+    dh[...], dc = dsT[0], dsT[1].copy()
     tmp = empty(ws, "tmp", (B, H), A.dtype)
     for t in reversed(range(T)):
         dh_t = dhs[t]
@@ -140,7 +142,7 @@ def backward(dhs, dsT, cache: LSTMCache, W_hh, ws=None):
         da[:, :3] *= dc[:, None]
         da[:, 3] *= dh_t
         dc *= f[t]
-        np.matmul(dA[t], W_hh, out=dh)
+        multiply(dA[t])
     flat = dA.reshape(T * B, G)
     dW_hh = flat.T @ hs[:-1].reshape(T * B, H)
     return dA, np.stack([dh, dc]), dW_hh, flat.sum(axis=0)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from charrnn.nn.blas import per_step
 from charrnn.nn.cells.weights import Weights, row_major
 from charrnn.nn.workspace import empty
 
@@ -38,9 +39,9 @@ def forward(xw, s0, w: Weights, ws=None, relu: bool = False):
     T, B, H = xw.shape
     hs = empty(ws, "hs", (T + 1, B, H), xw.dtype)
     hs[0] = s0[0]
-    rec = empty(ws, "rec", (B, H), xw.dtype)
+    rec, multiply = per_step(w.W_rec, B, ws)
     for t in range(T):
-        np.matmul(hs[t], w.W_rec, out=rec)
+        multiply(hs[t])
         step(xw[t], rec, (hs[t],), (hs[t + 1],), w, (), relu)
     return hs[1:], hs[T][None].copy(), RNNCache(hs)
 
@@ -56,11 +57,12 @@ def backward(dhs, dsT, cache: RNNCache, W_hh, ws=None, relu: bool = False):
     else:
         np.multiply(hs[1:], hs[1:], out=da)
         np.subtract(1, da, out=da)
-    dh = dsT[0].copy()
+    dh, multiply = per_step(W_hh, len(dsT[0]), ws, "dh")
+    dh[...] = dsT[0]
     for t in reversed(range(T)):
         dh += dhs[t]
         da[t] *= dh
-        np.matmul(da[t], W_hh, out=dh)
+        multiply(da[t])
     flat = da.reshape(-1, da.shape[-1])
     dW_hh = flat.T @ hs[:-1].reshape(flat.shape)
     return da, dh[None], dW_hh, flat.sum(axis=0)
