@@ -67,3 +67,23 @@ class CheckpointWriteError(CheckpointError, OutputError):
 
 class ParallelError(CharRNNError):
     """Training on several workers cannot start: MPI or mpi4py is missing or failed."""
+
+
+class ResourceError(CharRNNError):
+    """A command that would need more memory than this machine has, refused before allocating.
+
+    Facts: `what` would need `needed` bytes of the `available`; `settings` (config field names
+    with their values) drove the estimate, and `defaults` are their defaults.
+    """
+
+    def __init__(self, what: str, needed: int, available: int, settings: dict, defaults: dict):
+        super().__init__(f"{what} would need {_size(needed)} of memory, and this machine has {_size(available)}")
+        self.what, self.needed, self.available = what, needed, available
+        self.settings, self.defaults = settings, defaults
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}" if n < (1 << 40) * 10**6 else f"{float(n):.1e} bytes"
+    return f"{n:,} bytes"

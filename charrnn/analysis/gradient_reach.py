@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charrnn import budget
 from charrnn.analysis import scoring
 from charrnn.config import ModelConfig, ReachConfig
 from charrnn.errors import DataError
-from charrnn.nn import model
+from charrnn.nn import cells, model
 from charrnn.nn.functional import softmax
 from charrnn.nn.model import Params
 from charrnn.vocab import Vocab
@@ -94,6 +95,11 @@ def gradient_curve(
     scoring.check_text(vocab, text)
     ids = vocab.encode(text).astype(np.intp)
     starts = window_starts(len(ids), span, positions)
+    # float64 activations of every layer at every step of every window, forward and backward,
+    # and the gradient with respect to every one-hot input
+    G, L, H, V = cells.get(cfg).gates, cfg.num_layers, cfg.hidden_size, len(vocab)
+    per_step = 8 * (2 * L * (G + 3) * H + 4 * V)
+    budget.require("measuring the gradients", len(starts) * span * per_step, {"span": span, "positions": positions})
     x = ids[starts[:, None] + np.arange(span)]  # (N, K) the windows
     y = ids[starts + span]  # (N,) what each window's last step predicts
     logits, _, cache = model.forward(params, cfg, x, states_at(params, cfg, ids, starts))

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from charrnn import budget
 from charrnn.analysis import scoring
 from charrnn.config import ModelConfig
 from charrnn.errors import ConfigError
@@ -205,6 +206,9 @@ class NeuronSearch:
 
 def find_neurons(params: Params, cfg: ModelConfig, vocab: Vocab, text: str, per_property: int = 3) -> NeuronSearch:
     """For each property of the text, the units whose activation correlates most with it."""
+    units_total = cfg.num_layers * cells.get(cfg).states * cfg.hidden_size
+    # every unit's value at every character, in float32 and float64, and the properties
+    budget.require("tracking every unit over the text", len(text) * (12 * units_total + 8 * 20), {})
     acts = activations(params, cfg, vocab, text)
     units = [Unit(layer, u, k) for (layer, k) in acts for u in range(cfg.hidden_size)]
     a = np.concatenate([acts[key] for key in acts], axis=1).astype(np.float64)  # (N, L*S*H), in `units` order

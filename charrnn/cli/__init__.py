@@ -17,7 +17,7 @@ import click
 
 from charrnn import __version__
 from charrnn.cli import workers
-from charrnn.cli.common import ARGV, SIGNAL_EXIT, one_line
+from charrnn.cli.common import ARGV, SIGNAL_EXIT, one_line, resource_message
 
 workers.share_cores()  # a worker started by mpiexec takes its share of the cores, before NumPy starts its BLAS
 from charrnn.cli import export, inspect, sample, train  # noqa: E402
@@ -33,11 +33,13 @@ class Group(click.Group):
 
     def invoke(self, ctx):
         from charrnn import files
-        from charrnn.errors import CharRNNError, ConfigError
+        from charrnn.errors import CharRNNError, ConfigError, ResourceError
 
         try:
             with files.command():  # what the command reads, its writes may not replace
                 return super().invoke(ctx)
+        except ResourceError as e:  # refused before it was allocated: name the options that drove it
+            raise click.ClickException(resource_message(e, ctx.meta.get(ARGV, []))) from None
         except ConfigError as e:  # option values that pass their types but not the config's checks
             raise click.UsageError(one_line(e)) from None
         except CharRNNError as e:

@@ -74,6 +74,7 @@ def sample(
       charrnn sample -n 300 --best-of 16 --num-samples 2 --temp 1.2
       charrnn sample -n 1000 --novelty --json
     """
+    from charrnn import budget
     from charrnn import checkpoint as ckpt_io
     from charrnn.cli import console
     from charrnn.cli.common import training_index
@@ -110,6 +111,13 @@ def sample(
         prime = "".join(ch for ch in prime if ch in model.vocab)
     index = training_index(model, corpus_path)[0] if novelty else None  # before the work: a wrong corpus fails now
     head = "" if no_prime_echo else prime
+    # every sample is kept until the batch ends: (num_samples x length) references to characters
+    kept = num_samples * (8 * length + 256)
+    budget.require(
+        f"keeping {num_samples:,} samples of {length:,} characters",
+        kept,
+        {"num_samples": num_samples, "length": length},
+    )
     with quiet_broken_pipe():
         if beam or best_of or as_json:
             samples = chosen(model, judge_model, cfg, prime, num_samples, stop_at)

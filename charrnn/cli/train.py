@@ -329,8 +329,9 @@ def _figures(shown: dict) -> list[str]:
 def _progress_bar(trainer, quiet: bool):
     """A bar over steps when a step or epoch limit is set, else over seconds of --max-time."""
     from charrnn.cli import console
+    from charrnn.training.schedules import step_limit
 
-    steps = _step_limit(trainer.cfg, trainer.windows.n_windows)
+    steps = step_limit(trainer.cfg, trainer.windows.n_windows)
     desc = f"train on {trainer.comm.size} workers" if trainer.comm.distributed else "train"
     if steps is not None:
         return console.progress_bar(steps, trainer.step, " steps", quiet, desc), True
@@ -362,13 +363,6 @@ def _limits(cfg, console) -> str:
     if cfg.max_time is not None:
         limits.append(console.format_duration(cfg.max_time))
     return "stopping after " + " or ".join(limits) + (", whichever comes first" if len(limits) > 1 else "")
-
-
-def _step_limit(cfg, windows_per_epoch: int) -> int | None:
-    limits = [cfg.max_steps] if cfg.max_steps is not None else []
-    if cfg.epochs is not None:
-        limits.append(int(-(-cfg.epochs * windows_per_epoch // 1)))
-    return min(limits) if limits else None
 
 
 def _show_sample(trainer, length: int, console) -> None:

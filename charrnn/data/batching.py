@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 
 from charrnn.errors import DataError
 
 
 def _least_length(need: int, val_fraction: float) -> int:
-    """The shortest corpus whose split leaves `need` training and 2 validation characters."""
+    """The shortest corpus whose split leaves `need` training and 2 validation characters.
+
+    Found by bisection in exact arithmetic (the split keeps floor(n * f) characters, and both
+    shares only grow with n), so any fraction, however small, takes about a thousand steps.
+    """
+    f = Fraction(val_fraction)
 
     def fits(n: int) -> bool:
-        n_val = int(n * val_fraction)
+        n_val = math.floor(n * f)
         return n - n_val >= need and n_val >= 2
 
-    n = max(int((need - 1) / (1 - val_fraction)) + 1, int(np.ceil(2 / val_fraction)))
-    while n > 1 and fits(n - 1):  # int() rounds the validation share down: step to the exact least
-        n -= 1
-    while not fits(n):
-        n += 1
-    return n
+    lo, hi = 1, math.ceil(2 / f) + math.ceil(need / (1 - f)) + 2  # hi fits: n f >= 2 and n (1 - f) >= need + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
+    return lo
 
 
 def split(
@@ -38,20 +45,24 @@ def split(
     minimum = _least_length(need, val_fraction)
     if n >= need + 2 and n_val < 2:  # some other fraction would do
         raise DataError(
-            f"validation fraction {val_fraction:g} leaves {n_val} of the corpus's {n} characters for validation, "
-            f"and at least 2 are needed: raise --val-fraction or use a text of at least {minimum} characters"
+            f"validation fraction {val_fraction} leaves {n_val} of the corpus's {n} characters for validation, "
+            f"and at least 2 are needed: raise --val-fraction or use a text of at least {_count(minimum)} characters"
         )
     if n >= need + 2:
         raise DataError(
-            f"validation fraction {val_fraction:g} leaves {n - n_val} of the corpus's {n} characters for training, "
+            f"validation fraction {val_fraction} leaves {n - n_val} of the corpus's {n} characters for training, "
             f"and one batch of {batch_size} x {seq_len} needs {need}: lower --val-fraction or use smaller "
             "--batch-size/--seq-len"
         )
     raise DataError(
         f"the corpus has {n} characters, too few for batch size {batch_size} x sequence length {seq_len} "
-        f"with validation fraction {val_fraction:g}: it needs at least {minimum}; use a longer text or "
+        f"with validation fraction {val_fraction}: it needs at least {_count(minimum)}; use a longer text or "
         "smaller --batch-size/--seq-len"
     )
+
+
+def _count(n: int) -> str:
+    return str(n) if n < 10**15 else f"10^{len(str(n)) - 1}"
 
 
 class Streams:

@@ -171,12 +171,29 @@ def _no_room(what: str, directory: str | None, e: OSError) -> DataError:
 
 
 def read_text(
-    source: str | Path | BinaryIO, encoding: str = ReadConfig.encoding, errors: str = ReadConfig.decode_errors
+    source: str | Path | BinaryIO,
+    encoding: str = ReadConfig.encoding,
+    errors: str = ReadConfig.decode_errors,
+    max_chars: int | None = None,
 ) -> str:
-    """A whole (small) text as one string, decoded and normalised as a corpus is."""
+    """A whole (small) text as one string, decoded and normalised as a corpus is, read in one pass.
+
+    Raises DataError once it is longer than `max_chars`, having held no more than that: an endless
+    source (/dev/zero, `yes |`) ends in an error, not in exhausted memory or a full disk.
+    """
     check_decoding(encoding, errors)
-    with _open_twice_readable(source, None) as raw:
-        return "".join(_decoded_chunks(raw, encoding, errors))
+    files.reading(source)
+    parts, n = [], 0
+    with _Unclosed(source) if not isinstance(source, (str, Path)) else _open_path(Path(source)) as raw:
+        for text in _decoded_chunks(raw, encoding, errors):
+            n += len(text)
+            if max_chars is not None and n > max_chars:
+                raise DataError(
+                    f"the text is longer than {max_chars:,} characters, more than this machine's memory can hold "
+                    "to read it whole; give a shorter text"
+                )
+            parts.append(text)
+    return "".join(parts)
 
 
 def check_decoding(encoding: str, errors: str = ReadConfig.decode_errors) -> None:

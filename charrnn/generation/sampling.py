@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from charrnn import budget
 from charrnn.config import ModelConfig, SampleConfig
 from charrnn.errors import DataError
 from charrnn.generation.stepper import Stepper
@@ -93,6 +94,7 @@ def generate(
 
     The model is first warmed up on `start_text(prime)`.
     """
+    budget.check_streams(cfg, len(vocab), num_samples)  # before a state for each is allocated
     rng = rng if rng is not None else np.random.default_rng(sample_cfg.seed)
     step, x = warmed_up(params, cfg, vocab, start_text(vocab, prime, rng), num_samples)
     chars = vocab.chars

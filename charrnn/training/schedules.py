@@ -8,6 +8,7 @@ resumed run continues the same schedule. Every schedule may start with a linear 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 from charrnn.config import TrainConfig
 from charrnn.errors import ConfigError
@@ -34,12 +35,21 @@ def cosine(cfg: TrainConfig, step: int, horizon: int) -> float:
     return low + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - low)
 
 
-def horizon(cfg: TrainConfig, windows_per_epoch: int) -> int | None:
-    """The steps a cosine schedule decays over: its own length, or the run's step or epoch limit."""
+STEP_MAX = 2**62  # more steps than any run takes: an epoch limit beyond it is no limit
+
+
+def step_limit(cfg: TrainConfig, windows_per_epoch: int) -> int | None:
+    """The run's limit in steps from its step and epoch limits (None: neither is set). The
+    epochs are multiplied exactly, so no epoch count can overflow."""
     limits = [cfg.max_steps] if cfg.max_steps is not None else []
     if cfg.epochs is not None:
-        limits.append(math.ceil(cfg.epochs * windows_per_epoch))
-    return cfg.cosine_steps or (min(limits) if limits else None)
+        limits.append(min(STEP_MAX, math.ceil(Fraction(cfg.epochs) * windows_per_epoch)))
+    return min(limits) if limits else None
+
+
+def horizon(cfg: TrainConfig, windows_per_epoch: int) -> int | None:
+    """The steps a cosine schedule decays over: its own length, or the run's step or epoch limit."""
+    return cfg.cosine_steps or step_limit(cfg, windows_per_epoch)
 
 
 class Schedule:

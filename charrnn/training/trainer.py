@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charrnn import budget
 from charrnn.analysis import baselines
 from charrnn.analysis.baselines import Baselines
 from charrnn.checkpoint import Checkpoint
@@ -87,6 +88,7 @@ class Trainer:
         self.rows = self.comm.rows(B)  # this worker's streams
         self.share = (self.rows.stop - self.rows.start) / B  # its weight in the batch's mean
         c = train_cfg
+        budget.check_training(model_cfg, c, len(corpus.vocab))  # before anything is allocated
         train_ids, val_ids = split(corpus.ids, c.val_fraction, c.batch_size, c.seq_len, corpus.held_out)
         self.train_ids = train_ids
         self.windows = Streams(train_ids, train_cfg.batch_size, train_cfg.seq_len)

@@ -74,9 +74,11 @@ def text_argument(command: Callable) -> Callable:
 
 
 def read_text(text_path: str, encoding: str, decode_errors: str) -> str:
+    from charrnn import budget
     from charrnn.data.corpus import read_text
 
-    return read_text(sys.stdin.buffer if text_path == "-" else text_path, encoding, decode_errors)
+    source = sys.stdin.buffer if text_path == "-" else text_path
+    return read_text(source, encoding, decode_errors, max_chars=budget.text_chars_max())
 
 
 def text_name(text_path: str) -> str:

@@ -1,0 +1,90 @@
+"""What a command will cost, estimated before it is paid, and refused when no machine could pay it.
+
+Every computation whose memory grows with a setting (the model's size, the streams drawn, the
+characters kept, a window of steps) states its estimate through `require` before it allocates.
+An estimate above this machine's physical memory can never succeed: it is refused at once with a
+`ResourceError` carrying the facts (what, bytes needed, bytes the machine has, and the settings
+that drove it with their values and defaults), from which the command line names the options the
+user actually changed. Estimates are Python integers, so no setting can overflow them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from charrnn.config import ModelConfig, TrainConfig
+from charrnn.errors import ResourceError
+from charrnn.nn import cells
+
+FLOAT = 4  # bytes of a float32
+TEXT_BYTES_PER_CHAR = 128  # a text held for scoring: itself, its surprisal, its JSON
+
+
+def memory_total() -> int:
+    """This machine's physical memory in bytes (2**40 where the system cannot say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 40
+
+
+def require(what: str, n_bytes: int, settings: dict[str, Any], defaults: dict[str, Any] | None = None) -> None:
+    """Refuse now if `what` needs more memory than this machine has (n_bytes against memory_total).
+
+    settings: the setting names (config field names) that drove the estimate, with their values;
+    defaults: their default values, so that the message can name those the user changed.
+    """
+    total = memory_total()
+    if n_bytes > total:
+        raise ResourceError(what, n_bytes, total, settings, defaults or {})
+
+
+def check_training(model_cfg: ModelConfig, train_cfg: TrainConfig, vocab: int) -> None:
+    """Refuse a model and batch whose training step could not fit in this machine's memory."""
+    need = training_bytes(model_cfg, train_cfg, vocab)
+    settings = {"hidden_size": model_cfg.hidden_size, "num_layers": model_cfg.num_layers}
+    settings.update(batch_size=train_cfg.batch_size, seq_len=train_cfg.seq_len)
+    require("training this model", need, settings, _defaults(settings, ModelConfig(), TrainConfig()))
+
+
+def check_streams(cfg: ModelConfig, vocab: int, streams: int) -> None:
+    """Refuse drawing from more streams at once than this machine's memory could hold."""
+    require(
+        f"drawing {streams:,} samples at once",
+        stream_bytes(cfg, vocab, streams),
+        {"num_samples": streams},
+        {"num_samples": 1},
+    )
+
+
+def _defaults(settings: dict, *configs) -> dict:
+    return {k: getattr(c, k) for c in configs for k in settings if hasattr(c, k)}
+
+
+def model_bytes(cell_gates: int, hidden: int, layers: int, vocab: int) -> int:
+    """The weights of a model: each layer's input and recurrent matrices and biases, the decoder."""
+    g = cell_gates * hidden
+    return FLOAT * (g * (vocab + hidden + 2) + (layers - 1) * g * (2 * hidden + 2) + vocab * (hidden + 1))
+
+
+def training_bytes(model_cfg: ModelConfig, train_cfg: TrainConfig, vocab: int) -> int:
+    """A training step: weights, latest and best copies, gradients, two optimizer slots, and the
+    window's activations (every gate of every layer at every step of every stream, and the logits)."""
+    cell_gates = cells.get(model_cfg).gates
+    weights = model_bytes(cell_gates, model_cfg.hidden_size, model_cfg.num_layers, vocab)
+    steps = train_cfg.seq_len * train_cfg.batch_size
+    activations = FLOAT * steps * (model_cfg.num_layers * (cell_gates + 3) * model_cfg.hidden_size + 3 * vocab)
+    return 6 * weights + 2 * activations
+
+
+def stream_bytes(cfg: ModelConfig, vocab: int, streams: int) -> int:
+    """Drawing from `streams` streams at once: their states, gate rows, logits and draws."""
+    cell_gates = cells.get(cfg).gates
+    per_stream = cfg.num_layers * (cell_gates + 4) * cfg.hidden_size + 6 * vocab
+    return model_bytes(cell_gates, cfg.hidden_size, cfg.num_layers, vocab) + 2 * FLOAT * streams * per_stream
+
+
+def text_chars_max() -> int:
+    """The longest text this machine can hold for scoring."""
+    return memory_total() // TEXT_BYTES_PER_CHAR
