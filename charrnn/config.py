@@ -129,7 +129,9 @@ class TrainConfig(Checked):
     eval_chars: int = setting(100_000, "Validation characters per evaluation, at most.", min=2)
     epochs: float | None = setting(None, "Stop after this many passes over the corpus.", min=0, min_open=True)
     max_steps: int | None = setting(None, "Stop after this many steps in total.", min=1)
-    max_time: float | None = setting(600.0, "Stop after this much training time, e.g. 90s, 10m.", min=0, min_open=True)
+    max_time: float | None = setting(
+        600.0, "Stop after this much training time, with its unit: 90s, 10m, 1h30m.", min=0, min_open=True
+    )
     seed: int = setting(0, "Random seed: weights, dropout.", min=0)
     lr_schedule: str = setting(
         "step", "Learning-rate schedule: step decay, cosine decay, or reduce on plateau.", choices=SCHEDULES

@@ -6,6 +6,7 @@ stdout must carry only the product (samples, tables, JSON); everything else goes
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -56,6 +57,20 @@ def test_every_option_has_help():
         for param in command.params:
             if param.param_type_name == "option":
                 assert param.help, f"{command.name} {param.opts} has no help"
+
+
+def every_command(group=cli_module.cli, path=()):
+    yield path
+    for name, sub in getattr(group, "commands", {}).items():
+        yield from every_command(sub, (*path, name))
+
+
+def test_every_help_shows_defaults_and_ranges_in_one_format():
+    """`[default: 300; x>=0]`, never `[default: 256]  [x>=1]` beside it."""
+    for path in every_command():
+        shown = " ".join(invoke([*path, "--help"]).stdout.split())
+        assert not re.search(r"\]\s*\[(default|x|\d)", shown), (path, re.search(r".{40}\]\s*\[.{20}", shown))
+        assert "[default: " in shown or not path, path
 
 
 def test_each_command_says_what_it_does_with_the_checkpoint():
