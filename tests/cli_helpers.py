@@ -186,3 +186,10 @@ def popen(args: list) -> subprocess.Popen:
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal
     )
+
+
+def commands(group=cli, path: str = "charrnn"):
+    """(path, command) for every command under `group`, the group itself included."""
+    yield path, group
+    for name, sub in getattr(group, "commands", {}).items():
+        yield from commands(sub, f"{path} {name}")

@@ -16,16 +16,10 @@ import pytest
 from charrnn.cli import cli
 from charrnn.cli.options import ConfigOption, config_option, flag
 from charrnn.config import ModelConfig, ReachConfig, ReadConfig, SampleConfig, TrainConfig
+from tests.cli_helpers import commands
 
 CONFIGS = (ModelConfig, TrainConfig, SampleConfig, ReadConfig, ReachConfig)
 FIELD_NAMES = {f.name for cls in CONFIGS for f in dataclasses.fields(cls)}
-
-
-def commands(group: click.Command = cli, path: str = "charrnn"):
-    """(path, command) for every command under `group`, the group itself included."""
-    yield path, group
-    for name, sub in getattr(group, "commands", {}).items():
-        yield from commands(sub, f"{path} {name}")
 
 
 def options():
