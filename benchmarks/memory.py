@@ -8,6 +8,7 @@ memory-maps its ids (one byte per character here), so the figures should be clos
 
     python benchmarks/memory.py            # 500 MB
     python benchmarks/memory.py --mb 50
+    python benchmarks/memory.py --workers 2   # an MPI job of 2: the peak of its largest process
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ def write_corpus(path: Path, megabytes: int, seed: int = 0) -> None:
             f.write(ALPHABET[rng.integers(0, len(ALPHABET), 1 << 20)].tobytes())
 
 
-def peak_rss_of_training(corpus: Path, workdir: Path) -> tuple[float, float]:
-    """(peak RSS in MB, wall seconds) of a short `charrnn train` run in a fresh subprocess."""
+def peak_rss_of_training(corpus: Path, workdir: Path, workers: str) -> tuple[float, float]:
+    """(peak RSS in MB, wall seconds) of a short `charrnn train` run in a fresh subprocess; with
+    several workers, of the largest process (RUSAGE_CHILDREN holds the largest descendant waited
+    for, and mpiexec waits for every worker)."""
     cmd = [
         sys.executable,
         "-m",
@@ -60,6 +63,8 @@ def peak_rss_of_training(corpus: Path, workdir: Path) -> tuple[float, float]:
         "20000",
         "--sample-length",
         "0",
+        "--workers",
+        workers,
     ]
     # run through a tiny parent so RUSAGE_CHILDREN holds this run alone
     probe = (
@@ -75,15 +80,17 @@ def peak_rss_of_training(corpus: Path, workdir: Path) -> tuple[float, float]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=int, default=500, help="size of the large synthetic corpus")
+    ap.add_argument("--workers", default="1", help="worker processes (needs the mpi extra beyond 1)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="charrnn-mem-") as tmp:
         tmp = Path(tmp)
         for mb in (5, args.mb):
             corpus = tmp / f"corpus-{mb}mb.txt"
             write_corpus(corpus, mb)
-            rss, seconds = peak_rss_of_training(corpus, tmp)
+            rss, seconds = peak_rss_of_training(corpus, tmp, args.workers)
             print(
-                f"corpus {mb:,} MB: peak RSS {rss:,.0f} MB (read, encode and 5 training steps of config B in {seconds:.0f} s)"
+                f"corpus {mb:,} MB, {args.workers} worker(s): peak RSS {rss:,.0f} MB per process (read, encode and "
+                f"5 training steps of config B in {seconds:.0f} s)"
             )
             corpus.unlink()
     print(f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")

@@ -44,6 +44,9 @@ THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # -- what the child processes run -----------------------------------------------------------------
 
 
+VALIDATION_CHARS = 8192  # one validation's size when timing it (the default is 100,000, or the tail)
+
+
 def _trainer(config: str, batch: int | None = None, comm=None):
     from charrnn.config import ModelConfig, TrainConfig
     from charrnn.data.corpus import Corpus, read_corpus
@@ -57,7 +60,9 @@ def _trainer(config: str, batch: int | None = None, comm=None):
         ids, _ = reference.load_corpus_ids(path)
         corpus = Corpus.from_text("".join(chr(65 + i) for i in ids))
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden, num_layers=layers, dropout=0.0)
-    train_cfg = TrainConfig(batch_size=batch or B, seq_len=T, max_time=None, eval_every=10**9)
+    train_cfg = TrainConfig(
+        batch_size=batch or B, seq_len=T, max_time=None, eval_every=10**9, eval_chars=VALIDATION_CHARS, patience=None
+    )
     return Trainer(corpus, model_cfg, train_cfg, comm=comm)
 
 
@@ -211,7 +216,7 @@ def bench_config(config: str, args, env: dict, with_torch: bool) -> None:
         line += f"; 2 workers / PyTorch {ratio('2 workers', 'PyTorch'):.2f}x"
     print(line)
     print(
-        f"  one validation: split over 2 workers {median('2 workers', 'validation_s'):.2f} s, "
+        f"  one validation of {VALIDATION_CHARS:,} chars: split over 2 workers {median('2 workers', 'validation_s'):.2f} s, "
         f"one process on both cores {median('1 worker', 'validation_s'):.2f} s",
         flush=True,
     )

@@ -103,7 +103,8 @@ def test_resume_continues_exactly_across_worker_counts(tmp_path, corpus):
 
 @needs_mpi
 def test_the_launcher_runs_the_same_job_as_mpiexec(tmp_path, corpus):
-    result = cli.invoke(["train", corpus, "-c", tmp_path / "launched.npz", *SMALL, "--workers", "2"])
+    given = ["train", corpus, "-c", tmp_path / "launched.npz", *SMALL, "--workers", "2", "--max-time", "5m"]
+    result = cli.invoke(given)
     assert result.exit_code == 0, result.stderr
     assert "2 workers, 3 streams each" in result.stderr and "BAD TERMINATION" not in result.stdout + result.stderr
     assert_same_model(trained(tmp_path, 2, "mpi.npz"), tmp_path / "launched.npz")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from charrnn.cli.common import SIGNAL_EXIT, one_line
+from charrnn.cli.common import ARGV, SIGNAL_EXIT, one_line
 from charrnn.cli.console import TERMINAL_VARIABLE
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -81,24 +81,18 @@ KILLED = re.compile(r"EXIT STRING: .*\(signal (\d+)\)|EXIT CODE: (\d+)")
 
 
 def argv_again(ctx: click.Context) -> list[str]:
-    """The options given to this command (not their defaults), as arguments for the workers."""
-    args: list[str] = []
-    arguments: list[str] = []
-    for param in ctx.command.params:
-        value = ctx.params.get(param.name)
-        source = ctx.get_parameter_source(param.name)
-        if param.name == "workers" or source not in (
-            click.core.ParameterSource.COMMANDLINE,
-            click.core.ParameterSource.ENVIRONMENT,
-        ):
-            continue
-        if isinstance(param, click.Argument):
-            arguments.append(str(value))
-        elif param.is_flag:
-            args += [param.opts[0]] if value else []
+    """This command's arguments as the user typed them, less --workers, for the workers."""
+    typed = ctx.meta.get(ARGV, [])
+    args = typed[typed.index(ctx.info_name) + 1 :] if ctx.info_name in typed else []
+    kept, skip = [], False
+    for a in args:
+        if skip or a.startswith("--workers="):
+            skip = False
+        elif a == "--workers":
+            skip = True
         else:
-            args += [param.opts[0], str(value)]
-    return [*args, "--", *arguments]
+            kept.append(a)
+    return kept
 
 
 def launch(ctx: click.Context, n: int, checkpoint: Path) -> None:
