@@ -72,7 +72,12 @@ def _gates(cell: str) -> int:
 
 
 def default_corpus_path() -> Path:
-    """``../shared/corpora/tinyshakespeare.txt`` relative to the repo root."""
+    """``shared/corpora/tinyshakespeare.txt`` beside the repo root or beside one of its parents
+    (a git worktree may sit a level deeper than the clone)."""
+    for folder in REPO_ROOT.parents:
+        path = folder / "shared" / "corpora" / "tinyshakespeare.txt"
+        if path.is_file():
+            return path
     return DEFAULT_CORPUS
 
 
@@ -86,7 +91,7 @@ def load_corpus_ids(path=None, max_chars=None):
     tinyshakespeare or ``max_chars``) is returned instead and a warning says
     so; the GEMM and PyTorch timings do not depend on the text itself.
     """
-    path = Path(path) if path is not None else DEFAULT_CORPUS
+    path = Path(path) if path is not None else default_corpus_path()
     if path.is_file():
         text = path.read_text(encoding="utf-8")
         if max_chars is not None:
@@ -572,7 +577,7 @@ def main(argv=None):
         )
     else:
         print("torch: not available" if not args.no_torch else "torch: skipped")
-    src = DEFAULT_CORPUS if DEFAULT_CORPUS.is_file() else "synthetic"
+    src = default_corpus_path() if default_corpus_path().is_file() else "synthetic"
     print(f"corpus: {src}, {len(ids):,} chars, vocab {vocab}")
     print(f"load average at start: {_loadavg()}")
     print()
