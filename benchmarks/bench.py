@@ -67,12 +67,12 @@ def charrnn_train(config: str, seconds: float) -> dict:
 def charrnn_sample(config: str, n_chars: int, batch: int = 1) -> dict:
     """Characters per second drawn (all streams together) at temperature 1, untrained weights."""
     from charrnn.config import SampleConfig
-    from charrnn.generation.sampling import generate
+    from charrnn.language_model import LanguageModel
 
     trainer = _trainer(config)
-    cfg = SampleConfig(length=n_chars, seed=0)
+    model = LanguageModel(trainer.params, trainer.model_cfg, trainer.corpus.vocab)
     start = time.perf_counter()
-    for _ in generate(trainer.params, trainer.model_cfg, trainer.corpus.vocab, cfg, num_samples=batch):
+    for _ in model.generate(SampleConfig(length=n_chars, seed=0), num_samples=batch):
         pass
     return {"chars_per_sec": n_chars * batch / (time.perf_counter() - start)}
 

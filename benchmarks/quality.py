@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from charrnn.config import ModelConfig, SampleConfig, TrainConfig
+from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.corpus import read_corpus
-from charrnn.generation.sampling import generate
+from charrnn.language_model import LanguageModel
 from charrnn.nn.functional import bits
 from charrnn.training.trainer import Trainer
 
@@ -42,12 +42,8 @@ def run(path: Path, cell: str, minutes: float) -> tuple[list[dict], str, Trainer
     trainer = Trainer(corpus, ModelConfig(cell=cell), TrainConfig(max_time=minutes * 60))
     for _ in trainer.run():
         pass
-    text = "".join(
-        chars[0]
-        for chars in generate(
-            trainer.best_params, trainer.model_cfg, corpus.vocab, SampleConfig(length=300, temperature=0.8, seed=1)
-        )
-    )
+    model = LanguageModel(trainer.best_params, trainer.model_cfg, corpus.vocab)
+    text = model.generate_text(length=300, temperature=0.8, seed=1)
     return trainer.history, text, trainer
 
 

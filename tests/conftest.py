@@ -6,7 +6,6 @@ on a shared two-core machine, and everything random is seeded so that every run 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,8 @@ from hypothesis import settings
 
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.corpus import Corpus
-from charrnn.nn.model import Params
+from charrnn.language_model import LanguageModel
 from charrnn.training.trainer import Trainer
-from charrnn.vocab import Vocab
 from tests.cli_helpers import TEXT, Victim, invoke, tiny, write
 
 # Property tests draw the same examples on every run (a CI failure reproduces locally); the
@@ -49,21 +47,14 @@ def tiny_train_config(**overrides) -> TrainConfig:
     return TrainConfig(**{**defaults, **overrides})
 
 
-@dataclass
-class TrainedModel:
-    params: Params
-    cfg: ModelConfig
-    vocab: Vocab
-
-
-def train_tiny(cell: str = "lstm", steps: int = 150, text: str = TINY_TEXT, **model_overrides) -> TrainedModel:
+def train_tiny(cell: str = "lstm", steps: int = 150, text: str = TINY_TEXT, **model_overrides) -> LanguageModel:
     """Train a one-layer H=16 model on `text` for `steps` Adam steps (a fraction of a second)."""
     corpus = Corpus.from_text(text)
     cfg = tiny_model_config(cell, **model_overrides)
     trainer = Trainer(corpus, cfg, tiny_train_config(max_steps=steps))
     for _ in trainer.run():
         pass
-    return TrainedModel(trainer.params, cfg, corpus.vocab)
+    return LanguageModel(trainer.params, cfg, corpus.vocab)
 
 
 @pytest.fixture
@@ -72,7 +63,7 @@ def tiny_corpus() -> Corpus:
 
 
 @pytest.fixture(scope="session")
-def trained_lstm() -> TrainedModel:
+def trained_lstm() -> LanguageModel:
     """An LSTM that has learned PATTERN; shared read-only by the sampling and scoring tests."""
     return train_tiny("lstm")
 

@@ -14,6 +14,7 @@ from charrnn.analysis import scoring
 from charrnn.config import ModelConfig, SampleConfig
 from charrnn.generation import beam
 from charrnn.generation.sampling import generate
+from charrnn.language_model import LanguageModel
 from charrnn.nn import model
 from charrnn.vocab import Vocab
 
@@ -55,13 +56,15 @@ def total_logp(params, cfg, vocab, prime: str, written: str) -> float:
 
 
 def greedy(params, cfg, vocab, prime: str, length: int) -> str:
-    return "".join(c[0] for c in generate(params, cfg, vocab, SampleConfig(length=length, argmax=True), prime))
+    return "".join(
+        c[0] for c in generate(LanguageModel(params, cfg, vocab), SampleConfig(length=length, argmax=True), prime)
+    )
 
 
 def test_beam_search_beats_greedy_where_greedy_is_wrong():
     params, cfg, vocab = markov_rnn()
     argmax_text = greedy(params, cfg, vocab, "\n", 2)
-    best = beam.search(params, cfg, vocab, "\n", width=2, length=2)[0]
+    best = beam.search(LanguageModel(params, cfg, vocab), "\n", width=2, length=2)[0]
     beam_text = vocab.decode(best.ids)
     assert argmax_text[0] == "a" and beam_text == "bc"
     assert np.isclose(best.logp, np.log(0.45 * 0.97), atol=1e-4)
@@ -73,7 +76,7 @@ def test_a_beam_holding_every_hypothesis_finds_the_most_probable_text():
     length = 4
     texts = ["".join(t) for t in itertools.product(CHARS, repeat=length)]
     exact = max(texts, key=lambda t: total_logp(params, cfg, vocab, "\n", t))
-    best = beam.search(params, cfg, vocab, "\n", width=len(CHARS) ** (length - 1), length=length)[0]
+    best = beam.search(LanguageModel(params, cfg, vocab), "\n", width=len(CHARS) ** (length - 1), length=length)[0]
     assert vocab.decode(best.ids) == exact
     assert np.isclose(best.logp, total_logp(params, cfg, vocab, "\n", exact), atol=1e-4)
 
@@ -86,7 +89,7 @@ def test_each_hypothesis_carries_its_own_state(cell):
     vocab = Vocab("abcdefg\n")
     params = model.init_params(cfg, len(vocab), np.random.default_rng(5))
     params = {k: v * 3 for k, v in params.items()}  # confident enough that the beam reorders
-    hyps = beam.search(params, cfg, vocab, "abc", width=5, length=30)
+    hyps = beam.search(LanguageModel(params, cfg, vocab), "abc", width=5, length=30)
     assert len(hyps) == 5
     for h in hyps:
         np.testing.assert_allclose(h.logp, total_logp(params, cfg, vocab, "abc", vocab.decode(h.ids)), atol=2e-3)
@@ -95,13 +98,13 @@ def test_each_hypothesis_carries_its_own_state(cell):
 
 def test_width_one_is_argmax(trained_lstm):
     p, cfg, vocab = trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab
-    (only,) = beam.search(p, cfg, vocab, "he", width=1, length=60)
+    (only,) = beam.search(LanguageModel(p, cfg, vocab), "he", width=1, length=60)
     assert vocab.decode(only.ids) == greedy(p, cfg, vocab, "he", 60)
 
 
 def test_finished_hypotheses_end_with_the_stop_text_and_rank_per_character():
     params, cfg, vocab = markov_rnn()
-    hyps = beam.search(params, cfg, vocab, "\n", width=4, length=12, stop_at="\n")
+    hyps = beam.search(LanguageModel(params, cfg, vocab), "\n", width=4, length=12, stop_at="\n")
     finished = [h for h in hyps if h.finished]
     assert finished and all(vocab.decode(h.ids).endswith("\n") for h in finished)
     assert all("\n" not in vocab.decode(h.ids)[:-1] for h in finished)  # stopped at the first one

@@ -11,19 +11,19 @@ from charrnn import checkpoint
 from charrnn.analysis import scoring
 from charrnn.config import SampleConfig
 from charrnn.generation import best_of
-from charrnn.generation.best_of import Model
+from charrnn.language_model import LanguageModel
 
 from .cli_helpers import TEXT, assert_clean_error, invoke, train, write
 from .conftest import train_tiny
 
 
-def own_bits(m: Model, context: str, text: str) -> float:
+def own_bits(m: LanguageModel, context: str, text: str) -> float:
     logp = scoring.log_probs(*m, context + text)[len(context) - 1 :]
     return float(-logp.mean() / np.log(2))
 
 
 def test_the_kept_samples_are_the_best_of_the_batch_by_the_writers_bits(trained_lstm):
-    m = Model(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
+    m = LanguageModel(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
     cfg = SampleConfig(length=40, temperature=1.5, seed=4)
     context, batch = best_of.draw(m, cfg, "he", 8, None, np.random.default_rng(4))
     assert context == "he" and len(set(batch)) == 8  # a hot batch: eight different samples
@@ -34,9 +34,9 @@ def test_the_kept_samples_are_the_best_of_the_batch_by_the_writers_bits(trained_
 
 
 def test_a_judge_ranks_by_its_own_bits_and_skips_characters_it_never_saw(trained_lstm):
-    m = Model(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
+    m = LanguageModel(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
     j = train_tiny("gru", text="hello there\n" * 40)  # has no 'w', 'd'
-    judge = Model(j.params, j.cfg, j.vocab)
+    judge = LanguageModel(j.params, j.cfg, j.vocab)
     cfg = SampleConfig(length=30, temperature=1.5, seed=2)
     _, batch = best_of.draw(m, cfg, "", 6, None, np.random.default_rng(2))
     kept = best_of.best_of(m, cfg, 6, 6, judge=judge)
@@ -50,7 +50,7 @@ def test_a_judge_ranks_by_its_own_bits_and_skips_characters_it_never_saw(trained
 
 
 def test_samples_stop_after_the_stop_text(trained_lstm):
-    m = Model(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
+    m = LanguageModel(trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab)
     _, batch = best_of.draw(m, SampleConfig(length=60, argmax=True), "h", 3, "\n", np.random.default_rng(0))
     assert batch == ["ello world\n"] * 3
 
@@ -68,7 +68,9 @@ def test_sample_best_of_prints_the_best_by_the_stated_score(tmp_path):
     assert [s["bits_per_char"] for s in best] == sorted(s["bits_per_char"] for s in batch)[:2]
     m = checkpoint.load(ckpt)
     for s in best:
-        assert np.isclose(s["bits_per_char"], own_bits(Model(m.params, m.model, m.vocab), "th", s["text"]), rtol=1e-6)
+        assert np.isclose(
+            s["bits_per_char"], own_bits(LanguageModel(m.params, m.model, m.vocab), "th", s["text"]), rtol=1e-6
+        )
     printed = invoke([*args, "--best-of", "6", "--num-samples", "2", "--no-prime-echo"])
     assert printed.stdout.startswith(best[0]["text"]) and best[1]["text"] in printed.stdout
     assert f"sample 1: {best[0]['bits_per_char']:.4f} bits/char; draw {best[0]['drawn']} of 6" in printed.stderr
@@ -83,6 +85,6 @@ def test_sample_judge_scores_by_the_other_model(tmp_path):
     out = json.loads(invoke([*args, "--judge", judge]).stdout)
     assert out["scored_by"] == str(judge)
     j = checkpoint.load(judge)
-    scores = [best_of.bits_per_char(Model(j.params, j.model, j.vocab), "\n", s["text"]) for s in out["samples"]]
+    scores = [best_of.bits_per_char(LanguageModel(j.params, j.model, j.vocab), "\n", s["text"]) for s in out["samples"]]
     assert [s["bits_per_char"] for s in out["samples"]] == scores == sorted(scores)
     assert_clean_error(invoke(["sample", "-c", ckpt, "--judge", judge]), 2, "--best-of")

@@ -13,8 +13,8 @@ from charrnn.config import ModelConfig, SampleConfig, TrainConfig
 from charrnn.data.sources import read_documents, select
 from charrnn.errors import DataError
 from charrnn.generation.documents import documents
+from charrnn.language_model import LanguageModel
 from charrnn.training.trainer import Trainer
-from tests.conftest import tiny_model_config
 
 WORDS = ["apple", "berry", "cherry", "date", "elder", "fig", "grape", "honey", "kiwi"]
 WORDS += ["lemon", "mango", "nut", "olive", "pear", "quince", "rice", "sage", "tea"]
@@ -56,7 +56,7 @@ def test_three_documents_are_three_well_formed_documents(trained, seed):
     B = ckpt.progress["corpus"]["boundary"]
     texts = [[], [], []]
     cfg = SampleConfig(length=100, temperature=0.3, seed=seed)
-    steps = documents(ckpt.params, ckpt.model, ckpt.vocab, B, cfg, 3, lead_in=ckpt.progress["lead_in"])
+    steps = documents(LanguageModel.of(ckpt), B, cfg, 3, lead_in=ckpt.progress["lead_in"])
     for chars in steps:
         for text, ch in zip(texts, chars):
             if ch is not None:
@@ -67,4 +67,4 @@ def test_three_documents_are_three_well_formed_documents(trained, seed):
 
 def test_a_model_of_one_text_has_no_documents_to_write(trained_lstm):
     with pytest.raises(DataError, match="without document boundaries"):
-        next(documents(trained_lstm.params, tiny_model_config(), trained_lstm.vocab, None, SampleConfig(), 2))
+        next(documents(trained_lstm, None, SampleConfig(), 2))

@@ -86,3 +86,14 @@ def test_library_modules_never_print():
 
 def test_the_print_check_would_notice_a_print():
     assert prints("import sys\nprint('x')\nsys.stdout.write('y')\n") == [2, 3]
+
+
+def test_import_charrnn_is_light_and_load_is_there_on_first_use():
+    code = (
+        "import json, sys\nimport charrnn\nbefore = sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'charrnn'))\n"
+        "charrnn.LanguageModel, charrnn.load\nprint(json.dumps([before, 'numpy' in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
+    before, numpy_after = json.loads(out.stdout)
+    assert before == ["charrnn"]
+    assert numpy_after

@@ -96,5 +96,5 @@ def test_model_learns_a_repetitive_text_and_argmax_reproduces_it(cell):
     ids = vocab.encode(TINY_TEXT).astype(np.intp)[None]
     loss, _ = model.loss(params, cfg, ids[:, :-1], ids[:, 1:], model.zero_state(cfg, 1))
     assert loss < 0.1 * unigram_entropy(TINY_TEXT)  # 2.09 nats without context
-    text = "".join(c[0] for c in sampling.generate(params, cfg, vocab, SampleConfig(length=47, argmax=True), prime="h"))
+    text = "".join(c[0] for c in sampling.generate(trained, SampleConfig(length=47, argmax=True), prime="h"))
     assert "h" + text == (PATTERN * 4)[:48]

@@ -66,7 +66,7 @@ def test_greedy_text_and_log_probability_are_charrnns(tmp_path, models, cell):
         ),
     )
     assert "error" not in got, got["error"]
-    greedy = "".join(c[0] for c in generate(m.params, m.cfg, m.vocab, SampleConfig(length=240, argmax=True), PRIME))
+    greedy = "".join(c[0] for c in generate(m, SampleConfig(length=240, argmax=True), PRIME))
     assert got["greedy"] == greedy and got["cold"] == greedy
     assert len(set(greedy)) > 3  # the model writes its pattern, not one character over and over
     total_bits = float(scoring.log_probs(m.params, m.cfg, m.vocab, SCORED).sum() / np.log(2))

@@ -16,7 +16,7 @@ from tests.conftest import PATTERN
 def generate(trained, prime="", num_samples=1, rng=None, **cfg) -> list[str]:
     """All samples as strings, one per stream."""
     t = trained
-    steps = list(sampling.generate(t.params, t.cfg, t.vocab, SampleConfig(**cfg), prime, num_samples, rng))
+    steps = list(sampling.generate(t, SampleConfig(**cfg), prime, num_samples, rng))
     return ["".join(chars) for chars in zip(*steps)] if steps else [""] * num_samples
 
 
@@ -107,10 +107,10 @@ def test_same_seed_same_text_different_seed_different_text(trained_lstm):
 
 def test_generate_yields_one_character_per_step_and_per_sample(trained_lstm):
     t = trained_lstm
-    steps = list(sampling.generate(t.params, t.cfg, t.vocab, SampleConfig(length=7, seed=0), "he", 3))
+    steps = list(sampling.generate(t, SampleConfig(length=7, seed=0), "he", 3))
     assert len(steps) == 7
     assert all(len(s) == 3 and all(len(ch) == 1 and ch in t.vocab for ch in s) for s in steps)
-    assert list(sampling.generate(t.params, t.cfg, t.vocab, SampleConfig(length=0))) == []
+    assert list(sampling.generate(t, SampleConfig(length=0))) == []
 
 
 def test_argmax_is_deterministic_and_follows_the_pattern(trained_lstm):

@@ -78,7 +78,7 @@ def sample(
     from charrnn import checkpoint as ckpt_io
     from charrnn.cli import console
     from charrnn.cli.common import training_index
-    from charrnn.generation.sampling import generate
+    from charrnn.language_model import LanguageModel
     from charrnn.vocab import list_chars
 
     cfg = SampleConfig(
@@ -123,7 +123,7 @@ def sample(
             samples = chosen(model, judge_model, cfg, prime, num_samples, stop_at)
             _print_all([s.text for s in samples], head, separator, as_json)
         else:
-            streams = generate(model.params, model.model, model.vocab, cfg, prime, num_samples)
+            streams = LanguageModel.of(model).generate(cfg, prime, num_samples)
             samples = [Sample(t) for t in _write_samples(streams, num_samples, head, separator, stop_at)]
         for s in samples:
             s.novelty = index.novelty(s.text, min_copy) if index else None
@@ -202,13 +202,14 @@ def chosen(model, judge, cfg, prime: str, n: int, stop_at: str | None) -> list[S
 
     from charrnn.generation import beam, best_of
     from charrnn.generation.sampling import start_text
+    from charrnn.language_model import LanguageModel
 
-    writer = best_of.Model(model.params, model.model, model.vocab)
+    writer = LanguageModel.of(model)
     if cfg.beam:
         text = start_text(model.vocab, prime, np.random.default_rng(cfg.seed))
-        hyps = beam.search(*writer, text, cfg.beam, cfg.length, stop_at)[:n]
+        hyps = beam.search(writer, text, cfg.beam, cfg.length, stop_at)[:n]
         return [Sample(model.vocab.decode(h.ids), h.bits_per_char, h.logp) for h in hyps]
-    by = None if judge is None else best_of.Model(judge.params, judge.model, judge.vocab)
+    by = None if judge is None else LanguageModel.of(judge)
     kept = best_of.best_of(writer, cfg, cfg.best_of or n, n, prime, stop_at, by)
     if not cfg.best_of:  # --json alone: the batch as drawn, each with its score
         kept = sorted(kept, key=lambda s: s.index)

@@ -366,15 +366,9 @@ def _limits(cfg, console) -> str:
 
 
 def _show_sample(trainer, length: int, console) -> None:
-    from charrnn.config import SampleConfig
-    from charrnn.generation.sampling import generate
+    from charrnn.language_model import LanguageModel
 
-    sample_cfg = SampleConfig(length=length, temperature=0.8, seed=0)
-    text = "".join(
-        chars[0]
-        for chars in generate(
-            trainer.best_params or trainer.params, trainer.model_cfg, trainer.corpus.vocab, sample_cfg
-        )
-    )
+    model = LanguageModel(trainer.best_params or trainer.params, trainer.model_cfg, trainer.corpus.vocab)
+    text = model.generate_text(length=length, temperature=0.8, seed=0)
     console.message("A sample at temperature 0.8 (charrnn sample for more):", style="bold")
     console.console(stderr=True).print(text, style="cyan", soft_wrap=True)

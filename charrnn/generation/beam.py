@@ -25,14 +25,15 @@ there is nothing drawn here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from charrnn.config import ModelConfig
 from charrnn.generation.sampling import warmed_up
 from charrnn.nn.functional import LOG2, log_softmax
-from charrnn.nn.model import Params
-from charrnn.vocab import Vocab
+
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 
 @dataclass
@@ -50,12 +51,11 @@ class Hypothesis:
         return (not self.finished, self.bits_per_char)
 
 
-def search(
-    params: Params, cfg: ModelConfig, vocab: Vocab, text: str, width: int, length: int, stop_at: str | None = None
-) -> list[Hypothesis]:
+def search(model: LanguageModel, text: str, width: int, length: int, stop_at: str | None = None) -> list[Hypothesis]:
     """The hypotheses left when the beam of `width` stops, best first (see the module's text).
     `text` is read first, as sampling.start_text gives it."""
-    step, x = warmed_up(params, cfg, vocab, text, width)
+    step, x = warmed_up(model, text, width)
+    vocab = model.vocab
     V = len(vocab)
     stop = vocab.encode(stop_at).astype(np.intp) if stop_at and not vocab.missing(stop_at) else None
     score = np.full(width, -np.inf)

@@ -10,21 +10,16 @@ character is better: the text the judge finds most natural.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from charrnn.analysis.ranking import score_known
-from charrnn.config import ModelConfig, SampleConfig
+from charrnn.config import SampleConfig
 from charrnn.generation.sampling import generate, start_text
-from charrnn.nn.model import Params
-from charrnn.vocab import Vocab
 
-
-class Model(NamedTuple):
-    params: Params
-    cfg: ModelConfig
-    vocab: Vocab
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 
 class Scored(NamedTuple):
@@ -33,11 +28,13 @@ class Scored(NamedTuple):
     index: int  # its place in the batch it was drawn in
 
 
-def draw(model: Model, sample_cfg: SampleConfig, prime: str, n: int, stop_at: str | None, rng) -> tuple[str, list[str]]:
+def draw(
+    model: LanguageModel, sample_cfg: SampleConfig, prime: str, n: int, stop_at: str | None, rng
+) -> tuple[str, list[str]]:
     """(the text read first, n samples drawn as one batch), each ended after its first stop text."""
     context = start_text(model.vocab, prime, rng)
     texts, done = [[] for _ in range(n)], [False] * n
-    for chars in generate(*model, sample_cfg, context, n, rng):
+    for chars in generate(model, sample_cfg, context, n, rng):
         for i, ch in enumerate(chars):
             if not done[i]:
                 texts[i].append(ch)
@@ -47,20 +44,20 @@ def draw(model: Model, sample_cfg: SampleConfig, prime: str, n: int, stop_at: st
     return context, ["".join(t) for t in texts]
 
 
-def bits_per_char(judge: Model, context: str, text: str) -> float:
+def bits_per_char(judge: LanguageModel, context: str, text: str) -> float:
     """Mean surprisal of the text's characters after the context, under the judge."""
     bits = score_known("judge", *judge, context + text).bits[len(context) :]
     return float(np.nanmean(bits)) if np.isfinite(bits).any() else float("nan")
 
 
 def best_of(
-    model: Model,
+    model: LanguageModel,
     sample_cfg: SampleConfig,
     n: int,
     keep: int,
     prime: str = "",
     stop_at: str | None = None,
-    judge: Model | None = None,
+    judge: LanguageModel | None = None,
 ) -> list[Scored]:
     """The `keep` best of `n` samples, best first; by the writer's own score unless a judge is given."""
     rng = np.random.default_rng(sample_cfg.seed)

@@ -11,20 +11,20 @@ A document ends when the model draws the boundary, which is not part of it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from charrnn.config import ModelConfig, SampleConfig
+from charrnn.config import SampleConfig
 from charrnn.errors import DataError
 from charrnn.generation.sampling import generate
-from charrnn.nn.model import Params
-from charrnn.vocab import Vocab
+
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 
 def documents(
-    params: Params,
-    cfg: ModelConfig,
-    vocab: Vocab,
+    model: LanguageModel,
     boundary: str | None,
     sample_cfg: SampleConfig,
     n: int,
@@ -37,10 +37,10 @@ def documents(
     Each document starts from the start-of-document state (`lead_in`, then the boundary; then
     `prime`, which it begins with), and is cut at `sample_cfg.length` characters if the model has not ended it.
     """
-    if boundary is None or boundary not in vocab:
+    if boundary is None or boundary not in model.vocab:
         raise DataError("the model was trained on a single text without document boundaries, so it cannot end one")
     done = [False] * n
-    for chars in generate(params, cfg, vocab, sample_cfg, lead_in + boundary + prime, n, rng):
+    for chars in generate(model, sample_cfg, lead_in + boundary + prime, n, rng):
         for i, ch in enumerate(chars):
             done[i] = done[i] or ch == boundary
         yield [None if d else ch for d, ch in zip(done, chars)]

@@ -7,17 +7,20 @@ caller can stream them; N samples run as one batch of N streams.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from charrnn import budget
-from charrnn.config import ModelConfig, SampleConfig
+from charrnn.config import SampleConfig
 from charrnn.errors import DataError
 from charrnn.generation.stepper import Stepper
-from charrnn.nn import model
 from charrnn.nn.functional import softmax
-from charrnn.nn.model import Params
+from charrnn.nn.model import state_after, zero_state
 from charrnn.vocab import Vocab, list_chars
+
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 # Lower temperatures count as this one: float32 logits divided by it stay finite in float64
 # (below 1e239), and the differences between them are so large that the draw is the argmax.
@@ -73,18 +76,17 @@ def start_text(vocab: Vocab, prime: str, rng: np.random.Generator) -> str:
     return "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]
 
 
-def warmed_up(params: Params, cfg: ModelConfig, vocab: Vocab, text: str, streams: int) -> tuple[Stepper, np.ndarray]:
+def warmed_up(model: LanguageModel, text: str, streams: int) -> tuple[Stepper, np.ndarray]:
     """A Stepper for `streams` copies of the model that have read all of `text` but its last
     character, and that character's id per stream (N,): the next input."""
+    params, cfg, vocab = model
     ids = np.tile(vocab.encode(text).astype(np.intp), (streams, 1))  # (N, P)
-    state = model.state_after(params, cfg, ids[:, :-1], model.zero_state(cfg, streams))
+    state = state_after(params, cfg, ids[:, :-1], zero_state(cfg, streams))
     return Stepper(params, cfg, state), ids[:, -1]
 
 
 def generate(
-    params: Params,
-    cfg: ModelConfig,
-    vocab: Vocab,
+    model: LanguageModel,
     sample_cfg: SampleConfig,
     prime: str = "",
     num_samples: int = 1,
@@ -94,10 +96,10 @@ def generate(
 
     The model is first warmed up on `start_text(prime)`.
     """
-    budget.check_streams(cfg, len(vocab), num_samples)  # before a state for each is allocated
+    budget.check_streams(model.cfg, len(model.vocab), num_samples)  # before a state for each is allocated
     rng = rng if rng is not None else np.random.default_rng(sample_cfg.seed)
-    step, x = warmed_up(params, cfg, vocab, start_text(vocab, prime, rng), num_samples)
-    chars = vocab.chars
+    step, x = warmed_up(model, start_text(model.vocab, prime, rng), num_samples)
+    chars = model.vocab.chars
     for _ in range(sample_cfg.length):
         x = choose(step(x), sample_cfg, rng)
         yield [chars[i] for i in x.tolist()]
