@@ -118,7 +118,7 @@ class ModelConfig(Checked):
 class TrainConfig(Checked):
     seq_len: int = setting(64, "BPTT window in characters.", min=1)
     batch_size: int = setting(32, "Parallel streams through the corpus.", min=1)
-    optimizer: str = setting("adam", "Update rule.", choices=OPTIMIZERS)
+    optimizer: str = setting("adam", "Update rule: Adam, RMSProp, Adagrad, or SGD with momentum.", choices=OPTIMIZERS)
     lr: float = setting(2e-3, "Learning rate.", min=0, min_open=True)  # Adam's sweet spot for char models
     momentum: float = setting(0.9, "SGD momentum.", min=0, max=1, max_open=True)
     lr_decay: float = setting(0.9, "Step decay: multiply the learning rate by this...", min=0, max=1, min_open=True)
