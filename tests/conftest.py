@@ -27,6 +27,7 @@ TINY_TEXT = PATTERN * 40  # 480 characters
 
 # every kind of cell and nonlinearity, for the tests that cover each
 CELL_KINDS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
+CELLS = ["rnn", "lstm", "gru"]  # every kind of cell, for the tests where the nonlinearity does not matter
 
 
 def tiny_model_config(cell: str = "lstm", **overrides) -> ModelConfig:

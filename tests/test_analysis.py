@@ -18,6 +18,7 @@ from charrnn.errors import ConfigError, DataError
 from charrnn.nn import model
 from charrnn.nn.functional import cross_entropy
 from charrnn.vocab import Vocab
+from tests.conftest import CELLS
 
 from .conftest import TINY_TEXT, train_tiny
 
@@ -252,7 +253,7 @@ def step_input_grads(params, cfg, dlogits, cache):
     return per_layer[0]
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_per_step_input_gradients_match_the_core_backward(cell):
     """Summed over steps and rows they are the core's W_ih and b_ih gradients; step by step, the
     gradient sent into the state before a step is W_hh^T times the step's (for one RNN layer)."""

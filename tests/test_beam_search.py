@@ -17,6 +17,7 @@ from charrnn.generation.sampling import generate
 from charrnn.language_model import LanguageModel
 from charrnn.nn import model
 from charrnn.vocab import Vocab
+from tests.conftest import CELLS
 
 from .cli_helpers import TEXT, assert_clean_error, invoke, train, write
 from .test_analysis import hand_model
@@ -81,7 +82,7 @@ def test_a_beam_holding_every_hypothesis_finds_the_most_probable_text():
     assert np.isclose(best.logp, total_logp(params, cfg, vocab, "\n", exact), atol=1e-4)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_each_hypothesis_carries_its_own_state(cell):
     """Totals the search reports equal the scorer's on the texts it returns: a state not moved
     with its hypothesis when the beam is reordered would give other numbers."""

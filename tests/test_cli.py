@@ -30,6 +30,7 @@ from tests.cli_helpers import (
     train,
     write,
 )
+from tests.conftest import CELLS
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +135,7 @@ def test_train_reads_standard_input(tmp_path):
     assert meta["progress"]["corpus"]["chars"] == len(TEXT)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "adagrad", "sgd"])
 def test_train_every_cell_and_optimizer(corpus, tmp_path, cell, optimizer):
     ckpt = tmp_path / "m.npz"

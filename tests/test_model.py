@@ -13,7 +13,7 @@ import pytest
 from charrnn.config import ModelConfig, SampleConfig
 from charrnn.generation import sampling
 from charrnn.nn import model
-from tests.conftest import CELL_KINDS, PATTERN, TINY_TEXT, train_tiny
+from tests.conftest import CELL_KINDS, CELLS, PATTERN, TINY_TEXT, train_tiny
 
 
 def unigram_entropy(text: str) -> float:
@@ -88,7 +88,7 @@ def test_dropout_only_when_an_rng_is_given():
     assert not np.allclose(eval1, train1)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_model_learns_a_repetitive_text_and_argmax_reproduces_it(cell):
     trained = train_tiny(cell, steps=150)
     cfg, params, vocab = trained.cfg, trained.params, trained.vocab

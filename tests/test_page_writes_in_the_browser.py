@@ -16,6 +16,7 @@ from charrnn.analysis import scoring
 from charrnn.config import SampleConfig
 from charrnn.generation.sampling import generate
 from charrnn.web import page as web
+from tests.conftest import CELLS
 
 from .cli_helpers import NON_ASCII, TEXT, assert_clean_error, invoke, train, write
 from .conftest import PATTERN, train_tiny
@@ -52,7 +53,7 @@ def models():
     }
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_greedy_text_and_log_probability_are_charrnns(tmp_path, models, cell):
     m = models[cell]
     page = web.page(m.params, m.cfg, m.vocab, title="t")
