@@ -225,6 +225,7 @@ def test_auto_gives_each_core_a_worker_with_enough_streams(monkeypatch):
     from charrnn.training import parallel
 
     monkeypatch.setattr(parallel, "cores", lambda: 4)
+    monkeypatch.setattr(workers, "mpi_installed", lambda: True)  # what auto means with the extra
     assert workers.count("auto", 32) == 4
     assert workers.count("auto", 16) == 2  # eight streams each at least
     assert workers.count("auto", 4) == 1
