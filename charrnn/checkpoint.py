@@ -5,7 +5,7 @@ Arrays in the file:
   state-dict names and shapes; these are what `sample` and `inspect` use.
 - `last.<name>`: the latest weights, `optim.<slot>.<name>` and `optim.t`: the optimizer,
   `train.state`: the hidden state carried between windows. With the counters in `meta`, they let
-  `--resume` continue exactly where training stopped.
+  a resumed run continue exactly where training stopped.
 - `meta`: one JSON string: format, version, configs, vocabulary, corpus, counters, history.
 
 `np.load(..., allow_pickle=False)` refuses object arrays, so no checkpoint can run code on load.
@@ -23,7 +23,7 @@ import numpy as np
 
 from charrnn import __version__, files, metadata, npz
 from charrnn.config import ModelConfig, TrainConfig, to_dict
-from charrnn.errors import CheckpointError, CheckpointWriteError, OutputError
+from charrnn.errors import CheckpointError, CheckpointMissing, CheckpointWriteError, OutputError
 from charrnn.metadata import FORMAT, FORMAT_VERSION
 from charrnn.nn.model import Params, param_shapes, zero_state_shape
 from charrnn.nn.optim import SLOTS
@@ -92,7 +92,7 @@ def is_npz(path: str | Path) -> bool:
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise CheckpointError(f"no checkpoint at {path}; train one with `charrnn train CORPUS` or pass -c PATH")
+        raise CheckpointMissing(path)
     if path.is_dir():
         raise CheckpointError(f"{path} is a directory, not a checkpoint file")
     try:
@@ -109,7 +109,7 @@ def load(path: str | Path, for_update: bool = False) -> Checkpoint:
     Only the members the format defines are read, and each only once the metadata (parsed
     strictly, within bounds) implies its dtype and shape and the zip directory declares exactly
     that size (npz.Archive); other members are never decompressed. Weights must be finite.
-    `for_update`: the command will save over it (--resume), the one input it may write.
+    `for_update`: the command will save over it (a resumed run), the one input it may write.
     """
     path = Path(path)
     files.reading(path, updatable=for_update)

@@ -15,7 +15,7 @@ disagree. Adding an option is therefore:
    a check that spans several fields goes explicitly in `__post_init__`, after
    `super().__post_init__()`;
 2. in the command, add `config_option(TrainConfig, "patience")` to its decorators; the flag is
-   `--patience` unless `FLAGS` in charrnn/cli/options.py names another;
+   the field's name with dashes unless `FLAGS` in charrnn/cli/options.py names another;
 3. use the field where the library needs it. tests/test_options_from_config.py then checks that
    the option and the field agree; no default, choice or range is written a second time.
 """

@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 
+def one_line(e: Exception) -> str:
+    """An exception's message on one line (a library's message may hold newlines)."""
+    return " ".join(str(e).split())
+
+
 class CharRNNError(Exception):
-    """Base class: something the user can fix; the message says what and how."""
+    """Base class: something the user can fix. The message states the facts, and the attributes
+    of each subclass carry them, so that a front end (cli/errors.py) can add its own advice."""
 
 
 class ConfigError(CharRNNError, ValueError):
     """An option value or combination of values that cannot work.
 
-    `field`, `value` and `requirement` say which config field was refused, when one was.
+    `field`, `value` and `requirement` say which config field was refused, when one was; a
+    `field` without a requirement is a setting that does not apply here and must be left out.
     """
 
     def __init__(self, message: str, field: str | None = None, value: Any = None, requirement: str | None = None):
@@ -26,6 +33,31 @@ class ConfigError(CharRNNError, ValueError):
 
 class DataError(CharRNNError):
     """A corpus or text that cannot be read, decoded or used."""
+
+
+class UnknownCharacters(DataError):
+    """A text with characters that the model's vocabulary lacks: `chars`, sorted; `what` the text
+    is, in words; `role` what it is for: "text" (to read), "prime" (to start from), "corpus" (to
+    train on)."""
+
+    def __init__(self, chars: list[str], what: str = "the text", role: str = "text"):
+        from charrnn.vocab import list_chars
+
+        super().__init__(f"{what} has characters the model never saw: {list_chars(chars)}")
+        self.chars, self.what, self.role = chars, what, role
+
+
+class TooShort(DataError):
+    """A text shorter than a computation needs: it has `length` characters and needs `least`.
+
+    `needed_by` names the config fields that set the need, with their values (batch_size,
+    seq_len and val_fraction for training; span for the gradient reach); `short_of` says what is
+    missing: "corpus" (too few characters in all), "training" or "validation" (a split too small).
+    """
+
+    def __init__(self, message: str, length: int, least: int, needed_by: dict, short_of: str = "corpus"):
+        super().__init__(message)
+        self.length, self.least, self.needed_by, self.short_of = length, least, needed_by, short_of
 
 
 class UndecodableText(DataError):
@@ -44,8 +76,44 @@ class CheckpointError(CharRNNError):
     """A checkpoint that is missing, damaged, foreign or from an incompatible version."""
 
 
+class CheckpointMissing(CheckpointError):
+    """No checkpoint at `path`."""
+
+    def __init__(self, path):
+        super().__init__(f"no checkpoint at {path}")
+        self.path = path
+
+
+class NotResumable(CheckpointError):
+    """A checkpoint that lacks the training state needed to continue it: `missing` says which."""
+
+    def __init__(self, missing: str):
+        super().__init__(f"the checkpoint cannot be resumed (it lacks training state: {missing})")
+        self.missing = missing
+
+
+class ResumeMismatch(ConfigError):
+    """Settings that resuming cannot change: `changes` maps each config field to (the checkpoint's
+    value, the value asked for); `vocab` is True when the corpus's characters differ."""
+
+    def __init__(self, changes: dict[str, tuple[Any, Any]], vocab: bool = False):
+        said = [f"{k} (it is {old}, not {new})" for k, (old, new) in changes.items()]
+        said += ["the vocabulary (the corpus's characters differ)"] if vocab else []
+        super().__init__(f"resuming continues the checkpoint's run exactly; it cannot change {', '.join(said)}")
+        self.changes, self.vocab = changes, vocab
+
+
 class TrainingDiverged(CharRNNError):
-    """The loss became NaN or far worse than guessing: the learning rate or clip is too high."""
+    """The loss became NaN or far worse than guessing: the learning rate or clip is too high.
+
+    `which` loss ("training" or "validation"), its value `loss` (nats/char, maybe NaN), the `step`,
+    the `untrained` loss for comparison and the `settings` in force (lr, grad_clip).
+    """
+
+    def __init__(self, which: str, loss: float, step: int, untrained: float, settings: dict[str, float]):
+        what = "became NaN" if loss != loss else f"exploded to {loss:.3g} nats/char"
+        super().__init__(f"the {which} loss {what} at step {step} (an untrained model has {untrained:.2f})")
+        self.which, self.loss, self.step, self.untrained, self.settings = which, loss, step, untrained, settings
 
 
 class OutputError(CharRNNError):

@@ -6,7 +6,7 @@ The rules, for checkpoints, `inspect` pages, exports and logs alike:
    (the corpus and text readers and the checkpoint reader do it), inside the `command()` scope that
    the command line opens for each command. A write whose target is one of them, compared by
    resolved path *and* by inode (so a hard link, a symbolic link or `/dev/stdin` redirected from the
-   file are caught too), is refused with `OutputError`. A checkpoint continued by `--resume` is the
+   file are caught too), is refused with `OutputError`. A checkpoint that a resumed run continues is the
    one input a command may update: it is declared with `reading(path, updatable=True)`.
 2. **Regular files are replaced atomically.** The new content goes to a temporary file beside the
    target (`.NAME.XXXX.tmp`, in the target's own directory so the rename stays on one file
@@ -16,13 +16,13 @@ The rules, for checkpoints, `inspect` pages, exports and logs alike:
    hour later). A new file gets the mode `0o666 & ~umask`; a replaced one keeps its mode.
 3. **Nothing but a regular file is ever renamed over.** A symbolic link is followed to the file it
    names, which is replaced there: the link keeps pointing at the updated file. A directory is
-   refused. A device or FIFO (`--html /dev/stdout`) is written in place, as a shell redirection
+   refused. A device or FIFO (an HTML page sent to /dev/stdout) is written in place, as a shell redirection
    would, when the caller allows it (`in_place=True`: pages, exports, logs); a checkpoint must be
    a file that can be read back, so there it is refused.
 4. **No surprise replacement.** `write(..., expect=...)` says which file the caller means to
-   replace: `ANY` (a page, `--force`), `NEW` (the first save of a new run: the target must still
+   replace: `ANY` (a page, a forced replacement), `NEW` (the first save of a new run: the target must still
    not exist, checked atomically by a hard link), or the `Identity` returned by the previous write
-   or by `identity()` of the file read (later saves, `--resume`): a checkpoint that another run
+   or by `identity()` of the file read (later saves, a resumed run): a checkpoint that another run
    put there meanwhile is refused, not overwritten.
 5. **Logs are appended, not replaced.** `appending(path)` opens an append-only log (JSON lines):
    rewriting a growing log atomically at every record would cost its whole size each time and

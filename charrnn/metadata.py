@@ -3,7 +3,7 @@ which arrays are read and how large they may be.
 
 The metadata is one JSON string (the `meta` member). It is refused if its member is larger than
 META_MAX_CHARS, if it holds a number that is not finite (JSON has no NaN or Infinity; Python's
-parser would accept them, and `inspect --json` would print them back as non-JSON), if a config
+parser would accept them, and inspect's JSON would print them back as non-JSON), if a config
 value has the wrong type or is out of its range, or if the training record is damaged or out of
 sane bounds. A message quoting the file's contents quotes at most a few dozen characters of it.
 """
@@ -133,7 +133,7 @@ HISTORY_NUMBERS = ("step", "elapsed", "train_loss", "val_loss")
 
 
 def _progress(progress: Any) -> dict[str, Any]:
-    """The training record, checked just enough that inspect and --resume can read it: every
+    """The training record, checked just enough that inspect and a resumed run can read it: every
     count, time and loss a number from 0 to COUNT_MAX."""
 
     def number(x: Any) -> bool:

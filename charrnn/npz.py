@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from charrnn.errors import one_line
+
 HEADER_MAX = 4096  # bytes: charrnn's headers are under 200; numpy's own default limit is 10,000
 
 
@@ -84,7 +86,7 @@ class Archive:
             with self.zip.open(self.members[name]) as f:
                 return f.read(n)
         except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError) as e:
-            raise ArchiveError(f"{name} cannot be read, truncated or damaged ({_one_line(e)[:80]})") from None
+            raise ArchiveError(f"{name} cannot be read, truncated or damaged ({one_line(e)[:80]})") from None
 
 
 KIND_NAMES = {"f": "a floating-point array", "iu": "an integer array", "U": "text"}
@@ -100,13 +102,9 @@ def parse_header(head: bytes, name: str) -> Header:
         read = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}[major]
         shape, fortran, dtype = read(f, max_header_size=HEADER_MAX)
     except (ValueError, KeyError, SyntaxError, TypeError, EOFError) as e:
-        raise ArchiveError(f"{name} has a damaged array header ({_one_line(e)[:80]})") from None
+        raise ArchiveError(f"{name} has a damaged array header ({one_line(e)[:80]})") from None
     return Header(tuple(int(n) for n in shape), bool(fortran), np.dtype(dtype), f.tell())
 
 
 def _dtype_name(dtype: np.dtype) -> str:
     return "Python objects (pickled)" if dtype.hasobject else f"{dtype.str} values"
-
-
-def _one_line(e: Exception) -> str:
-    return " ".join(str(e).split())

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from charrnn.errors import DataError
+from charrnn.errors import DataError, UnknownCharacters
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -64,13 +64,18 @@ class Vocab:
         """The distinct characters of `text` that are not in the vocabulary, sorted."""
         return sorted(set(text) - self._index.keys())
 
+    def check(self, text: str, what: str = "the text", role: str = "text") -> None:
+        """Raise UnknownCharacters (naming them) unless every character of `text` is in the vocabulary."""
+        if missing := self.missing(text):
+            raise UnknownCharacters(missing, what, role)
+
     def encode(self, text: str) -> np.ndarray:
-        """Text -> ids (len(text),), in `self.dtype`. Unknown characters raise DataError."""
+        """Text -> ids (len(text),), in `self.dtype`. Unknown characters raise UnknownCharacters."""
         points = _code_points(text)
         ids = np.searchsorted(self._points, points)
         ids = np.minimum(ids, len(self) - 1)
         if not np.array_equal(self._points[ids], points):
-            raise DataError(f"characters not in the model's vocabulary: {list_chars(self.missing(text))}")
+            self.check(text)
         return ids.astype(self.dtype)
 
     def decode(self, ids: Iterable[int]) -> str:

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from charrnn.analysis import gradient_reach, neurons, ranking, scoring
+from charrnn.cli.errors import message
 from charrnn.config import ModelConfig
-from charrnn.errors import ConfigError, DataError
+from charrnn.errors import ConfigError, DataError, TooShort, UnknownCharacters
 from charrnn.nn import model
 from charrnn.nn.functional import cross_entropy
 from charrnn.vocab import Vocab
@@ -84,8 +86,10 @@ def test_an_untrained_decoder_predicts_uniformly():
 
 def test_predictions_refuse_unknown_characters_and_say_what_to_do():
     params, cfg, vocab = counting_rnn(CODE)
-    with pytest.raises(DataError, match=r"never saw: 'Z'.*several -c"):
+    with pytest.raises(UnknownCharacters, match=r"never saw: 'Z'") as e:
         scoring.predictions(params, cfg, vocab, "Zdef")
+    assert isinstance(e.value, DataError) and e.value.chars == ["Z"]
+    assert re.search(r"never saw: 'Z'.*several -c", message(e.value))  # what to do: the command line's words
 
 
 # -- neurons ------------------------------------------------------------------------------------
@@ -292,8 +296,14 @@ def test_window_starts_are_spread_and_short_texts_are_refused():
     starts = gradient_reach.window_starts(1000, 100, 5)
     assert starts.tolist() == [0, 225, 450, 674, 899]  # 899 + 100 = 999, the last character
     assert gradient_reach.window_starts(12, 10, 64).tolist() == [0, 1]
-    with pytest.raises(DataError, match="at least 11.*smaller --span"):
+    with pytest.raises(TooShort, match="at least 11") as e:
         gradient_reach.window_starts(10, 10, 64)
+    assert isinstance(e.value, DataError) and (e.value.length, e.value.least, e.value.needed_by) == (
+        10,
+        11,
+        {"span": 10},
+    )
+    assert re.search("at least 11.*smaller --span", message(e.value))
 
 
 def test_warm_states_are_the_states_of_one_pass_over_the_text():

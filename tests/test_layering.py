@@ -1,4 +1,5 @@
-"""The library layer stays free of the command line: no click, rich or tqdm, no printing.
+"""The library layer stays free of the command line: no click, rich or tqdm, no printing, and no
+command-line flag named in any of its strings (the advice that names flags is cli/errors.py's).
 
 Every module of the package outside `charrnn.cli` is found by walking the package, so a new
 module is checked without anyone adding it to a list. The imports are checked in a fresh
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +99,28 @@ def test_import_charrnn_is_light_and_load_is_there_on_first_use():
     before, numpy_after = json.loads(out.stdout)
     assert before == ["charrnn"]
     assert numpy_after
+
+
+FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-c)(?![\w-])")  # --val-fraction, -c
+
+
+def flags_named(source: str) -> list[tuple[int, str]]:
+    """(line, flag) for each command-line flag that a string constant (docstrings and f-string
+    parts included) of `source` names."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [(node.lineno, m) for m in FLAG.findall(node.value)]
+    return sorted(found)
+
+
+def test_library_modules_never_name_a_flag():
+    """The library says what happened; which flag to change is the command line's to say
+    (cli/errors.py), from its one table of flags."""
+    offenders = {m: flags_named(source_of(m).read_text()) for m in library_modules()}
+    assert {m: found for m, found in offenders.items() if found} == {}
+
+
+def test_the_flag_check_would_notice_a_flag():
+    source = 'raise E(f"{n} characters: raise --val-fraction")\nx = "pass -c PATH"\ny = "utf-8 and a-c"\n'
+    assert flags_named(source) == [(1, "--val-fraction"), (2, "-c")]

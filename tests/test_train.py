@@ -10,8 +10,9 @@ import pytest
 
 from charrnn import checkpoint
 from charrnn.analysis import scoring
+from charrnn.cli.errors import message
 from charrnn.data.corpus import Corpus
-from charrnn.errors import CharRNNError, DataError, TrainingDiverged
+from charrnn.errors import CharRNNError, CheckpointError, DataError, NotResumable, TrainingDiverged
 from charrnn.training.trainer import EvalEvent, StepEvent, Trainer
 from tests.conftest import PATTERN, TINY_TEXT, tiny_model_config, tiny_train_config
 
@@ -204,8 +205,10 @@ def test_resume_needs_training_state(tiny_corpus, tmp_path):
     run(trainer)
     ckpt = trainer.checkpoint()
     ckpt.resume = {}  # weights only, e.g. converted from PyTorch
-    with pytest.raises(DataError, match="resumed"):
+    with pytest.raises(CheckpointError, match="resumed") as e:  # the checkpoint's fault, not the corpus's
         Trainer(tiny_corpus, tiny_model_config(), tiny_train_config(max_steps=4), resume=ckpt)
+    assert isinstance(e.value, NotResumable) and "last." in e.value.missing
+    assert "--force" in message(e.value)  # the command line says what to do
 
 
 def test_resume_on_a_corpus_with_another_vocabulary_is_refused(tiny_corpus):
@@ -242,10 +245,12 @@ def test_huge_learning_rate_raises_training_diverged(tiny_corpus):
     """A ReLU RNN blows up to inf/NaN at once."""
     cfg = tiny_train_config(max_steps=20, lr=1e4, grad_clip=0.0, optimizer="sgd")
     trainer = Trainer(tiny_corpus, tiny_model_config("rnn", nonlinearity="relu"), cfg)
-    with pytest.raises(TrainingDiverged, match="lower --lr") as e:
+    with pytest.raises(TrainingDiverged) as e:
         run(trainer)
     assert trainer.step < 20
     assert f"step {trainer.step + 1}" in str(e.value)
+    assert (e.value.step, e.value.settings) == (trainer.step + 1, {"lr": 1e4, "grad_clip": 0.0})
+    assert "lower --lr (now 10000)" in message(e.value)  # the advice, in flags, is the command line's
 
 
 def test_huge_learning_rate_diverges_for_a_saturating_cell(tiny_corpus):

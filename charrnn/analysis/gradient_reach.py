@@ -21,7 +21,7 @@ import numpy as np
 from charrnn import budget
 from charrnn.analysis import scoring
 from charrnn.config import ModelConfig, ReachConfig
-from charrnn.errors import DataError
+from charrnn.errors import TooShort
 from charrnn.nn import cells, model
 from charrnn.nn.functional import softmax
 from charrnn.nn.model import Params
@@ -70,9 +70,11 @@ def window_starts(n_chars: int, span: int, positions: int) -> np.ndarray:
     """Up to `positions` evenly spaced window starts s, each with a full window and a target."""
     last = n_chars - 1 - span  # the window text[s : s + span] predicts text[s + span]
     if last < 0:
-        raise DataError(
-            f"the text has {n_chars} characters; measuring {span} steps back needs at least {span + 1}: "
-            "use a longer text or a smaller --span"
+        raise TooShort(
+            f"the text has {n_chars} characters; measuring {span} steps back needs at least {span + 1}",
+            n_chars,
+            span + 1,
+            {"span": span},
         )
     return np.unique(np.linspace(0, last, min(positions, last + 1)).round().astype(np.intp))
 

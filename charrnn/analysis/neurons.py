@@ -54,9 +54,7 @@ def check_unit(cfg: ModelConfig, unit: Unit) -> None:
     if not 0 <= unit.unit < cfg.hidden_size:
         raise ConfigError(f"there is no unit {unit.unit}: each layer has units 0 to {cfg.hidden_size - 1}")
     if unit.state not in state_kinds(cfg):
-        raise ConfigError(
-            f"only an LSTM has a cell state, and this model is {cfg.cell.upper()}: leave out --cell-state"
-        )
+        raise ConfigError(f"only an LSTM has a cell state, and this model is {cfg.cell.upper()}", "cell_state")
 
 
 def activations(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> dict[tuple[int, str], np.ndarray]:

@@ -25,20 +25,15 @@ from charrnn.errors import DataError
 from charrnn.nn import model
 from charrnn.nn.functional import bits, log_softmax
 from charrnn.nn.model import Params
-from charrnn.vocab import Vocab, list_chars
+from charrnn.vocab import Vocab
 
 TOP_K = 5  # alternatives kept per position
 BLOCK = 1 << 16  # characters encoded at a time: this, not the text's length, bounds the memory used
 
 
 def check_text(vocab: Vocab, text: str, min_chars: int = 2) -> None:
-    """A DataError that names the characters the model never saw, or says the text is too short."""
-    if missing := vocab.missing(text):
-        shown = list_chars(missing)
-        raise DataError(
-            f"the text has characters the model never saw: {shown}; this view needs a text written in "
-            "the model's own characters (remove them, or compare checkpoints with several -c, which skips them)"
-        )
+    """UnknownCharacters naming the characters the model never saw, or a DataError if the text is too short."""
+    vocab.check(text)
     if len(text) < min_chars:
         needs = "two characters (the first is never predicted)" if min_chars == 2 else f"{min_chars} characters"
         raise DataError(f"the text has {len(text)} characters; reading it needs at least {needs}")

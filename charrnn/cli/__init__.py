@@ -10,14 +10,14 @@ common.py holds what they share.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 import click
 
 from charrnn import __version__
 from charrnn.cli import workers
-from charrnn.cli.common import ARGV, SIGNAL_EXIT, one_line, resource_message
+from charrnn.cli.common import ARGV
+from charrnn.cli.interrupts import interrupted
 
 workers.share_cores()  # a worker started by mpiexec takes its share of the cores, before NumPy starts its BLAS
 from charrnn.cli import export, inspect, sample, train  # noqa: E402
@@ -33,24 +33,20 @@ class Group(click.Group):
 
     def invoke(self, ctx):
         from charrnn import files
-        from charrnn.errors import CharRNNError, ConfigError, ResourceError
+        from charrnn.cli.errors import as_click
+        from charrnn.errors import CharRNNError
 
         try:
             with files.command():  # what the command reads, its writes may not replace
                 return super().invoke(ctx)
-        except ResourceError as e:  # refused before it was allocated: name the options that drove it
-            raise click.ClickException(resource_message(e, ctx.meta.get(ARGV, []))) from None
-        except ConfigError as e:  # option values that pass their types but not the config's checks
-            raise click.UsageError(one_line(e)) from None
-        except CharRNNError as e:
-            raise click.ClickException(one_line(e)) from None
+        except CharRNNError as e:  # bad option values (ConfigError) exit 2, the others 1
+            raise as_click(e) from None
         except MemoryError:
             raise click.ClickException(
                 "out of memory; use a smaller --hidden-size or --layers, or fewer --batch-size or --num-samples"
             ) from None
         except KeyboardInterrupt:  # click would say "Aborted!" and exit 1; the shell convention is 130
-            click.echo("Interrupted.", err=True)
-            ctx.exit(SIGNAL_EXIT[signal.SIGINT])
+            interrupted()
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,9 +70,8 @@ def main() -> None:
     """Console-script entry point: no traceback ever reaches the user."""
     try:
         cli.main(prog_name="charrnn")
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt:  # before or after a command runs (Group.invoke sees those during one)
+        interrupted()
     except Exception as e:  # a bug: say so in one line; CHARRNN_DEBUG=1 shows the traceback
         if os.environ.get("CHARRNN_DEBUG"):
             raise

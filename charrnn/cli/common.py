@@ -7,15 +7,15 @@ import math
 import os
 import re
 import shlex
-import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from charrnn.errors import one_line
+
 DEFAULT_CHECKPOINT = "charrnn.npz"  # in the current directory, for all three commands
-SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 ARGV = "charrnn.argv"  # the key in click's ctx.meta under which the group keeps the arguments as typed
 
 
@@ -93,38 +93,6 @@ def command_line(without: tuple[str, ...] = (), adding: tuple[str, ...] = ()) ->
     args = [a for a in ctx.meta.get(ARGV, [ctx.info_name]) if a not in without]
     args += [a for a in adding if a not in args]
     return shlex.join([ctx.find_root().info_name, *args])
-
-
-OPTION_OF = {  # the option that sets each setting a memory estimate can name
-    "hidden_size": "--hidden-size",
-    "num_layers": "--layers",
-    "batch_size": "--batch-size",
-    "seq_len": "--seq-len",
-    "num_samples": "--num-samples",
-    "length": "-n/--length",
-    "span": "--span",
-    "positions": "--positions",
-}
-
-
-def resource_message(e, argv: list[str]) -> str:
-    """A ResourceError in words, naming among the settings that drove the estimate those the user
-    gave above their defaults (else those given, else those changed, else all)."""
-
-    def given(flags: str) -> bool:
-        return any(a == f or a.startswith(f + "=") for a in argv for f in flags.split("/"))
-
-    settings = [k for k in e.settings if k in OPTION_OF]
-    given_ones = [k for k in settings if given(OPTION_OF[k])]
-    raised = [k for k in given_ones if k not in e.defaults or e.settings[k] > e.defaults[k]]
-    named = raised or given_ones or [k for k in settings if e.settings[k] != e.defaults.get(k)] or settings
-    if not named:  # it grows with the text alone
-        return f"{one_line(e)}: give a shorter text"
-    return f"{one_line(e)}: lower {' or '.join(OPTION_OF[k] for k in named)}"
-
-
-def one_line(e: Exception) -> str:
-    return " ".join(str(e).split())
 
 
 @contextmanager

@@ -34,12 +34,15 @@ def export(checkpoint, out, float16, prime, title):
     from charrnn import checkpoint as ckpt_io
     from charrnn import files
     from charrnn.cli import console
+    from charrnn.errors import UnknownCharacters
     from charrnn.vocab import list_chars
     from charrnn.web import page
 
     model = ckpt_io.load(checkpoint)
-    if missing := model.vocab.missing(prime):
-        raise click.BadParameter(f"the model never saw {list_chars(missing)}", param_hint="--prime")
+    try:
+        model.vocab.check(prime, "the prime text", "prime")
+    except UnknownCharacters as e:  # no --skip-unknown here: a bad value of --prime
+        raise click.BadParameter(f"the model never saw {list_chars(e.chars)}", param_hint="--prime") from None
     title = title or f"charrnn: {checkpoint.name}"
     dtype = "float16" if float16 else "float32"
     text = page.page(model.params, model.model, model.vocab, title, prime, dtype)

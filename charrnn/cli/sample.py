@@ -78,6 +78,7 @@ def sample(
     from charrnn import checkpoint as ckpt_io
     from charrnn.cli import console
     from charrnn.cli.common import training_index
+    from charrnn.errors import UnknownCharacters
     from charrnn.language_model import LanguageModel
     from charrnn.vocab import list_chars
 
@@ -101,13 +102,12 @@ def sample(
         raise click.UsageError("--corpus and --min-copy say how --novelty checks; give --novelty too")
     model = ckpt_io.load(checkpoint)
     judge_model = ckpt_io.load(judge) if judge else None
-    if missing := model.vocab.missing(prime):
-        shown = list_chars(missing)
+    try:
+        model.vocab.check(prime, "the prime text", "prime")
+    except UnknownCharacters as e:
         if not skip_unknown:
-            raise click.ClickException(
-                f"the prime text has characters the model never saw: {shown}; remove them or pass --skip-unknown"
-            )
-        console.warning(f"skipping prime characters the model never saw: {shown}")
+            raise
+        console.warning(f"skipping prime characters the model never saw: {list_chars(e.chars)}")
         prime = "".join(ch for ch in prime if ch in model.vocab)
     index = training_index(model, corpus_path)[0] if novelty else None  # before the work: a wrong corpus fails now
     head = "" if no_prime_echo else prime

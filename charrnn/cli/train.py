@@ -6,18 +6,18 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from charrnn.cli import workers as parallel_cli
-from charrnn.cli.common import SIGNAL_EXIT, command_line, output_to
-from charrnn.cli.options import checkpoint_option, config_option, config_options, flag, given, read_options
+from charrnn.cli.common import command_line, output_to
+from charrnn.cli.errors import caution, message
+from charrnn.cli.interrupts import deferred_signals, interrupted
+from charrnn.cli.options import checkpoint_option, config_option, config_options, given, read_options
 from charrnn.config import ModelConfig, ParallelConfig, TrainConfig
-
-RESUME_FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")
 
 
 @click.command(short_help="Learn a text into a checkpoint.")
@@ -64,7 +64,7 @@ def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sampl
         lead = comm.rank == 0
         # the others defer signals from the start: rank 0, which says when training starts, may be
         # stopped by a Ctrl-C that reaches them before they get there
-        with nullcontext(None) if lead else _deferred_signals() as caught:
+        with nullcontext(None) if lead else deferred_signals() as caught:
             prepare = lambda: _prepare(corpus, checkpoint, resume, force, options, encoding, decode_errors, quiet)  # noqa: E731
             (model_cfg, train_cfg, previous, save), data = parallel_cli.lead(comm, prepare)
             with parallel_cli.together(comm):
@@ -171,53 +171,20 @@ def _check_replaceable(corpus: str, path: Path, resume: bool, force: bool) -> No
 
 def _configs(options: dict, given: dict, previous):
     """Model and training configs: from all the options for a new model; for a resumed one, the
-    checkpoint's, with the options `given` on top where they may change."""
+    checkpoint's, with the options `given` on top (ResumeMismatch for those it may not change)."""
     from dataclasses import fields, replace
+
+    from charrnn.training.resume import check_resumable
 
     model_fields = [f.name for f in fields(ModelConfig)]
     train_fields = [f.name for f in fields(TrainConfig)]
     if previous is None:
         model_cfg = ModelConfig(**{k: options[k] for k in model_fields})
         return model_cfg, TrainConfig(**{k: options[k] for k in train_fields})
-    changed = [
-        f"{flag(k)} (it is {getattr(previous.model, k)})"
-        for k in model_fields
-        if k in given and getattr(previous.model, k) != given[k]
-    ]
-    # these would change the data windows, the validation set or the random stream: the run
-    # would no longer continue exactly, and its "best" weights would be judged on another set
-    changed += [
-        f"{flag(k)} (it is {getattr(previous.train, k)})"
-        for k in RESUME_FIXED
-        if k in given and getattr(previous.train, k) != given[k]
-    ]
-    if changed:
-        raise click.UsageError(
-            f"--resume continues the checkpoint's run exactly; it cannot change {', '.join(changed)}; "
-            "use --force to train a new model"
-        )
-    return previous.model, replace(previous.train, **{k: v for k, v in given.items() if k in train_fields})
-
-
-@contextmanager
-def _deferred_signals():
-    """SIGINT and SIGTERM only set a flag, so training stops between steps and saves first.
-
-    A signal ignored when charrnn started (SIGINT in a script's background job) stays ignored.
-    """
-    caught: list[int] = []
-
-    def handler(signum, frame):
-        if caught:  # a second signal: the user insists
-            raise KeyboardInterrupt
-        caught.append(signum)
-
-    old = {s: signal.signal(s, handler) for s in SIGNAL_EXIT if signal.getsignal(s) is not signal.SIG_IGN}
-    try:
-        yield caught
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+    model_cfg = replace(previous.model, **{k: v for k, v in given.items() if k in model_fields})
+    train_cfg = replace(previous.train, **{k: v for k, v in given.items() if k in train_fields})
+    check_resumable(previous, model_cfg, train_cfg)
+    return model_cfg, train_cfg
 
 
 def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int, quiet: bool, comm, caught=None):
@@ -240,11 +207,11 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
     say = (lambda *a, **k: None) if quiet else console.message
     if not quiet:
         for w in trainer.warnings():
-            console.warning(w)
+            console.warning(caution(w))
     n_params = num_params(trainer.params)
     # numpy warnings: a blown-up loss is reported once, in words; signals: from the moment training
     # is announced, Ctrl-C saves before it stops
-    with np.errstate(all="ignore"), _deferred_signals() if caught is None else nullcontext(caught) as caught:
+    with np.errstate(all="ignore"), deferred_signals() if caught is None else nullcontext(caught) as caught:
         say(
             f"{'Resuming' if previous else 'Training'} a model ({model_line(model_cfg, n_params)}) "
             f"on {data.name}: {len(data.ids):,} characters, "
@@ -256,7 +223,7 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
         again = command_line(without=("--force",), adding=("--resume",))
         stdin = " (with the same text on standard input)" if data.name == "<stdin>" else ""
         console.message(f"Interrupted at step {trainer.step:,}: saved {path}; continue with `{again}`{stdin}")
-        sys.exit(SIGNAL_EXIT[stopped_by])
+        interrupted(stopped_by, said=None)
     if trainer.out_of_patience:
         say(
             f"Stopped early at step {trainer.step:,}: no better validation loss in the last "
@@ -351,7 +318,7 @@ def _diverged_message(e: Exception, path: Path, saved_step: int | None) -> str:
         kept = f"{path} holds the weights saved at step {saved_step:,}"
     else:
         kept = f"{path} is unchanged" if path.exists() else "no checkpoint was written"
-    return f"{e} ({kept})"
+    return f"{message(e)} ({kept})"
 
 
 def _limits(cfg, console) -> str:

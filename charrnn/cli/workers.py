@@ -20,8 +20,10 @@ from pathlib import Path
 
 import click
 
-from charrnn.cli.common import ARGV, SIGNAL_EXIT, one_line
+from charrnn.cli.common import ARGV
 from charrnn.cli.console import TERMINAL_VARIABLE
+from charrnn.cli.interrupts import SIGNAL_EXIT
+from charrnn.errors import one_line
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -281,7 +283,9 @@ def _abort(comm, e: BaseException) -> None:
     if isinstance(e, KeyboardInterrupt):
         said = "Interrupted."
     elif isinstance(e, (CharRNNError, click.ClickException)):
-        said = f"Error: {one_line(e.format_message() if isinstance(e, click.ClickException) else e)}"
+        from charrnn.cli.errors import message
+
+        said = f"Error: {one_line(e.format_message()) if isinstance(e, click.ClickException) else message(e)}"
     elif isinstance(e, MemoryError):
         said = "Error: out of memory; use a smaller --hidden-size or --layers, or fewer --batch-size"
     else:

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from charrnn.errors import DataError
+from charrnn.errors import DataError, TooShort
 
 
 def _least_length(need: int, val_fraction: float) -> int:
@@ -43,21 +43,31 @@ def split(
     if n - n_val >= need and n_val >= 2:
         return ids[: n - n_val], ids[n - n_val :]
     minimum = _least_length(need, val_fraction)
+    settings = {"batch_size": batch_size, "seq_len": seq_len, "val_fraction": val_fraction}
     if n >= need + 2 and n_val < 2:  # some other fraction would do
-        raise DataError(
+        raise TooShort(
             f"validation fraction {val_fraction} leaves {n_val} of the corpus's {n} characters for validation, "
-            f"and at least 2 are needed: raise --val-fraction or use a text of at least {_count(minimum)} characters"
+            f"and at least 2 are needed (a text of at least {_count(minimum)} characters would do)",
+            n,
+            minimum,
+            settings,
+            "validation",
         )
     if n >= need + 2:
-        raise DataError(
+        raise TooShort(
             f"validation fraction {val_fraction} leaves {n - n_val} of the corpus's {n} characters for training, "
-            f"and one batch of {batch_size} x {seq_len} needs {need}: lower --val-fraction or use smaller "
-            "--batch-size/--seq-len"
+            f"and one batch of {batch_size} x {seq_len} needs {need}",
+            n,
+            minimum,
+            settings,
+            "training",
         )
-    raise DataError(
+    raise TooShort(
         f"the corpus has {n} characters, too few for batch size {batch_size} x sequence length {seq_len} "
-        f"with validation fraction {val_fraction}: it needs at least {_count(minimum)}; use a longer text or "
-        "smaller --batch-size/--seq-len"
+        f"with validation fraction {val_fraction}: it needs at least {_count(minimum)}",
+        n,
+        minimum,
+        settings,
     )
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from charrnn import files
 from charrnn.config import DECODE_ERRORS, ReadConfig
 from charrnn.errors import DataError, UndecodableText
-from charrnn.vocab import Vocab, list_chars
+from charrnn.vocab import Vocab
 
 CHUNK_BYTES = 1 << 20
 
@@ -56,16 +56,11 @@ class Corpus:
     def with_vocab(self, vocab: Vocab) -> Corpus:
         """The same text under a larger vocabulary (to continue training a model on a new text).
 
-        Raises DataError naming the characters that `vocab` lacks.
+        Raises UnknownCharacters naming the characters that `vocab` lacks.
         """
         if vocab == self.vocab:
             return self
-        if missing := vocab.missing("".join(self.vocab.chars)):
-            shown = list_chars(missing)
-            raise DataError(
-                f"the corpus {self.name} has {len(missing)} characters the model's vocabulary lacks: {shown}; "
-                "continue on a text written in the model's characters, or use --force to train a new model"
-            )
+        vocab.check("".join(self.vocab.chars), f"the corpus {self.name}", "corpus")
         remap = vocab.encode("".join(self.vocab.chars))  # (V_self,) this corpus's ids -> vocab's ids
         n = len(self.ids)
         chunks = (remap[self.ids[at : at + CHUNK_BYTES]] for at in range(0, n, CHUNK_BYTES))
@@ -100,11 +95,7 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
         except UnicodeDecodeError as e:
             at = offset - buffered + e.start
             raise UndecodableText(
-                f"the corpus is not valid {encoding}: undecodable byte at "
-                f"offset {at}; pass --encoding to name its encoding, or --decode-errors replace "
-                "(or ignore) to get past bad bytes",
-                encoding,
-                at,
+                f"the corpus is not valid {encoding}: undecodable byte at offset {at}", encoding, at
             ) from None
         offset += len(data)
         carry = ""

@@ -89,7 +89,7 @@ def select(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Se
                 found.setdefault(name, Source(name, path))
     if not found:
         what = ", ".join(map(str, paths))
-        filters = " matching the --include/--exclude patterns" if include or exclude else ""
+        filters = " matching the include and exclude patterns" if include or exclude else ""
         raise DataError(f"no files{filters} in {what}: nothing to train on")
     return [found[name] for name in sorted(found)]
 

@@ -13,11 +13,10 @@ import numpy as np
 
 from charrnn import budget
 from charrnn.config import SampleConfig
-from charrnn.errors import DataError
 from charrnn.generation.stepper import Stepper
 from charrnn.nn.functional import softmax
 from charrnn.nn.model import state_after, zero_state
-from charrnn.vocab import Vocab, list_chars
+from charrnn.vocab import Vocab
 
 if TYPE_CHECKING:
     from charrnn.language_model import LanguageModel
@@ -69,8 +68,7 @@ def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> n
 def start_text(vocab: Vocab, prime: str, rng: np.random.Generator) -> str:
     """The text the model reads before it writes: the prime, or without one a newline (or, when the
     vocabulary has none, a random character), as if at the start of a line."""
-    if missing := vocab.missing(prime):
-        raise DataError(f"the prime text has characters the model never saw: {list_chars(missing)}")
+    vocab.check(prime, "the prime text", "prime")
     if prime:
         return prime
     return "\n" if "\n" in vocab else vocab.chars[int(rng.integers(len(vocab)))]

@@ -20,12 +20,13 @@ from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.batching import Streams, split
 from charrnn.data.corpus import CHUNK_BYTES, Corpus, release_pages
-from charrnn.errors import ConfigError, DataError, TrainingDiverged
+from charrnn.errors import ConfigError, NotResumable, TrainingDiverged
 from charrnn.nn import model, optim
 from charrnn.nn.functional import bits
 from charrnn.nn.workspace import Workspace
 from charrnn.training import finetune
 from charrnn.training.parallel import Solo, World
+from charrnn.training.resume import check_resumable
 from charrnn.training.schedules import Schedule
 
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
@@ -56,6 +57,19 @@ class EvalEvent:
     @property
     def val_bits(self) -> float:
         return bits(self.val_loss)
+
+
+@dataclass(frozen=True)
+class Caution:
+    """A setting that cannot work well: `kind` names the case, `fields` the config fields that
+    would mend it; str() states the facts."""
+
+    kind: str  # few_windows | oversized | small_validation
+    facts: str
+    fields: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.facts
 
 
 class Trainer:
@@ -144,13 +158,7 @@ class Trainer:
         return Checkpoint(self.model_cfg, self.cfg, self.corpus.vocab, best, progress, resume)
 
     def _restore(self, ckpt: Checkpoint) -> None:
-        if ckpt.vocab != self.corpus.vocab:
-            raise DataError(
-                "the corpus's characters differ from the checkpoint's vocabulary, so it cannot be resumed "
-                "on it; use --force to train a new model"
-            )
-        if ckpt.model != self.model_cfg or ckpt.train.optimizer != self.cfg.optimizer:
-            raise ConfigError("--resume keeps the checkpoint's model and optimizer; use --force to train a new model")
+        check_resumable(ckpt, self.model_cfg, self.cfg, self.corpus.vocab)
         r, p = ckpt.resume, ckpt.progress
         try:
             self.params = {k: r[f"last.{k}"].astype(np.float32) for k in self.params}
@@ -162,9 +170,7 @@ class Trainer:
             self.schedule = Schedule(self.cfg, self.windows.n_windows, p.get("schedule"))
             self.baselines = Baselines.from_dict(p["baselines"]) if p.get("baselines") else None
         except (KeyError, TypeError, ValueError, OverflowError) as e:
-            raise DataError(
-                f"the checkpoint cannot be resumed (it lacks training state: {e}); use --force to start anew"
-            ) from None
+            raise NotResumable(str(e)) from None
         L, S, _, H = self.state.shape
         if state.shape == (L, S, self.cfg.batch_size, H):
             self.state = np.ascontiguousarray(state[:, :, self.rows])
@@ -189,25 +195,36 @@ class Trainer:
             self.baselines = baselines.measure(self.train_ids, self.val_ids, len(self.corpus.vocab))
         return self.baselines
 
-    def warnings(self) -> list[str]:
+    def warnings(self) -> list[Caution]:
         """Settings that cannot work well, said before training starts."""
         said = []
         n_train = self.windows.x.size
         n_params = model.num_params(self.params)
         if self.windows.n_windows < 20:
             said.append(
-                f"only {self.windows.n_windows} windows per epoch: the corpus is small for batch size "
-                f"{self.cfg.batch_size} x sequence length {self.cfg.seq_len}; try smaller values"
+                Caution(
+                    "few_windows",
+                    f"only {self.windows.n_windows} windows per epoch: the corpus is small for batch size "
+                    f"{self.cfg.batch_size} x sequence length {self.cfg.seq_len}",
+                    ("batch_size", "seq_len"),
+                )
             )
         if n_params > 10 * n_train:
             said.append(
-                f"the model has {n_params:,} parameters for {n_train:,} training characters: it will "
-                "memorise rather than generalise; use a smaller --hidden-size or fewer --layers"
+                Caution(
+                    "oversized",
+                    f"the model has {n_params:,} parameters for {n_train:,} training characters: it will "
+                    "memorise rather than generalise",
+                    ("hidden_size", "num_layers"),
+                )
             )
         if len(self.val_ids) < 5000:
             said.append(
-                f"the validation text is only {len(self.val_ids):,} characters: its bits/char will be "
-                "noisy; raise --val-fraction or use a longer corpus"
+                Caution(
+                    "small_validation",
+                    f"the validation text is only {len(self.val_ids):,} characters: its bits/char will be noisy",
+                    ("val_fraction",),
+                )
             )
         return said
 
@@ -315,11 +332,7 @@ class Trainer:
         """
         untrained = float(np.log(len(self.corpus.vocab)))
         if not loss <= DIVERGED * untrained:  # also true for NaN
-            what = "became NaN" if np.isnan(loss) else f"exploded to {loss:.3g} nats/char"
-            raise TrainingDiverged(
-                f"the {which} loss {what} at step {step} (an untrained model has {untrained:.2f}): "
-                f"lower --lr (now {self.cfg.lr:g}) or --grad-clip (now {self.cfg.grad_clip:g})"
-            )
+            raise TrainingDiverged(which, loss, step, untrained, {"lr": self.cfg.lr, "grad_clip": self.cfg.grad_clip})
 
     def eval_step(self) -> EvalEvent:
         release_pages(self.corpus.ids)  # keeps memory flat on corpora of any size

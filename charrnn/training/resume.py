@@ -1,0 +1,37 @@
+"""What continuing a run may not change, checked in one place: by the command line before it
+reads the corpus, and by the Trainer when it restores a checkpoint.
+
+The model's shape cannot change (the weights would not fit). Neither can the settings that
+decide the data windows, the validation set or the random stream: the run would no longer
+continue exactly, and its "best" weights would be judged on another set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from charrnn.checkpoint import Checkpoint
+from charrnn.config import ModelConfig, TrainConfig
+from charrnn.errors import ResumeMismatch
+from charrnn.vocab import Vocab
+
+FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")  # of TrainConfig
+
+
+def check_resumable(ckpt: Checkpoint, model_cfg: ModelConfig, train_cfg: TrainConfig, vocab: Vocab | None = None):
+    """Raise ResumeMismatch, with each setting's two values, if continuing `ckpt` would change one."""
+    changes = {
+        f.name: (getattr(ckpt.model, f.name), getattr(model_cfg, f.name))
+        for f in dataclasses.fields(ModelConfig)
+        if getattr(ckpt.model, f.name) != getattr(model_cfg, f.name)
+    }
+    changes.update(
+        {
+            k: (getattr(ckpt.train, k), getattr(train_cfg, k))
+            for k in FIXED
+            if getattr(ckpt.train, k) != getattr(train_cfg, k)
+        }
+    )
+    other_vocab = vocab is not None and vocab != ckpt.vocab
+    if changes or other_vocab:
+        raise ResumeMismatch(changes, other_vocab)

@@ -1,0 +1,80 @@
+"""Errors carry facts; the command line says what to do, in its own flags.
+
+The library's exceptions hold the numbers and names (tests here read them back), and
+charrnn/cli/errors.py turns each into the one line the user reads, with the flags from the one
+table in cli/options.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from charrnn import errors
+from charrnn.cli.errors import caution, message
+from charrnn.cli.options import FLAGS, flag
+from charrnn.training.trainer import Caution
+
+from .cli_helpers import TEXT, invoke, tiny, write
+
+
+def test_a_refused_field_is_said_with_its_flag():
+    e = errors.ConfigError.invalid("num_layers", 0, "at least 1")
+    assert (e.field, e.value, e.requirement) == ("num_layers", 0, "at least 1")
+    assert str(e) == "num_layers must be at least 1, not 0"  # the library's words: the field
+    assert message(e) == "--layers must be at least 1, not 0"  # the command line's: the flag
+
+
+def test_every_renamed_field_has_its_own_flag():
+    assert flag("cell") == "--model" and flag("num_layers") == "--layers" and flag("lr_decay") == "--lr-decay"
+    assert len(set(FLAGS.values())) == len(FLAGS)
+
+
+def test_a_resume_mismatch_carries_both_values_and_the_cli_names_the_flags():
+    e = errors.ResumeMismatch({"hidden_size": (8, 16), "seq_len": (8, 4)})
+    assert e.changes == {"hidden_size": (8, 16), "seq_len": (8, 4)}
+    assert "hidden_size (it is 8, not 16)" in str(e) and "--" not in str(e)
+    said = message(e)
+    assert "--hidden-size (it is 8)" in said and "--seq-len (it is 8)" in said and "--force" in said
+
+
+@pytest.mark.parametrize(
+    "short_of,needed_by,advice",
+    [
+        ("validation", {"batch_size": 2, "seq_len": 8, "val_fraction": 0.05}, "raise --val-fraction"),
+        ("training", {"batch_size": 2, "seq_len": 8, "val_fraction": 0.9}, "lower --val-fraction"),
+        ("corpus", {"batch_size": 2, "seq_len": 8, "val_fraction": 0.05}, "smaller --batch-size/--seq-len"),
+        ("corpus", {"span": 100}, "smaller --span"),
+    ],
+)
+def test_too_short_says_which_setting_to_change(short_of, needed_by, advice):
+    e = errors.TooShort("the text has 10 characters", 10, 40, needed_by, short_of)
+    assert (e.length, e.least) == (10, 40)
+    assert message(e).startswith("the text has 10 characters; ") and advice in message(e)
+
+
+def test_unknown_characters_are_carried_and_the_advice_fits_the_texts_role():
+    for role, advice in [("prime", "--skip-unknown"), ("text", "several -c"), ("corpus", "--force")]:
+        e = errors.UnknownCharacters(["é", "ü"], "the prime text", role)
+        assert e.chars == ["é", "ü"] and "never saw: 'é', 'ü'" in str(e)
+        assert advice in message(e) and advice not in str(e)
+
+
+def test_a_checkpoint_without_training_state_is_a_checkpoint_error():
+    e = errors.NotResumable("'last.decoder.bias'")
+    assert isinstance(e, errors.CheckpointError) and not isinstance(e, errors.DataError)
+    assert "--force" in message(e)
+
+
+def test_cautions_before_training_name_the_flags(tmp_path):
+    said = caution(Caution("oversized", "the model has 9 parameters for 1 training character", ("hidden_size",)))
+    assert said.endswith("use a smaller --hidden-size or fewer --layers")
+    corpus = write(tmp_path / "corpus.txt", TEXT)
+    result = invoke(["train", corpus, "-c", tmp_path / "m.npz", *tiny(), "--sample-length", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert "will be noisy; raise --val-fraction or use a longer corpus" in " ".join(result.stderr.split())
+
+
+def test_an_unknown_encoding_is_a_usage_error(tmp_path):
+    corpus = write(tmp_path / "corpus.txt", TEXT)
+    result = invoke(["train", corpus, "-c", tmp_path / "m.npz", *tiny(), "--encoding", "klingon"])
+    assert result.exit_code == 2 and "unknown text encoding 'klingon'" in result.stderr
