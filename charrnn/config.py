@@ -113,6 +113,12 @@ class ModelConfig(Checked):
     dropout: float = setting(0.1, "Dropout between layers, while training.", min=0, max=1, max_open=True)
     nonlinearity: str = setting("tanh", "Vanilla RNN activation.", choices=NONLINEARITIES)
 
+    def describe(self, parameters: int | None = None) -> str:
+        """The model in one line, as every view names it: "LSTM, 2 x 256, 3,493,962 parameters"."""
+        kind = self.cell.upper() + (f" ({self.nonlinearity})" if self.cell == "rnn" else "")
+        size = f"{kind}, {self.num_layers} x {self.hidden_size}"
+        return size if parameters is None else f"{size}, {parameters:,} parameters"
+
 
 @dataclass(frozen=True)
 class TrainConfig(Checked):

@@ -7,16 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from charrnn.checkpoint import Checkpoint
-from charrnn.config import ModelConfig, to_dict
+from charrnn.config import to_dict
 from charrnn.nn.functional import bits
 from charrnn.nn.model import num_params
-
-
-def model_line(cfg: ModelConfig, parameters: int | None = None) -> str:
-    """The model in one line, as every view names it: "LSTM, 2 x 256, 3,493,962 parameters"."""
-    kind = cfg.cell.upper() + (f" ({cfg.nonlinearity})" if cfg.cell == "rnn" else "")
-    size = f"{kind}, {cfg.num_layers} x {cfg.hidden_size}"
-    return size if parameters is None else f"{size}, {parameters:,} parameters"
 
 
 def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:

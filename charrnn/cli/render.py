@@ -43,7 +43,6 @@ def info(view) -> None:
     """What a checkpoint holds (a Facts), as a table and a learning curve on stdout."""
     from rich.table import Table
 
-    from charrnn.cli.facts import model_line
     from charrnn.config import ModelConfig, from_dict
     from charrnn.vocab import show_char
 
@@ -56,7 +55,7 @@ def info(view) -> None:
     rows = [
         (
             "model",
-            f"{model_line(from_dict(ModelConfig, {k: v for k, v in m.items() if k != 'parameters'}))}, "
+            f"{from_dict(ModelConfig, {k: v for k, v in m.items() if k != 'parameters'}).describe()}, "
             f"dropout {m['dropout']}",
         ),
         ("parameters", f"{m['parameters']:,}"),

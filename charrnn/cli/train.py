@@ -192,7 +192,6 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
     import numpy as np
 
     from charrnn.cli import console, render
-    from charrnn.cli.facts import model_line
     from charrnn.nn.functional import bits
     from charrnn.nn.model import num_params
     from charrnn.training.trainer import Trainer
@@ -213,7 +212,7 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
     # is announced, Ctrl-C saves before it stops
     with np.errstate(all="ignore"), deferred_signals() if caught is None else nullcontext(caught) as caught:
         say(
-            f"{'Resuming' if previous else 'Training'} a model ({model_line(model_cfg, n_params)}) "
+            f"{'Resuming' if previous else 'Training'} a model ({model_cfg.describe(n_params)}) "
             f"on {data.name}: {len(data.ids):,} characters, "
             f"{len(data.vocab)} distinct; {_workers(trainer)}{_limits(train_cfg, console)}"
         )

@@ -77,8 +77,8 @@ def page(params: Params, cfg: ModelConfig, vocab: Vocab, title: str, prime: str 
     }
     script = resources.files("charrnn.web").joinpath("writer.js").read_text(encoding="utf-8")
     facts = (
-        f"{cfg.num_layers} x {cfg.hidden_size} {cfg.cell.upper()}, {num_params(params):,} parameters "
-        f"({dtype}), {len(vocab)} characters. Everything runs in this page; it makes no connection."
+        f"{cfg.describe(num_params(params))} ({dtype}), {len(vocab)} characters. "
+        "Everything runs in this page; it makes no connection."
     )
     e = html.escape
     return f"""<!DOCTYPE html>

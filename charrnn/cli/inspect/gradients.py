@@ -48,12 +48,11 @@ def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, 
     from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import gradient_reach
     from charrnn.cli import render
-    from charrnn.cli.facts import model_line
 
     models = [(str(path), ckpt_io.load(path)) for path in checkpoints]
     text = view.read_text(text_path, encoding, decode_errors)
     curves = []
     for name, ckpt in models:
         curve = gradient_reach.gradient_curve(ckpt.params, ckpt.model, ckpt.vocab, text, span, positions)
-        curves.append(ModelCurve(name, model_line(ckpt.model), curve))
+        curves.append(ModelCurve(name, ckpt.model.describe(), curve))
     view.show(GradientsView(text_path, curves), as_json, render.gradients)

@@ -113,13 +113,13 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
     characters, and a unit's values when neuron_label names it); returns the path written."""
     from charrnn import files
     from charrnn.analysis import page
-    from charrnn.cli.facts import describe, model_line
+    from charrnn.cli.facts import describe
 
     facts = describe(ckpt, name)
     m, t, score = facts["model"], facts["training"], reading.score
     rows = [
         ("checkpoint", name),
-        ("model", model_line(ckpt.model, m["parameters"])),
+        ("model", ckpt.model.describe(m["parameters"])),
         (
             "trained on",
             f"{facts['corpus'].get('name', '?')}: {t['steps']:,} steps"
