@@ -96,3 +96,9 @@ def test_the_one_step_kernel_is_the_reference_step(cell, act):
     expected, _ = reference.STEPS[kind][0](u[0], tuple(s0), W_hh, b_hh)
     for got, want in zip(new, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
+def test_every_registered_cell_has_the_whole_contract():
+    for name, cell in cells.CELLS.items():
+        assert isinstance(cell, cells.Cell), name
+        assert (cell.gates, cell.states) == {"lstm": (4, 2), "gru": (3, 1)}.get(name, (1, 1)), name

@@ -7,46 +7,68 @@ window at a time, with the weights rearranged once per call of the model.
 
 Every cell works on a whole window of T steps, time-major, with the input projection done
 beforehand for all T at once by the model (one matrix product, or a row gather for one-hot
-input), using the weights the cell asks for:
-
-    prepare(W_ih, W_hh, b_ih, b_hh)        -> Weights: W_in, b_in, W_rec, b_rec
-    forward(xw, s0, weights, ws)           -> hs (T, B, H), sT (S, B, H), cache
-    backward(dhs, dsT, cache, W_hh, ws)    -> da (T, B, G*H), ds0 (S, B, H), dW_hh, db_hh
-    step(a, rec, prev, new, weights, scratch)   one time step in place, as forward runs it
-
-where xw = x W_in + b_in. `prepare` lets a cell fold biases and constant scales into its
-weights once per call of the model (once per sample, not once per character). `da` is the
-gradient of x W_ih^T + b_ih, from which the model gets dW_ih, db_ih and dx. S is the number of
-state arrays (h, or h and c), G the number of gate blocks. `forward` may overwrite `xw` (the
-LSTM and GRU use it as their gate buffer) and `backward` accumulates into `dhs`: both are
-consumed. `ws` is an optional Workspace for the scratch arrays. `step` is forward's loop body,
-shared with the one-character-at-a-time sampler (stepper.py): `a` is the input part of the
-pre-activation, `rec` = h_{t-1} W_rec, `prev` and `new` are tuples of S (N, H) state arrays
-(they may be the same arrays: a step reads each element before writing it) and `scratch` a
-tuple of `scratch` (N, H) arrays. Each cell also says how its biases start (`init_biases`).
-Weights and gate order are exactly PyTorch's nn.RNN / nn.LSTM / nn.GRU.
+input), using the weights the cell asks for. The contract is the Protocol `Cell` below; S is the
+number of state arrays (h, or h and c), G*H the width of the gate blocks. Weights and gate
+order are exactly PyTorch's nn.RNN / nn.LSTM / nn.GRU.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 from charrnn.config import ModelConfig
 from charrnn.nn.cells import gru, lstm, rnn
+from charrnn.nn.cells.weights import Weights
+from charrnn.nn.workspace import Workspace
+
+Array = np.ndarray
 
 
-class Cell(NamedTuple):
+@runtime_checkable
+class Cell(Protocol):
     gates: int  # G: blocks of H rows in W_ih and W_hh
     states: int  # S: h only (1) or h and c (2)
+    scratch: int  # (N, H) scratch arrays that step needs
+
+    def prepare(self, W_ih: Array, W_hh: Array, b_ih: Array, b_hh: Array) -> Weights:
+        """The weights in the form the cell computes with, once per call of the model: biases
+        and constant scales folded in (once per sample, not once per character)."""
+
+    def forward(self, xw: Array, s0: Array, weights: Weights, ws: Workspace | None = None) -> tuple[Array, Array, Any]:
+        """xw (T, B, G*H) = x W_in + b_in, s0 (S, B, H) -> hs (T, B, H), sT (S, B, H), cache.
+        May overwrite xw (the LSTM and GRU use it as their gate buffer)."""
+
+    def backward(
+        self, dhs: Array, dsT: Array, cache: Any, W_hh: Array, ws: Workspace | None = None
+    ) -> tuple[Array, Array, Array, Array]:
+        """-> da (T, B, G*H), ds0 (S, B, H), dW_hh, db_hh. da is the gradient of x W_ih^T + b_ih,
+        from which the model gets dW_ih, db_ih and dx. Accumulates into dhs (consumed)."""
+
+    def step(self, a: Array, rec: Array, prev: tuple, new: tuple, weights: Weights, scratch: tuple) -> None:
+        """One time step in place, forward's loop body, shared with the one-character sampler
+        (stepper.py): a is the input part of the pre-activation, rec = h_{t-1} W_rec, prev and new
+        are tuples of S (N, H) state arrays (they may be the same arrays: a step reads each element
+        before writing it), scratch a tuple of `scratch` (N, H) arrays."""
+
+    def init_biases(self, hidden: int, dtype: np.dtype) -> tuple[Array, Array]:
+        """b_ih and b_hh at the start of training."""
+
+
+class Kernels(NamedTuple):
+    """A Cell made of a module's functions."""
+
+    gates: int
+    states: int
+    scratch: int
     prepare: Callable
     forward: Callable
     backward: Callable
     step: Callable
-    scratch: int  # (N, H) scratch arrays that step needs
-    init_biases: Callable[[int, np.dtype], tuple[np.ndarray, np.ndarray]]
+    init_biases: Callable
 
 
 def zero_biases(gates: int) -> Callable[[int, np.dtype], tuple[np.ndarray, np.ndarray]]:
@@ -56,11 +78,42 @@ def zero_biases(gates: int) -> Callable[[int, np.dtype], tuple[np.ndarray, np.nd
     return init
 
 
-CELLS = {
-    "rnn_tanh": Cell(1, 1, rnn.prepare, rnn.forward_tanh, rnn.backward_tanh, rnn.step_tanh, 0, zero_biases(1)),
-    "rnn_relu": Cell(1, 1, rnn.prepare, rnn.forward_relu, rnn.backward_relu, rnn.step_relu, 0, zero_biases(1)),
-    "lstm": Cell(4, 2, lstm.prepare, lstm.forward, lstm.backward, lstm.step, 2, lstm.init_biases),
-    "gru": Cell(3, 1, gru.prepare, gru.forward, gru.backward, gru.step, 2, zero_biases(3)),
+def _rnn(relu: bool) -> Cell:
+    return Kernels(
+        gates=1,
+        states=1,
+        scratch=0,
+        prepare=rnn.prepare,
+        forward=partial(rnn.forward, relu=relu),
+        backward=partial(rnn.backward, relu=relu),
+        step=partial(rnn.step, relu=relu),
+        init_biases=zero_biases(1),
+    )
+
+
+CELLS: dict[str, Cell] = {
+    "rnn_tanh": _rnn(relu=False),
+    "rnn_relu": _rnn(relu=True),
+    "lstm": Kernels(
+        gates=4,
+        states=2,
+        scratch=2,
+        prepare=lstm.prepare,
+        forward=lstm.forward,
+        backward=lstm.backward,
+        step=lstm.step,
+        init_biases=lstm.init_biases,
+    ),
+    "gru": Kernels(
+        gates=3,
+        states=1,
+        scratch=2,
+        prepare=gru.prepare,
+        forward=gru.forward,
+        backward=gru.backward,
+        step=gru.step,
+        init_biases=zero_biases(3),
+    ),
 }
 
 

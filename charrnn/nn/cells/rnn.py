@@ -5,7 +5,6 @@ The fast kernel of reference.rnn_step_forward / rnn_step_backward (the plain equ
 
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -66,11 +65,3 @@ def backward(dhs, dsT, cache: RNNCache, W_hh, ws=None, relu: bool = False):
     flat = da.reshape(-1, da.shape[-1])
     dW_hh = flat.T @ hs[:-1].reshape(flat.shape)
     return da, dh[None], dW_hh, flat.sum(axis=0)
-
-
-forward_tanh = forward
-backward_tanh = backward
-step_tanh = step
-forward_relu = partial(forward, relu=True)
-backward_relu = partial(backward, relu=True)
-step_relu = partial(step, relu=True)
