@@ -10,6 +10,7 @@ from charrnn.config import SampleConfig
 from charrnn.errors import DataError
 from charrnn.generation import sampling
 from charrnn.nn import model
+from charrnn.nn.functional import softmax
 from tests.conftest import PATTERN
 
 
@@ -20,31 +21,34 @@ def generate(trained, prime="", num_samples=1, rng=None, **cfg) -> list[str]:
     return ["".join(chars) for chars in zip(*steps)] if steps else [""] * num_samples
 
 
-# -- filter_logits on hand-made logits --------------------------------------------------------
+# -- log_weights on hand-made logits: the probabilities the draw uses --------------------------
+
+
+def probabilities(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
+    """The next character's probabilities that `choose` draws from: its log-weights normalised."""
+    return softmax(sampling.log_weights(logits, cfg))
 
 
 def test_temperature_sharpens_and_flattens():
     logits = np.log([[1.0, 2.0, 1.0]])  # probabilities 1/4, 1/2, 1/4
-    np.testing.assert_allclose(sampling.filter_logits(logits, SampleConfig()), [[0.25, 0.5, 0.25]])
+    np.testing.assert_allclose(probabilities(logits, SampleConfig()), [[0.25, 0.5, 0.25]])
     # T = 0.5 squares the odds: 1 : 4 : 1
-    np.testing.assert_allclose(sampling.filter_logits(logits, SampleConfig(temperature=0.5)), [[1 / 6, 4 / 6, 1 / 6]])
+    np.testing.assert_allclose(probabilities(logits, SampleConfig(temperature=0.5)), [[1 / 6, 4 / 6, 1 / 6]])
     # T = 2 takes their square root: 1 : sqrt 2 : 1
     s = 2 + np.sqrt(2)
-    p = sampling.filter_logits(logits, SampleConfig(temperature=2.0))
+    p = probabilities(logits, SampleConfig(temperature=2.0))
     np.testing.assert_allclose(p, [[1 / s, np.sqrt(2) / s, 1 / s]])
 
 
 def test_top_k_keeps_the_k_most_likely_renormalised():
     logits = np.log([[0.1, 0.4, 0.05, 0.3, 0.15], [0.3, 0.1, 0.2, 0.15, 0.25]])
-    p = sampling.filter_logits(logits, SampleConfig(top_k=2))
+    p = probabilities(logits, SampleConfig(top_k=2))
     np.testing.assert_allclose(p, [[0, 0.4 / 0.7, 0, 0.3 / 0.7, 0], [0.3 / 0.55, 0, 0, 0, 0.25 / 0.55]])
-    p = sampling.filter_logits(logits, SampleConfig(top_k=3))
+    p = probabilities(logits, SampleConfig(top_k=3))
     np.testing.assert_allclose(p[0], np.array([0, 0.4, 0, 0.3, 0.15]) / 0.85)
-    np.testing.assert_allclose(
-        sampling.filter_logits(logits, SampleConfig(top_k=1)), [[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]]
-    )
+    np.testing.assert_allclose(probabilities(logits, SampleConfig(top_k=1)), [[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]])
     # k at or above the vocabulary size keeps everything
-    np.testing.assert_allclose(sampling.filter_logits(logits, SampleConfig(top_k=9)), np.exp(logits))
+    np.testing.assert_allclose(probabilities(logits, SampleConfig(top_k=9)), np.exp(logits))
 
 
 @pytest.mark.parametrize(
@@ -63,7 +67,7 @@ def test_top_p_keeps_the_smallest_set_reaching_p(top_p, kept):
     probs = np.array([0.6, 0.25, 0.1, 0.05])
     order = [2, 0, 3, 1]  # shuffled columns: the filter must sort by probability, not by position
     logits = np.log(probs[order])[None]
-    p = sampling.filter_logits(logits, SampleConfig(top_p=top_p))
+    p = probabilities(logits, SampleConfig(top_p=top_p))
     expected = np.zeros(4)
     expected[kept] = probs[kept] / probs[kept].sum()
     np.testing.assert_allclose(p[0], expected[order], atol=1e-12)

@@ -46,11 +46,6 @@ def log_weights(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
     return z
 
 
-def filter_logits(logits: np.ndarray, cfg: SampleConfig) -> np.ndarray:
-    """(N, V) logits -> (N, V) probabilities after temperature, top-k and top-p (nucleus)."""
-    return softmax(log_weights(logits, cfg))
-
-
 def choose(logits: np.ndarray, cfg: SampleConfig, rng: np.random.Generator) -> np.ndarray:
     """One character id per row of (N, V) logits.
 
