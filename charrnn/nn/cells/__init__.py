@@ -78,42 +78,22 @@ def zero_biases(gates: int) -> Callable[[int, np.dtype], tuple[np.ndarray, np.nd
     return init
 
 
+def _kernels_of(module, **shape) -> Cell:
+    """A module's prepare, forward, backward and step, with its sizes and bias start."""
+    kernels = {name: getattr(module, name) for name in ("prepare", "forward", "backward", "step")}
+    return Kernels(**shape, **kernels)
+
+
 def _rnn(relu: bool) -> Cell:
-    return Kernels(
-        gates=1,
-        states=1,
-        scratch=0,
-        prepare=rnn.prepare,
-        forward=partial(rnn.forward, relu=relu),
-        backward=partial(rnn.backward, relu=relu),
-        step=partial(rnn.step, relu=relu),
-        init_biases=zero_biases(1),
-    )
+    act = {name: partial(getattr(rnn, name), relu=relu) for name in ("forward", "backward", "step")}
+    return Kernels(gates=1, states=1, scratch=0, prepare=rnn.prepare, init_biases=zero_biases(1), **act)
 
 
 CELLS: dict[str, Cell] = {
     "rnn_tanh": _rnn(relu=False),
     "rnn_relu": _rnn(relu=True),
-    "lstm": Kernels(
-        gates=4,
-        states=2,
-        scratch=2,
-        prepare=lstm.prepare,
-        forward=lstm.forward,
-        backward=lstm.backward,
-        step=lstm.step,
-        init_biases=lstm.init_biases,
-    ),
-    "gru": Kernels(
-        gates=3,
-        states=1,
-        scratch=2,
-        prepare=gru.prepare,
-        forward=gru.forward,
-        backward=gru.backward,
-        step=gru.step,
-        init_biases=zero_biases(3),
-    ),
+    "lstm": _kernels_of(lstm, gates=4, states=2, scratch=2, init_biases=lstm.init_biases),
+    "gru": _kernels_of(gru, gates=3, states=1, scratch=2, init_biases=zero_biases(3)),
 }
 
 
