@@ -26,7 +26,7 @@ from charrnn.config import SampleConfig
 from charrnn.data.corpus import Corpus, read_corpus
 from charrnn.errors import DataError, NotTheTrainingCorpus
 
-MAX_INDEX_CHARS = 32_000_000  # the suffix array's build needs about 25 bytes per character at its peak
+MAX_INDEX_CHARS = 32_000_000  # the build's peak: about 30 bytes per character (benchmarks/novelty.py), 1 GB here
 MIN_COPY = SampleConfig.min_copy  # see there why
 
 
@@ -111,7 +111,7 @@ class CorpusIndex:
         if n > MAX_INDEX_CHARS:
             raise DataError(
                 f"the corpus has {n:,} characters; the novelty index holds at most {MAX_INDEX_CHARS:,} "
-                "(building it takes about 25 bytes per character), so copying from it cannot be checked"
+                "(building it takes about 30 bytes per character), so copying from it cannot be checked"
             )
 
     def encode(self, text: str) -> np.ndarray:
