@@ -42,7 +42,9 @@ def main() -> None:
         params = page.rounded(ckpt.params, dtype)
         bpc = float(-scoring.log_probs(params, m, ckpt.vocab, text).mean() / np.log(2))
         full = full if full is not None else bpc
-        print(f"  {dtype}: page {size / 1e6:6.2f} MB, {bpc:.5f} bits/char on {len(text):,} held-out characters ({bpc - full:+.5f})")
+        print(
+            f"  {dtype}: page {size / 1e6:6.2f} MB, {bpc:.5f} bits/char on {len(text):,} held-out characters ({bpc - full:+.5f})"
+        )
 
 
 if __name__ == "__main__":

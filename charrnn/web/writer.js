@@ -189,7 +189,7 @@
 
   // -- the page ---------------------------------------------------------------------------------
   const $ = id => document.getElementById(id);
-  const shown = ch => ({ "\n": "\\n", " ": "␠", "\t": "\\t" })[ch] || ch;
+  const shown = ch => ({ "\n": "\\n", " ": "sp", "\t": "\\t" })[ch] || ch;  // fonts without ␠ show a box
   let running = null, lastLogits = null;
 
   function options() {
