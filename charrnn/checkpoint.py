@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,12 @@ def is_npz(path: str | Path) -> bool:
 
 
 def _check_file(path: Path) -> None:
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        pass
+    except OSError as e:  # a name too long, a loop of links, a directory that cannot be searched
+        raise CheckpointError(f"cannot read the checkpoint {files.display(path)}: {e.strerror}") from None
     if not path.exists():
         raise CheckpointMissing(path)
     if path.is_dir():

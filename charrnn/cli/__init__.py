@@ -68,10 +68,16 @@ for command in (train.train, sample.sample, inspect.inspect, export.export):
 
 def main() -> None:
     """Console-script entry point: no traceback ever reaches the user."""
+    from charrnn.cli import streams
+
+    streams.guard()
     try:
         cli.main(prog_name="charrnn")
     except KeyboardInterrupt:  # before or after a command runs (Group.invoke sees those during one)
         interrupted()
+    except OSError as e:  # the system refused (a full disk, a closed stream): not a bug
+        streams.report(e)
+        sys.exit(1)
     except Exception as e:  # a bug: say so in one line; CHARRNN_DEBUG=1 shows the traceback
         if os.environ.get("CHARRNN_DEBUG"):
             raise

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from charrnn.cli import streams
 from charrnn.errors import one_line
 
 DEFAULT_CHECKPOINT = "charrnn.npz"  # in the current directory, for all three commands
@@ -110,6 +111,10 @@ def quiet_broken_pipe():
             f"standard output ({e.encoding}) cannot encode {e.object[e.start : e.end]!r}; "
             "use a UTF-8 locale or set PYTHONIOENCODING=utf-8"
         ) from None
+    except OSError as e:  # a full disk, a closed stdout: the product is lost, and that is an error
+        streams.finish()  # drops stdout so the final flush cannot fail again
+        raise click.ClickException(f"cannot write to standard output: {e.strerror or e}") from None
+    streams.finish()
 
 
 def training_index(ckpt, corpus_path: Path | None):

@@ -126,6 +126,14 @@ def given(ctx: click.Context, names) -> dict:
     return {n: ctx.params[n] for n in names if ctx.get_parameter_source(n) not in defaults}
 
 
+class CheckpointPath(click.Path):
+    """A checkpoint's path. From CHARRNN_CHECKPOINT it is one path, whole: click would split a
+    variable of several paths at ':' (os.pathsep), and run-12:30.npz is one file."""
+
+    def split_envvar_value(self, rv: str):
+        return (rv,)
+
+
 def checkpoint_option(help: str = "Checkpoint file to read.", multiple: bool = False, **kwargs):
     """-c/--checkpoint, shared by every command, with `help` saying what the command does with the
     file; `multiple` for the views that compare models (their parameter is then `checkpoints`)."""
@@ -133,7 +141,7 @@ def checkpoint_option(help: str = "Checkpoint file to read.", multiple: bool = F
         "-c",
         "--checkpoint",
         "checkpoints" if multiple else "checkpoint",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=CheckpointPath(dir_okay=False, path_type=Path),
         multiple=multiple,
         default=[DEFAULT_CHECKPOINT] if multiple else DEFAULT_CHECKPOINT,
         show_default=True,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from charrnn.cli import streams
 from charrnn.cli.common import corpus_option, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_option, config_options
 from charrnn.config import SampleConfig
@@ -233,7 +233,9 @@ def report(samples: list[Sample], cfg, prime: str, as_json: bool, judge) -> None
         how = "beam" if cfg.beam else "best-of" if cfg.best_of else "sample"
         by = str(judge) if judge else "writer"
         click.echo(
-            json.dumps({"prime": prime, "method": how, "scored_by": by, "samples": [s.to_dict() for s in samples]})
+            streams.json_line(
+                {"prime": prime, "method": how, "scored_by": by, "samples": [s.to_dict() for s in samples]}
+            )
         )
         return
     for i, s in enumerate(samples, 1):

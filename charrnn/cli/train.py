@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from charrnn.cli import streams
 from charrnn.cli import workers as parallel_cli
 from charrnn.cli.common import command_line, output_to
 from charrnn.cli.errors import caution, message
@@ -80,6 +81,8 @@ def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sampl
                     caught,
                 )
         return
+    if corpus == "-":
+        streams.stdin_bytes()  # a closed stdin is said here, not as an empty corpus by the workers
     model_cfg, train_cfg, previous, save = _configured(corpus, checkpoint, resume, force, options)
     n = 1 if parallel.under_mpi() else parallel_cli.count(workers, train_cfg.batch_size)
     if n > 1:
@@ -122,7 +125,7 @@ def _read(corpus: str, encoding: str, decode_errors: str, quiet: bool, previous)
         from charrnn.cli import console
 
         console.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
-    data = read_corpus(sys.stdin.buffer if corpus == "-" else corpus, encoding, decode_errors)
+    data = read_corpus(streams.stdin_bytes() if corpus == "-" else corpus, encoding, decode_errors)
     if previous is not None:
         data = data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
     return data

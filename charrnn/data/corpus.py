@@ -97,6 +97,15 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
             raise UndecodableText(
                 f"the corpus is not valid {encoding}: undecodable byte at offset {at}", encoding, at
             ) from None
+        except UnicodeError as e:  # utf-16 and utf-32 without a byte-order mark: no byte order to read by
+            if "BOM" not in str(e):
+                raise UndecodableText(f"the text cannot be decoded as {encoding} ({e})", encoding, offset) from None
+            raise UndecodableText(
+                f"the text is {encoding} without a byte-order mark, so its byte order is unknown; pass "
+                f"--encoding {encoding}-le or {encoding}-be to name it",
+                encoding,
+                0,
+            ) from None
         offset += len(data)
         carry = ""
         if strip_bom and text:

@@ -7,8 +7,6 @@ renderer that draws it in the terminal (cli/render.py).
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +14,7 @@ from typing import Any, Protocol
 import click
 from click.core import ParameterSource
 
+from charrnn.cli import streams
 from charrnn.cli.common import output_to, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, read_options
 
@@ -77,7 +76,7 @@ def read_text(text_path: str, encoding: str, decode_errors: str) -> str:
     from charrnn import budget
     from charrnn.data.corpus import read_text
 
-    source = sys.stdin.buffer if text_path == "-" else text_path
+    source = streams.stdin_bytes() if text_path == "-" else text_path
     return read_text(source, encoding, decode_errors, max_chars=budget.text_chars_max())
 
 
@@ -92,7 +91,7 @@ def show(result: Result, as_json: bool, render: Callable[[Any], None], page: Pat
 
     with quiet_broken_pipe():
         if as_json:
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            click.echo(streams.json_line(result.to_dict()))
         else:
             render(result)
     if page is not None:
