@@ -20,7 +20,7 @@ import pytest
 
 from charrnn import checkpoint as ckpt_io
 from charrnn.errors import CheckpointError
-from tests.cli_helpers import TEXT, assert_clean_error, checkpoint_arrays, checkpoint_meta, invoke, script, tiny
+from tests.cli_helpers import assert_clean_error, checkpoint_arrays, checkpoint_meta, invoke, script
 
 PEAK_MAX_MB = 100
 LINE_MAX = 300  # characters of the one error line, path included
@@ -47,8 +47,8 @@ def save(path: Path, arrays: dict, meta) -> Path:
     return path
 
 
-def hostile(kind: str, good: Path, path: Path) -> Path:
-    arrays, meta = checkpoint_arrays(good), checkpoint_meta(good)
+def hostile(kind: str, trained: Path, path: Path) -> Path:
+    arrays, meta = checkpoint_arrays(trained), checkpoint_meta(trained)
     if kind == "extra member of 512 MiB":
         save(path, arrays, meta)
         with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as z:
@@ -100,17 +100,9 @@ HOSTILE = {
 
 
 @pytest.fixture(scope="module")
-def good(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("good")
-    (d / "corpus.txt").write_text(TEXT)
-    assert invoke(["train", d / "corpus.txt", "-c", d / "m.npz", *tiny(), "-q"]).exit_code == 0
-    return d / "m.npz"
-
-
-@pytest.fixture(scope="module")
-def files(good, tmp_path_factory) -> dict[str, Path]:
+def files(trained, tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("hostile")
-    return {kind: hostile(kind, good, d / f"{kind.replace(' ', '_')}.npz") for kind in HOSTILE}
+    return {kind: hostile(kind, trained, d / f"{kind.replace(' ', '_')}.npz") for kind in HOSTILE}
 
 
 PEAK = """
@@ -170,9 +162,9 @@ def test_every_command_refuses_a_hostile_checkpoint_cheaply(files, kind, command
 
 
 @pytest.fixture
-def damaged(good, tmp_path):
+def damaged(trained, tmp_path):
     def make(change) -> Path:
-        arrays, meta = checkpoint_arrays(good), checkpoint_meta(good)
+        arrays, meta = checkpoint_arrays(trained), checkpoint_meta(trained)
         change(arrays, meta)
         return save(tmp_path / "m.npz", arrays, json.dumps(meta))
 

@@ -25,19 +25,6 @@ from tests.cli_helpers import TEXT, assert_clean_error, invoke, run, script, tin
 FAST = 60  # seconds: far more than any refusal here takes, far less than a hang
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    d = tmp_path_factory.mktemp("model")
-    corpus = write(d / "corpus.txt", TEXT)
-    assert invoke(["train", corpus, "-c", d / "m.npz", *tiny(), "-q"]).exit_code == 0
-    return d / "m.npz"
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    return write(tmp_path / "corpus.txt", TEXT)
-
-
 # -- the library ----------------------------------------------------------------------------
 
 
@@ -89,8 +76,8 @@ def test_a_text_is_read_only_as_far_as_the_limit(tmp_path):
 # -- the command line -----------------------------------------------------------------------
 
 
-def test_a_billion_samples_are_refused_before_allocating(model):
-    result = run(["sample", "-c", model, "--num-samples", "1000000000", "-n", "10"], timeout=FAST)
+def test_a_billion_samples_are_refused_before_allocating(trained):
+    result = run(["sample", "-c", trained, "--num-samples", "1000000000", "-n", "10"], timeout=FAST)
     line = assert_clean_error(result, 1, "--num-samples", "memory")
     assert "--hidden-size" not in line and "--layers" not in line
 
@@ -118,20 +105,24 @@ def test_a_tiny_validation_fraction_is_refused_at_once(corpus, tmp_path, fractio
     assert len(line) < 400
 
 
-def test_an_endless_text_is_refused_not_read_forever(model, tmp_path):
+def test_an_endless_text_is_refused_not_read_forever(trained, tmp_path):
     zero = tmp_path / "zero"
     zero.symlink_to("/dev/zero")
-    assert_clean_error(run(["inspect", "score", zero, "-c", model], timeout=FAST), 1, "longer than")
+    assert_clean_error(run(["inspect", "score", zero, "-c", trained], timeout=FAST), 1, "longer than")
     with open(zero, "rb") as stdin:
         result = subprocess.run(
-            [*script(), "inspect", "score", "-", "-c", model], stdin=stdin, capture_output=True, text=True, timeout=FAST
+            [*script(), "inspect", "score", "-", "-c", trained],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            timeout=FAST,
         )
     assert_clean_error(result, 1, "longer than")
     assert not [p for p in os.listdir(tmp_path) if p != "zero"]
 
 
-def test_gradients_too_large_to_measure_name_span_and_positions(model, tmp_path):
+def test_gradients_too_large_to_measure_name_span_and_positions(trained, tmp_path):
     text = write(tmp_path / "long.txt", TEXT * 8)
-    args = ["inspect", "gradients", text, "-c", model, "--span", "5000", "--positions", "5000"]
+    args = ["inspect", "gradients", text, "-c", trained, "--span", "5000", "--positions", "5000"]
     line = assert_clean_error(run(args, timeout=FAST), 1, "--span", "--positions", "memory")
     assert "--hidden-size" not in line and "--num-samples" not in line

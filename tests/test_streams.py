@@ -15,15 +15,7 @@ import sys
 
 import pytest
 
-from tests.cli_helpers import TEXT, assert_clean_error, invoke, run, script, tiny, write
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    d = tmp_path_factory.mktemp("model")
-    corpus = write(d / "corpus.txt", TEXT)
-    assert invoke(["train", corpus, "-c", d / "m.npz", *tiny(), "-q"]).exit_code == 0
-    return d / "m.npz"
+from tests.cli_helpers import TEXT, assert_clean_error, run, script, tiny, write
 
 
 def shell(command: str, cwd, **env) -> subprocess.CompletedProcess:
@@ -49,8 +41,8 @@ PRODUCTS = {  # commands whose whole point is what they write to stdout
 
 
 @pytest.fixture
-def place(tmp_path, model):
-    (tmp_path / "m.npz").write_bytes(model.read_bytes())
+def place(tmp_path, trained):
+    (tmp_path / "m.npz").write_bytes(trained.read_bytes())
     write(tmp_path / "t.txt", TEXT[:100])
     (tmp_path / "full").symlink_to("/dev/full")
     return tmp_path
