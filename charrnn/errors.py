@@ -68,6 +68,10 @@ class UndecodableText(DataError):
         self.encoding, self.offset = encoding, offset
 
 
+class NoByteOrder(UndecodableText):
+    """UTF-16 or UTF-32 without a byte-order mark: which of its two byte orders is not known."""
+
+
 class NotTheTrainingCorpus(DataError):
     """The training corpus a checkpoint records is not where it says, or a file is not that corpus."""
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from charrnn import files
 from charrnn.config import DECODE_ERRORS, ReadConfig
-from charrnn.errors import DataError, UndecodableText
+from charrnn.errors import DataError, NoByteOrder, UndecodableText
 from charrnn.vocab import Vocab
 
 CHUNK_BYTES = 1 << 20
@@ -100,11 +100,8 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
         except UnicodeError as e:  # utf-16 and utf-32 without a byte-order mark: no byte order to read by
             if "BOM" not in str(e):
                 raise UndecodableText(f"the text cannot be decoded as {encoding} ({e})", encoding, offset) from None
-            raise UndecodableText(
-                f"the text is {encoding} without a byte-order mark, so its byte order is unknown; pass "
-                f"--encoding {encoding}-le or {encoding}-be to name it",
-                encoding,
-                0,
+            raise NoByteOrder(
+                f"the text is {encoding} without a byte-order mark, so its byte order is unknown", encoding, 0
             ) from None
         offset += len(data)
         carry = ""
