@@ -17,9 +17,9 @@ from charrnn.generation.sampling import generate
 from charrnn.language_model import LanguageModel
 from charrnn.nn import model
 from charrnn.vocab import Vocab
-from tests.conftest import CELLS
 
 from .cli_helpers import TEXT, assert_clean_error, invoke, train, write
+from .conftest import CELLS
 from .test_analysis import hand_model
 
 CHARS = "\nabcde"

@@ -16,10 +16,9 @@ from charrnn.analysis import scoring
 from charrnn.config import SampleConfig
 from charrnn.generation.sampling import generate
 from charrnn.web import page as web
-from tests.conftest import CELLS
 
 from .cli_helpers import NON_ASCII, TEXT, assert_clean_error, invoke, train, write
-from .conftest import PATTERN, train_tiny
+from .conftest import CELLS, PATTERN, train_tiny
 from .test_html import chromium_or_skip, run_chromium
 
 PRIME = "hel"
