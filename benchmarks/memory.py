@@ -3,11 +3,13 @@
 Writes a synthetic text of --mb megabytes (default 500) to a temporary directory, then runs
 `charrnn train` on it in a subprocess for a few steps of config B (2 x 256 LSTM, batch 32,
 seq 64) and prints the child's peak resident set size (resource.getrusage), beside the same
-run on a 5 MB text for comparison. Reading the corpus streams it twice in 1 MiB chunks and
-memory-maps its ids (one byte per character here), so the figures should be close.
+run on a 5 MB text for comparison, and on a folder of --files files (default 5,000) that hold
+the large text between them (read as documents: data/sources.py). Reading the corpus streams it
+in 1 MiB chunks and memory-maps its ids (one byte per character here), so the figures should be
+close.
 
     python benchmarks/memory.py            # 500 MB
-    python benchmarks/memory.py --mb 50
+    python benchmarks/memory.py --mb 50 --files 1000
     python benchmarks/memory.py --workers 2   # an MPI job of 2: the peak of its largest process
 """
 
@@ -31,6 +33,15 @@ def write_corpus(path: Path, megabytes: int, seed: int = 0) -> None:
     with open(path, "wb") as f:
         for _ in range(megabytes):
             f.write(ALPHABET[rng.integers(0, len(ALPHABET), 1 << 20)].tobytes())
+
+
+def write_folder(folder: Path, megabytes: int, n_files: int, seed: int = 0) -> None:
+    """n_files files holding `megabytes` of text between them."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    size = (megabytes << 20) // n_files
+    for i in range(n_files):
+        (folder / f"{i:06}.txt").write_bytes(ALPHABET[rng.integers(0, len(ALPHABET), size)].tobytes())
 
 
 def peak_rss_of_training(corpus: Path, workdir: Path, workers: str) -> tuple[float, float]:
@@ -81,6 +92,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=int, default=500, help="size of the large synthetic corpus")
     ap.add_argument("--workers", default="1", help="worker processes (needs the mpi extra beyond 1)")
+    ap.add_argument("--files", type=int, default=5000, help="files of the folder that holds it too")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="charrnn-mem-") as tmp:
         tmp = Path(tmp)
@@ -93,6 +105,13 @@ def main(argv=None) -> None:
                 f"5 training steps of config B in {seconds:.0f} s)"
             )
             corpus.unlink()
+        folder = tmp / "folder"
+        write_folder(folder, args.mb, args.files)
+        rss, seconds = peak_rss_of_training(folder, tmp, args.workers)
+        print(
+            f"folder of {args.files:,} files, {args.mb:,} MB, {args.workers} worker(s): peak RSS {rss:,.0f} MB per "
+            f"process (read, encode and 5 training steps of config B in {seconds:.0f} s)"
+        )
     print(f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 

@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from charrnn import files
 from charrnn.config import ReadConfig
 from charrnn.data import corpus as stream
 from charrnn.data.corpus import Corpus
@@ -51,6 +52,7 @@ class Source:
         if self.stream is not None:
             self.stream.seek(0)
             return stream._Unclosed(self.stream).__enter__()
+        files.reading(self.path)  # no output of the command may be written over it
         return stream._open_path(self.path)
 
 
@@ -99,11 +101,11 @@ def _files_of(given: Path) -> Iterator[tuple[str, Path]]:
         yield given.as_posix(), given
         return
     prefix = "" if given.name in ("", ".", "..") else given.name + "/"
-    for root, dirs, files in os.walk(given):
+    for root, dirs, names in os.walk(given):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for f in sorted(files):
-            if not f.startswith("."):
-                path = Path(root, f)
+        for f in sorted(names):
+            path = Path(root, f)
+            if not f.startswith(".") and path.is_file():  # not a FIFO, device or broken link
                 yield prefix + path.relative_to(given).as_posix(), path
 
 
