@@ -175,6 +175,9 @@ class SampleConfig(Checked):
     # this length on; about four English words, which text that copies nothing rarely reaches
     # (1 % of README prose against the Shakespeare corpus, against 20 % at 10 characters)
     min_copy: int = setting(20, "With novelty: count a span as copied from this many characters on.", min=1)
+    documents: int | None = setting(
+        None, "Write N whole documents, each from a document's start to its end (-n characters at most).", min=1
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -196,6 +199,8 @@ class SampleConfig(Checked):
                 )
         if self.best_of and self.argmax:
             raise ConfigError("best-of compares draws; argmax draws the same text every time")
+        if self.documents and (self.beam or self.best_of):
+            raise ConfigError("whole documents are drawn one by one to their end; drop beam and best-of")
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,24 @@ class ParallelConfig(Checked):
         super().__post_init__()
         if self.workers != "auto" and not (isinstance(self.workers, int) and self.workers >= 1):
             raise ConfigError.invalid("workers", self.workers, "a number of at least 1, or auto")
+
+
+@dataclass(frozen=True)
+class SourceConfig(Checked):
+    """Which files of the folders given are read, and where a text's documents end (data/sources.py)."""
+
+    include: tuple[str, ...] = setting(
+        (), "Read only files whose name or path matches this glob, e.g. '*.py' (repeatable)."
+    )
+    exclude: tuple[str, ...] = setting((), "Leave out files whose name or path matches this glob (repeatable).")
+    document_separator: str | None = setting(
+        None, "End a document wherever this text stands in a file (it is dropped)."
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.document_separator == "":
+            raise ConfigError.invalid("document_separator", "", "a text of at least one character")
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from charrnn import checkpoint
+from charrnn.cli.sample import SEPARATOR_LINE
 from charrnn.config import ModelConfig, SampleConfig, TrainConfig
 from charrnn.data.sources import read_documents, select
 from charrnn.errors import DataError
 from charrnn.generation.documents import documents
 from charrnn.language_model import LanguageModel
 from charrnn.training.trainer import Trainer
+from tests.cli_helpers import TEXT, assert_clean_error, invoke, tiny, write
 
 WORDS = ["apple", "berry", "cherry", "date", "elder", "fig", "grape", "honey", "kiwi"]
 WORDS += ["lemon", "mango", "nut", "olive", "pear", "quince", "rice", "sage", "tea"]
@@ -68,3 +70,23 @@ def test_three_documents_are_three_well_formed_documents(trained, seed):
 def test_a_model_of_one_text_has_no_documents_to_write(trained_lstm):
     with pytest.raises(DataError, match="without document boundaries"):
         next(documents(trained_lstm, None, SampleConfig(), 2))
+
+
+def test_sample_documents_writes_whole_documents_separated_and_without_their_boundary(trained):
+    result = invoke(["sample", "-c", trained, "--documents", "3", "--temp", "0.3", "--seed", "1", "-n", "100"])
+    assert result.exit_code == 0, result.stderr
+    docs = result.stdout.split(SEPARATOR_LINE + "\n")
+    assert len(docs) == 3 and all(WELL_FORMED.fullmatch(d) for d in docs), docs
+    B = checkpoint.load(trained).progress["corpus"]["boundary"]
+    assert B not in result.stdout
+    custom = invoke(["sample", "-c", trained, "--documents", "2", "--temp", "0.3", "--separator", "%%\n"])
+    assert custom.stdout.count("%%\n") == 1 and all(WELL_FORMED.fullmatch(d) for d in custom.stdout.split("%%\n"))
+
+
+def test_sample_documents_says_when_it_cannot(trained, tmp_path):
+    cut = invoke(["sample", "-c", trained, "--documents", "2", "-n", "4", "--seed", "0"])
+    assert cut.exit_code == 0 and "documents 1, 2 reached -n 4 characters" in cut.stderr
+    assert_clean_error(invoke(["sample", "-c", trained, "--documents", "2", "--num-samples", "2"]), 2, "--num-samples")
+    one_text = tmp_path / "one.npz"
+    assert invoke(["train", write(tmp_path / "t.txt", TEXT), "-c", one_text, *tiny(), "-q"]).exit_code == 0
+    assert_clean_error(invoke(["sample", "-c", one_text, "--documents", "2"]), 1, "without document boundaries")

@@ -17,7 +17,7 @@ from charrnn.config import SampleConfig
 
 @click.command(short_help="Write new text to stdout.")
 @checkpoint_option("Checkpoint of the model to sample from.")
-@config_options(SampleConfig, omit=("beam", "best_of", "min_copy"))
+@config_options(SampleConfig, omit=("beam", "best_of", "min_copy", "documents"))
 @click.option("--prime", default="", help="Text to warm the model up on; printed first.")
 @click.option("--no-prime-echo", is_flag=True, help="Do not print the prime text.")
 @click.option("--skip-unknown", is_flag=True, help="Drop prime characters the model never saw, with a warning.")
@@ -28,6 +28,7 @@ from charrnn.config import SampleConfig
     "--separator", show_default="a line of dashes", help="Printed between samples; e.g. $'\\n\\n' for a blank line."
 )
 @click.option("--stop-at", help="Stop a sample once it produces this text (e.g. a blank line: $'\\n\\n').")
+@config_option(SampleConfig, "documents", metavar="N")
 @config_option(SampleConfig, "beam", metavar="K")
 @config_option(SampleConfig, "best_of", metavar="N")
 @click.option(
@@ -54,6 +55,7 @@ def sample(
     num_samples,
     separator,
     stop_at,
+    documents,
     beam,
     best_of,
     judge,
@@ -73,6 +75,7 @@ def sample(
       charrnn sample -n 200 --prime "HAMLET:" --beam 4
       charrnn sample -n 300 --best-of 16 --num-samples 2 --temp 1.2
       charrnn sample -n 1000 --novelty --json
+      charrnn sample -c code.npz --documents 3 -n 3000
     """
     from charrnn import budget
     from charrnn import checkpoint as ckpt_io
@@ -92,6 +95,7 @@ def sample(
         beam=beam,
         best_of=best_of,
         min_copy=min_copy,
+        documents=documents,
     )
     if judge and not best_of:
         raise click.UsageError("--judge ranks the samples of --best-of N; give --best-of too")
@@ -118,8 +122,12 @@ def sample(
         kept,
         {"num_samples": num_samples, "length": length},
     )
+    if documents:
+        _check_documents(model, num_samples, stop_at, as_json)
     with quiet_broken_pipe():
-        if beam or best_of or as_json:
+        if documents:
+            samples = [Sample(t) for t in _write_documents(model, cfg, prime, head, separator)]
+        elif beam or best_of or as_json:
             samples = chosen(model, judge_model, cfg, prime, num_samples, stop_at)
             _print_all([s.text for s in samples], head, separator, as_json)
         else:
@@ -128,6 +136,36 @@ def sample(
         for s in samples:
             s.novelty = index.novelty(s.text, min_copy) if index else None
         report(samples, cfg, prime, as_json, judge)
+
+
+def _check_documents(model, num_samples: int, stop_at: str | None, as_json: bool) -> None:
+    """--documents N draws N documents to their ends: it takes the place of these options."""
+    clash = [o for o, v in (("--num-samples", num_samples > 1), ("--stop-at", stop_at), ("--json", as_json)) if v]
+    if clash:
+        raise click.UsageError(f"--documents N draws N documents, each to its end; drop {', '.join(clash)}")
+    if not model.progress.get("corpus", {}).get("boundary"):
+        raise click.ClickException(
+            "this model was trained on one text, without document boundaries, so it cannot end a document; "
+            "train it on several files or a folder, or with --document-separator"
+        )
+
+
+def _write_documents(model, cfg, prime: str, head: str, separator: str | None) -> list[str]:
+    """Stream N whole documents, separated by `separator`; say which ones -n cut short."""
+    from charrnn.cli import console
+    from charrnn.generation.documents import documents
+    from charrnn.language_model import LanguageModel
+
+    boundary, lead_in = model.progress["corpus"]["boundary"], model.progress.get("lead_in") or ""
+    streams = documents(LanguageModel.of(model), boundary, cfg, cfg.documents, prime, lead_in)
+    texts = _write_samples(streams, cfg.documents, head, separator, None)
+    cut = [i + 1 for i, t in enumerate(texts) if len(t) == cfg.length]
+    if cut:
+        console.warning(
+            f"document{'s' * (len(cut) > 1)} {', '.join(map(str, cut))} reached -n {cfg.length:,} characters "
+            "before the model ended it; raise -n for whole ones"
+        )
+    return texts
 
 
 SEPARATOR_LINE = "-----"
@@ -152,6 +190,7 @@ def _write_samples(streams, n: int, head: str, separator: str | None, stop_at: s
     out.flush()
     for chars in streams:
         for i, ch in enumerate(chars):
+            done[i] = done[i] or ch is None  # a document that has ended (generation/documents.py)
             if done[i]:
                 continue
             texts[i].append(ch)

@@ -5,27 +5,41 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from charrnn.cli import streams
+from charrnn.cli import streams, train_setup
 from charrnn.cli import workers as parallel_cli
 from charrnn.cli.common import command_line, output_to
 from charrnn.cli.errors import caution, message
 from charrnn.cli.interrupts import deferred_signals, interrupted
 from charrnn.cli.options import checkpoint_option, config_option, config_options, given, read_options
-from charrnn.config import ModelConfig, ParallelConfig, TrainConfig
+from charrnn.config import ModelConfig, ParallelConfig, SourceConfig, TrainConfig
 
 
 @click.command(short_help="Learn a text into a checkpoint.")
-@click.argument("corpus", type=click.Path(exists=True, dir_okay=False, readable=True, allow_dash=True))
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, readable=True, allow_dash=True))
 @checkpoint_option("Checkpoint file to write (with --resume: to continue).")
 @config_options(ModelConfig, TrainConfig)
 @read_options
+@config_option(SourceConfig, "include", multiple=True, show_default=False)
+@config_option(SourceConfig, "exclude", multiple=True, show_default=False)
+@config_option(SourceConfig, "document_separator")
+@click.option(
+    "--init-from",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OLD.npz",
+    help="Fine-tune: a new run that starts from this model's weights and settings (characters matched by character).",
+)
+@click.option(
+    "--log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.jsonl",
+    help="Append one JSON line per validation to this file (step, elapsed, bits/char, lr, chars/s).",
+)
 @click.option("--resume", is_flag=True, help="Continue training the existing checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing checkpoint.")
 @click.option(
@@ -38,8 +52,30 @@ from charrnn.config import ModelConfig, ParallelConfig, TrainConfig
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; errors only.")
 @config_option(ParallelConfig, "workers")
 @click.pass_context
-def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sample_length, quiet, workers, **options):
-    """Train a model on CORPUS (a text file, or - for standard input).
+def train(
+    ctx,
+    corpus,
+    checkpoint,
+    encoding,
+    decode_errors,
+    include,
+    exclude,
+    document_separator,
+    init_from,
+    log,
+    resume,
+    force,
+    sample_length,
+    quiet,
+    workers,
+    **options,
+):
+    """Train a model on CORPUS: a text file, - for standard input, or several files and folders.
+
+    Several files, or a folder (read recursively, hidden files left out, --include/--exclude to
+    choose), are read as documents: the model learns where each starts and ends, `charrnn sample
+    --documents N` writes whole ones, and with ten or more, validation holds out whole documents.
+    Binary and undecodable files are skipped and counted.
 
     Saves the checkpoint at every validation and when stopped with Ctrl-C, so that `charrnn
     sample` works on it at once; the weights it keeps are those with the best validation loss.
@@ -51,6 +87,8 @@ def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sampl
       charrnn train notes.txt --model gru --hidden-size 128 --max-time 2m -c notes.npz
       cat *.py | charrnn train - --epochs 5 -c code.npz
       charrnn train corpora/shakespeare.txt --resume --max-time 20m
+      charrnn train src/ --include '*.py' --max-time 5m -c code.npz
+      charrnn train new.txt --init-from code.npz -c new.npz --max-time 2m
       charrnn train corpora/shakespeare.txt --workers 2
       mpiexec -n 4 -f hosts charrnn train corpora/shakespeare.txt
     """
@@ -60,14 +98,18 @@ def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sampl
         raise click.UsageError(
             "--workers starts an MPI job of its own; under mpiexec leave it out (mpiexec -n sets the workers)"
         )
+    options["init_from"] = init_from  # for _configured
+    reading = dict(encoding=encoding, decode_errors=decode_errors, include=include, exclude=exclude)
+    reading["separator"] = document_separator
+    SourceConfig(include, exclude, document_separator)  # its checks, before anything is read
     comm = parallel.world()
     if comm.distributed:
         lead = comm.rank == 0
         # the others defer signals from the start: rank 0, which says when training starts, may be
         # stopped by a Ctrl-C that reaches them before they get there
         with nullcontext(None) if lead else deferred_signals() as caught:
-            prepare = lambda: _prepare(corpus, checkpoint, resume, force, options, encoding, decode_errors, quiet)  # noqa: E731
-            (model_cfg, train_cfg, previous, save), data = parallel_cli.lead(comm, prepare)
+            prepare = lambda: _prepare(corpus, checkpoint, resume, force, options, reading, quiet)  # noqa: E731
+            (model_cfg, train_cfg, previous, save, init), data = parallel_cli.lead(comm, prepare)
             with parallel_cli.together(comm):
                 _train(
                     data,
@@ -79,25 +121,27 @@ def train(ctx, corpus, checkpoint, encoding, decode_errors, resume, force, sampl
                     not lead or quiet,
                     comm,
                     caught,
+                    init,
+                    log if lead else None,
                 )
         return
-    if corpus == "-":
+    if "-" in corpus:
         streams.stdin_bytes()  # a closed stdin is said here, not as an empty corpus by the workers
-    model_cfg, train_cfg, previous, save = _configured(corpus, checkpoint, resume, force, options)
+    model_cfg, train_cfg, previous, save, init = _configured(corpus, checkpoint, resume, force, options)
     n = 1 if parallel.under_mpi() else parallel_cli.count(workers, train_cfg.batch_size)
     if n > 1:
         parallel_cli.launch(ctx, n, checkpoint)
-    data = _read(corpus, encoding, decode_errors, quiet, previous)
-    _train(data, model_cfg, train_cfg, previous, save, sample_length, quiet, comm)
+    data = _read(corpus, reading, quiet, train_cfg, previous, init)
+    _train(data, model_cfg, train_cfg, previous, save, sample_length, quiet, comm, None, init, log)
 
 
-def _prepare(corpus, checkpoint, resume, force, options, encoding, decode_errors, quiet):
+def _prepare(corpus, checkpoint, resume, force, options, reading, quiet):
     """Rank 0's part before training: the checks and the configs (which every worker gets), and the corpus."""
     setup = _configured(corpus, checkpoint, resume, force, options)
-    return setup, _read(corpus, encoding, decode_errors, quiet, setup[2])
+    return setup, _read(corpus, reading, quiet, setup[1], setup[2], setup[4])
 
 
-def _configured(corpus: str, checkpoint: Path, resume: bool, force: bool, options: dict):
+def _configured(corpus: tuple[str, ...], checkpoint: Path, resume: bool, force: bool, options: dict):
     """The checks on the checkpoint's path, and the configs: the model's, training's, the checkpoint
     continued (or None) and the Saver that writes the run."""
     from charrnn import checkpoint as ckpt_io
@@ -115,20 +159,51 @@ def _configured(corpus: str, checkpoint: Path, resume: bool, force: bool, option
     expect = files.ANY if force else files.identity(checkpoint) or files.NEW
     previous = ckpt_io.load(checkpoint, for_update=True) if resume else None
     ctx = click.get_current_context()
-    return (*_configs(options, given(ctx, options), previous), previous, Saver(checkpoint, expect))
+    _check_schedule(options, previous)
+    init_from = options.pop("init_from")
+    if init_from is None:
+        return (*_configs(options, given(ctx, options), previous), previous, Saver(checkpoint, expect), None)
+    stated = given(ctx, options)
+    init, model_cfg, train_cfg = train_setup.fine_tuning(
+        init_from,
+        {k: v for k, v in stated.items() if k in _field_names(ModelConfig)},
+        {k: v for k, v in stated.items() if k in _field_names(TrainConfig)},
+        resume,
+    )
+    return model_cfg, train_cfg, None, Saver(checkpoint, expect), init
 
 
-def _read(corpus: str, encoding: str, decode_errors: str, quiet: bool, previous):
-    from charrnn.data.corpus import read_corpus
-
-    if corpus == "-" and sys.stdin.isatty() and not quiet:
-        from charrnn.cli import console
-
-        console.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
-    data = read_corpus(streams.stdin_bytes() if corpus == "-" else corpus, encoding, decode_errors)
+def _check_schedule(options: dict, previous) -> None:
+    """A cosine schedule decays over a number of steps: the run must have one."""
+    c = {k: options[k] for k in ("lr_schedule", "max_steps", "epochs", "cosine_steps")}
     if previous is not None:
-        data = data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
-    return data
+        c = {
+            k: v
+            if click.get_current_context().get_parameter_source(k).name != "DEFAULT"
+            else getattr(previous.train, k)
+            for k, v in c.items()
+        }
+    if c["lr_schedule"] == "cosine" and c["max_steps"] is None and c["epochs"] is None and c["cosine_steps"] is None:
+        raise click.UsageError(
+            "--lr-schedule cosine decays over a number of steps: give --max-steps, --epochs or --cosine-steps"
+        )
+
+
+def _field_names(cls) -> set[str]:
+    from dataclasses import fields
+
+    return {f.name for f in fields(cls)}
+
+
+def _read(corpus: tuple[str, ...], reading: dict, quiet: bool, train_cfg, previous, init):
+    """The corpus, in the ids of the model continued (an error naming new characters) or
+    fine-tuned (the joint vocabulary), marking documents with that model's boundary if it has one."""
+    model = previous or (init.ckpt if init is not None else None)
+    boundary = model.progress.get("corpus", {}).get("boundary") if model is not None else None
+    data = train_setup.read(corpus, **reading, val_fraction=train_cfg.val_fraction, quiet=quiet, boundary=boundary)
+    if previous is not None:
+        return data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
+    return train_setup.adapt(data, init) if init is not None else data
 
 
 @dataclass
@@ -152,13 +227,13 @@ class Saver:
         self.expect = files.ANY if self.expect == files.ANY else written
 
 
-def _check_replaceable(corpus: str, path: Path, resume: bool, force: bool) -> None:
+def _check_replaceable(corpus: tuple[str, ...], path: Path, resume: bool, force: bool) -> None:
     """A file exists where the checkpoint goes: continue it, replace it, or refuse to touch it."""
     from charrnn import checkpoint as ckpt_io
 
     if not path.is_file():  # -c /dev/null must not replace /dev/null
         raise click.ClickException(f"{path} is not a regular file; choose a checkpoint file with -c")
-    if corpus != "-" and os.path.samefile(corpus, path):
+    if any(c != "-" and os.path.isfile(c) and os.path.samefile(c, path) for c in corpus):
         raise click.UsageError(f"-c {path} is the corpus itself; choose another file for the checkpoint")
     if path.stat().st_size and not ckpt_io.is_npz(path):
         raise click.ClickException(
@@ -190,17 +265,22 @@ def _configs(options: dict, given: dict, previous):
     return model_cfg, train_cfg
 
 
-def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int, quiet: bool, comm, caught=None):
-    """Train and report; signals are deferred from the announcement on (or already, into `caught`)."""
+def _train(
+    data, model_cfg, train_cfg, previous, save: Saver, sample_length, quiet, comm, caught=None, init=None, log=None
+):
+    """Train and report; signals are deferred from the announcement on (or already, into `caught`).
+
+    `init`: the model a fine-tuning run starts from (train_setup.Start); `log`: the --log path."""
     import numpy as np
 
+    from charrnn import files
     from charrnn.cli import console, render
     from charrnn.nn.functional import bits
     from charrnn.nn.model import num_params
     from charrnn.training.trainer import Trainer
 
     path = save.path
-    trainer = Trainer(data, model_cfg, train_cfg, resume=previous, comm=comm)
+    trainer = Trainer(data, model_cfg, train_cfg, resume=previous, comm=comm, init_from=init and init.ckpt)
     if trainer.finished():
         raise click.ClickException(
             f"{path} has already trained {trainer.step:,} steps ({console.format_duration(trainer.elapsed)}); "
@@ -215,12 +295,16 @@ def _train(data, model_cfg, train_cfg, previous, save: Saver, sample_length: int
     # is announced, Ctrl-C saves before it stops
     with np.errstate(all="ignore"), deferred_signals() if caught is None else nullcontext(caught) as caught:
         say(
-            f"{'Resuming' if previous else 'Training'} a model ({model_cfg.describe(n_params)}) "
+            f"{'Resuming' if previous else 'Fine-tuning' if init else 'Training'} a model "
+            f"({model_cfg.describe(n_params)}) "
             f"on {data.name}: {len(data.ids):,} characters, "
             f"{len(data.vocab)} distinct; {_workers(trainer)}{_limits(train_cfg, console)}"
         )
+        if init is not None:
+            say(train_setup.announce_fine_tuning(init, data.vocab))
         say(_baselines_line(trainer))
-        stopped_by = _run(trainer, save, quiet, caught)
+        with output_to("--log"), files.appending(log) if log else nullcontext() as writer:
+            stopped_by = _run(trainer, save, quiet, caught, writer and train_setup.EvalLog(writer))
     if stopped_by is not None:
         again = command_line(without=("--force",), adding=("--resume",))
         stdin = " (with the same text on standard input)" if data.name == "<stdin>" else ""
@@ -249,8 +333,9 @@ def _baselines_line(trainer) -> str:
     return "Baselines on the validation text: " + render.baselines_line(trainer.measure_baselines().to_dict())
 
 
-def _run(trainer, save: Saver, quiet: bool, caught: list[int]) -> int | None:
-    """The loop: save at every validation; stop between steps once a signal is `caught`, saving first.
+def _run(trainer, save: Saver, quiet: bool, caught: list[int], log=None) -> int | None:
+    """The loop: save at every validation (and append it to the `log`); stop between steps once a
+    signal is `caught`, saving first.
 
     Returns the signal that stopped training, or None when it reached its limit.
     """
@@ -272,6 +357,8 @@ def _run(trainer, save: Saver, quiet: bool, caught: list[int]) -> int | None:
         try:
             for event in trainer.run(stop_requested=lambda: bool(caught)):
                 if isinstance(event, EvalEvent):
+                    if log is not None:
+                        log.record(event, trainer.elapsed)
                     saved_step, shown["val"] = event.step, f"{event.val_bits:.3f}"
                     bar.show(figures=_figures(shown))
                     saving()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -17,28 +17,30 @@ NAMES_SHOWN = 3
 def read(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary=None):
     """The corpus: one text as it is (a file, or - for standard input), or, for folders, several
     files, --include/--exclude or --document-separator, a corpus of documents."""
+    from charrnn.cli import streams
     from charrnn.data.corpus import read_corpus
 
     corpora = tuple(corpora) or ("-",)
     stdin = "-" in corpora
     if stdin and len(corpora) > 1:
         raise click.UsageError("- (standard input) cannot be read with other files; give either")
-    if stdin and sys.stdin.isatty() and not quiet:
+    if stdin and streams.stdin_bytes() and sys.stdin.isatty() and not quiet:
         from charrnn.cli import console
 
         console.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
     one_file = len(corpora) == 1 and (stdin or not Path(corpora[0]).is_dir())
     if one_file and not (separator or include or exclude):
-        return read_corpus(sys.stdin.buffer if stdin else corpora[0], encoding, decode_errors)
+        return read_corpus(streams.stdin_bytes() if stdin else corpora[0], encoding, decode_errors)
     return _read_documents(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary)
 
 
 def _read_documents(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary):
+    from charrnn.cli import streams
     from charrnn.data import corpus as stream
     from charrnn.data import sources
 
     if corpora == ("-",):
-        found = [sources.Source("<stdin>", stream=stream._open_twice_readable(sys.stdin.buffer, None))]
+        found = [sources.Source("<stdin>", stream=stream._open_twice_readable(streams.stdin_bytes(), None).__enter__())]
     else:
         found = sources.select(corpora, include, exclude)
     name = corpora[0] if len(corpora) == 1 else None
@@ -63,13 +65,23 @@ def _say_read(data, skipped) -> None:
         for reason, names in skipped.files.items():
             shown = ", ".join(display(n) for n in names[:NAMES_SHOWN]) + (", ..." if len(names) > NAMES_SHOWN else "")
             parts.append(f"{len(names):,} {reason} file{'s' * (len(names) != 1)} ({shown})")
-        hint = "; --encoding or --decode-errors replace reads undecodable ones" if "undecodable" in skipped.files else ""
+        hint = (
+            "; --encoding or --decode-errors replace reads undecodable ones" if "undecodable" in skipped.files else ""
+        )
         console.warning("skipped " + ", ".join(parts) + hint)
 
 
+@dataclass
+class Start:
+    """The model that --init-from starts from, and where it was read."""
+
+    path: Path
+    ckpt: object  # checkpoint.Checkpoint
+
+
 def fine_tuning(path: Path, given_model: dict, given_train: dict, resume: bool):
-    """The model --init-from starts from, and the run's configs: its shape, its training settings
-    with the options given on top. Shape options that differ are refused."""
+    """The model --init-from starts from (a Start), and the run's configs: its shape, its training
+    settings with the options given on top. Shape options that differ are refused."""
     from charrnn import checkpoint as ckpt_io
     from charrnn.cli.options import flag
 
@@ -83,27 +95,28 @@ def fine_tuning(path: Path, given_model: dict, given_train: dict, resume: bool):
     ]
     if changed:
         raise click.UsageError(f"--init-from keeps the model's shape; it cannot change {', '.join(changed)}")
-    return old, replace(old.model, **given_model), replace(old.train, **given_train)
+    return Start(path, old), replace(old.model, **given_model), replace(old.train, **given_train)
 
 
-def adapt(data, old):
-    """The corpus in the joint vocabulary of the model and the text (see training/finetune.py),
-    and the characters the model never saw."""
+def adapt(data, start: Start):
+    """The corpus in the joint vocabulary of the model and the text (see training/finetune.py)."""
     from charrnn.training import finetune
 
-    vocab, new = finetune.joint_vocab(old.vocab, data.vocab.chars)
-    return data.with_vocab(vocab), new
+    return data.with_vocab(finetune.joint_vocab(start.ckpt.vocab, data.vocab.chars)[0])
 
 
-def announce_fine_tuning(path: Path, old, new_chars: list[str]) -> str:
+def announce_fine_tuning(start: Start, vocab) -> str:
+    """The opening line of a fine-tuning run: from which model, and which characters are new to it."""
     from charrnn.vocab import list_chars
 
+    old, path = start.ckpt, start.path
+    new_chars = old.vocab.missing("".join(vocab.chars))
     corpus = old.progress.get("corpus", {})
     origin = f"{path} ({old.progress.get('step', 0):,} steps on {corpus.get('name', 'an unknown corpus')})"
     if not new_chars:
-        return f"Fine-tuning {origin}: a new run from its weights; every character of the text is one it knows"
+        return f"A new run from the weights of {origin}; every character of the text is one it knows"
     return (
-        f"Fine-tuning {origin}: a new run from its weights; {len(new_chars)} character"
+        f"A new run from the weights of {origin}; {len(new_chars)} character"
         f"{'s' * (len(new_chars) != 1)} it never saw get new rows: {list_chars(new_chars, limit=20)}"
     )
 

@@ -48,10 +48,11 @@ class Source:
     path: Path | None = None
     stream: BinaryIO | None = None  # seekable (standard input, spooled)
 
-    def open(self) -> BinaryIO:
+    def open(self):
+        """The file, to read in a `with`; a stream is rewound and left open."""
         if self.stream is not None:
             self.stream.seek(0)
-            return stream._Unclosed(self.stream).__enter__()
+            return stream._Unclosed(self.stream)
         files.reading(self.path)  # no output of the command may be written over it
         return stream._open_path(self.path)
 
@@ -69,10 +70,11 @@ class Skipped:
         return {reason: len(names) for reason, names in self.files.items()}
 
 
-def _matches(name: str, patterns: Sequence[str]) -> bool:
-    """A glob matches the relative path or the file's own name: '*.py', 'tests/*'."""
+def _matches(name: str, rel: str, patterns: Sequence[str]) -> bool:
+    """A glob matches the file's name, its path in the folder given, or its path as shown:
+    '*.py', 'tests/*', 'src/tests/*'."""
     base = name.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(base, p) for p in patterns)
+    return any(fnmatch.fnmatchcase(n, p) for p in patterns for n in (base, rel, name))
 
 
 def select(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[Source]:
@@ -82,8 +84,8 @@ def select(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Se
     for given in map(Path, paths):
         if not given.exists():
             raise DataError(f"corpus not found: {given}")
-        for name, path in _files_of(given):
-            if (include and not _matches(name, include)) or _matches(name, exclude):
+        for name, rel, path in _files_of(given):
+            if (include and not _matches(name, rel, include)) or _matches(name, rel, exclude):
                 continue
             real = path.resolve()
             if real not in seen:
@@ -96,9 +98,10 @@ def select(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Se
     return [found[name] for name in sorted(found)]
 
 
-def _files_of(given: Path) -> Iterator[tuple[str, Path]]:
+def _files_of(given: Path) -> Iterator[tuple[str, str, Path]]:
+    """(name shown, path within the folder given, path) of each file."""
     if not given.is_dir():
-        yield given.as_posix(), given
+        yield given.as_posix(), given.name, given
         return
     prefix = "" if given.name in ("", ".", "..") else given.name + "/"
     for root, dirs, names in os.walk(given):
@@ -106,7 +109,8 @@ def _files_of(given: Path) -> Iterator[tuple[str, Path]]:
         for f in sorted(names):
             path = Path(root, f)
             if not f.startswith(".") and path.is_file():  # not a FIFO, device or broken link
-                yield prefix + path.relative_to(given).as_posix(), path
+                rel = path.relative_to(given).as_posix()
+                yield prefix + rel, rel, path
 
 
 def split_documents(chunks: Iterator[str], separator: str | None) -> Iterator[str | None]:
@@ -152,11 +156,11 @@ def _documents_of(raw: BinaryIO, encoding: str, errors: str, separator: str | No
 
 def _survey_one(src: Source, encoding: str, errors: str, separator: str | None, survey: _Survey, skipped: Skipped):
     try:
-        raw = src.open()
+        opened = src.open()
     except DataError:
         skipped.add("unreadable", src.name)
         return
-    with raw:
+    with opened as raw:
         if _is_binary(raw, encoding):
             skipped.add("binary", src.name)
             return
