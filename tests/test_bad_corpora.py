@@ -33,8 +33,14 @@ def test_corpus_missing(victim, tmp_path):
     assert victim.unchanged()
 
 
-def test_corpus_is_a_directory(victim, tmp_path):
-    assert_clean_error(train_over(victim, tmp_path), 2, "is a directory")
+def test_corpus_is_a_directory_with_nothing_to_read(victim, tmp_path):
+    """A folder is a corpus of its files (tests/test_training_on_files.py); one with no text is an error."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blob.bin").write_bytes(b"\x00\x01" * 100)
+    assert_clean_error(train_over(victim, empty), 1, "none of the 1 files could be read")
+    (empty / "blob.bin").unlink()
+    assert_clean_error(train_over(victim, empty), 1, "no files in")
     assert victim.unchanged()
 
 

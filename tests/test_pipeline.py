@@ -161,7 +161,7 @@ def test_errors_from_the_real_script(workdir):
     assert missing.stderr.startswith("Error: no checkpoint at none.npz") and missing.stderr.count("\n") == 1
     usage = run(["train", "none.txt"], cwd=workdir)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
-    assert usage.stderr.splitlines()[-1] == "Error: Invalid value for 'CORPUS': File 'none.txt' does not exist."
+    assert usage.stderr.splitlines()[-1] == "Error: Invalid value for 'CORPUS...': Path 'none.txt' does not exist."
     version = run(["--version"])
     assert version.returncode == 0 and version.stdout.startswith("charrnn, version ")
 
