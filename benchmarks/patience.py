@@ -24,9 +24,10 @@ from charrnn.training.trainer import Trainer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def train(text: str, patience: int | None, steps: int, every: int) -> tuple[Trainer, float]:
-    cfg = TrainConfig(max_steps=steps, max_time=None, eval_every=every, patience=patience)
-    trainer = Trainer(Corpus.from_text(text), ModelConfig(hidden_size=128, num_layers=1, dropout=0.0), cfg)
+def train(text: str, patience: int | None, args) -> tuple[Trainer, float]:
+    cfg = TrainConfig(max_steps=args.steps, max_time=None, eval_every=args.eval_every, patience=patience)
+    model = ModelConfig(hidden_size=args.hidden_size, num_layers=1, dropout=0.0)
+    trainer = Trainer(Corpus.from_text(text), model, cfg)
     start = time.perf_counter()
     for _ in trainer.run():
         pass
@@ -39,13 +40,14 @@ def main(argv=None) -> None:
     ap.add_argument("--patience", type=int, default=10)
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--hidden-size", type=int, default=128)
     args = ap.parse_args(argv)
     text = (ROOT / "corpora" / "shakespeare.txt").read_text(encoding="utf-8")[: args.kb * 1000]
     print(
         f"1 x 128 LSTM on the first {len(text):,} characters of corpora/shakespeare.txt, validating every {args.eval_every} steps"
     )
     for patience in (None, args.patience):
-        trainer, seconds = train(text, patience, args.steps, args.eval_every)
+        trainer, seconds = train(text, patience, args)
         last = bits(trainer.history[-1]["val_loss"])
         print(
             f"patience {patience or 'none':>4}: {trainer.step:,} steps in {seconds:.0f} s; best validation "
