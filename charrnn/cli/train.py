@@ -308,7 +308,8 @@ def _train(
     if stopped_by is not None:
         again = command_line(without=("--force",), adding=("--resume",))
         stdin = " (with the same text on standard input)" if data.name == "<stdin>" else ""
-        console.message(f"Interrupted at step {trainer.step:,}: saved {path}; continue with `{again}`{stdin}")
+        if comm.rank == 0:  # the others stop with it, silently
+            console.message(f"Interrupted at step {trainer.step:,}: saved {path}; continue with `{again}`{stdin}")
         interrupted(stopped_by, said=None)
     if trainer.out_of_patience:
         say(
