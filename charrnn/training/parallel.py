@@ -156,7 +156,7 @@ def share_corpus(comm: Solo | World, corpus: Corpus | None) -> Corpus:
     input works, and no worker holds more than a chunk in memory."""
     import numpy as np
 
-    from charrnn.data.corpus import CHUNK_BYTES, Corpus, _ids_to_memmap
+    from charrnn.data.corpus import CHUNK_BYTES, Corpus, _ids_to_memmap, release_pages
 
     if not comm.distributed:
         return corpus
@@ -176,6 +176,6 @@ def share_corpus(comm: Solo | World, corpus: Corpus | None) -> Corpus:
 
     if comm.rank == 0:
         for _ in chunks():
-            pass
+            release_pages(corpus.ids)  # the pages read to send stay resident otherwise
         return corpus
     return Corpus(ids=_ids_to_memmap(chunks(), dtype, n, None), **about)
