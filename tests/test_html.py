@@ -41,14 +41,14 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def made_up_predictions(text: str, chars: list[str]) -> Predictions:
+def made_up_predictions(text: str, chars: list[str], k: int = 3) -> Predictions:
     """Predictions with known numbers: character i was given probability 2**-(i % 9), and the
-    model's favourite was always chars[0]."""
+    model's favourite was always chars[0], with 1/2, then chars[1] with 1/4, ..."""
     n = len(text) - 1
     bits = np.arange(1, n + 1) % 9.0
-    k = min(3, len(chars))
+    k = min(k, len(chars))
     top_ids = np.tile(np.arange(k), (n, 1))
-    top_logp = np.log(np.tile([0.5, 0.25, 0.125][:k], (n, 1)))
+    top_logp = np.log(np.tile(0.5 ** np.arange(1, k + 1), (n, 1)))
     return Predictions(-bits * np.log(2), top_ids, top_logp)
 
 
@@ -165,3 +165,42 @@ def test_a_headless_browser_renders_the_coloured_text_and_the_plot(tmp_path, pag
     shot = tmp_path / "page.png"
     run_chromium(browser, tmp_path / "profile", "--window-size=800,600", f"--screenshot={shot}", path.as_uri())
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+
+
+MEASURE = """<script>(function(){
+  var tip=document.getElementById('tip'), pre=document.querySelector('pre.text'), hint=document.querySelector('.hint');
+  var spans=pre.querySelectorAll('.ch'), broken=[], word=[];
+  function end(){
+    for(var j=1;j<word.length;j++)
+      if(Math.abs(word[j].getBoundingClientRect().top-word[0].getBoundingClientRect().top)>1){
+        broken.push(word.map(function(s){return s.textContent;}).join(''));break;}
+    word=[];
+  }
+  for(var i=0;i<spans.length;i++){if(/\\s/.test(spans[i].textContent))end();else word.push(spans[i]);}
+  end();
+  var out={page:document.documentElement.scrollWidth, view:document.documentElement.clientWidth,
+    tip:tip.scrollWidth, tipBox:tip.clientWidth, broken:broken, hint:hint&&hint.textContent,
+    hintHeight:hint?hint.offsetHeight:0, tipText:tip.textContent, drawnSpaces:tip.querySelectorAll('.sp').length};
+  var m=document.createElement('pre');m.id='measured';m.textContent=JSON.stringify(out);document.body.appendChild(m);
+})();</script>"""
+
+
+def test_at_600_pixels_the_page_keeps_its_hint_its_words_and_its_width(tmp_path):
+    import json
+
+    browser = chromium_or_skip()
+    text = "The quick brown fox jumps over the lazy dog, notwithstanding extraordinarily long words. " * 12
+    chars = ["\x01", "\x02", "\t", "\n", *sorted(set(text))]  # alternatives shown escaped: the widest details
+    facts = [("checkpoint", "/a/rather/long/path/to/a/checkpoint/directory/with/a/long/name.npz")]
+    preds = made_up_predictions(text, chars, k=5)
+    page = pages.page(text, preds, chars, title="t", facts=facts, history=HISTORY)
+    path = tmp_path / "page.html"
+    path.write_text(page.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = run_chromium(browser, tmp_path / "profile", "--window-size=600,900", "--dump-dom", path.as_uri()).stdout
+    found = json.loads(stdlib_html.unescape(re.search(r'<pre id="measured">(.*?)</pre>', dom, flags=re.S)[1]))
+    assert found["page"] <= found["view"] <= 600  # nothing scrolls sideways
+    assert found["tip"] <= found["tipBox"]
+    assert found["broken"] == []  # every word on one line
+    assert found["hint"].startswith("Hover over a character") and found["hintHeight"] > 0
+    assert "the most surprising character" in found["tipText"] and "p = " in found["tipText"]
+    assert found["drawnSpaces"] >= 1 and "\u2420" not in found["tipText"]  # the space drawn, not a glyph

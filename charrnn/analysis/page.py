@@ -10,17 +10,19 @@ browser's own tooltips. `page` returns the HTML as a string; writing it is the c
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from charrnn.analysis import colours
+from charrnn.analysis.colours import SURPRISE_FULL
 from charrnn.analysis.scoring import Predictions
 from charrnn.vocab import show_char
 
 MAX_CHARS = 20_000  # characters shown; a page of more is slow to open and no easier to read
-SURPRISE_FULL = 8.0  # bits at which the surprisal colour is at its reddest
 
 
 @dataclass
@@ -35,16 +37,15 @@ def visible(ch: str) -> str:
 
 
 def surprisal_colour(bits: float) -> str:
-    """Pale yellow for an expected character, through orange to red at SURPRISE_FULL bits."""
-    t = min(max(bits / SURPRISE_FULL, 0.0), 1.0)
-    return f"hsl({60 * (1 - t):.0f},100%,{96 - 36 * t:.0f}%)"
+    return colours.css(colours.surprisal(bits))
 
 
 def activation_colour(value: float, scale: float) -> str:
-    """Blue for negative, red for positive, white at 0; full colour at +-scale."""
-    t = min(abs(value) / scale, 1.0) if scale > 0 else 0.0
-    hue = 0 if value >= 0 else 215
-    return f"hsl({hue},85%,{100 - 45 * t:.0f}%)"
+    return colours.css(colours.activation(value, scale))
+
+
+def text_colour(background: colours.HSL) -> str:
+    return colours.hex_code(colours.text_on(colours.rgb(background)))
 
 
 def _tips(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronColouring | None, n: int) -> list[str]:
@@ -63,9 +64,8 @@ def _tips(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronCol
     return tips
 
 
-def _text_block(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronColouring | None, n: int) -> str:
+def _text_block(text: str, preds: Predictions, tips: Sequence[str], neuron: NeuronColouring | None, n: int) -> str:
     scale = float(np.abs(neuron.values[:n]).max()) if neuron is not None and n else 1.0
-    tips = _tips(text, preds, chars, neuron, n)
     surprisal = preds.bits
     spans = []
     for i in range(n):
@@ -74,12 +74,12 @@ def _text_block(text: str, preds: Predictions, chars: Sequence[str], neuron: Neu
             html.escape(ch) if ch.isprintable() or ch in "\n\t" else f'<i class="ctl">{html.escape(show_char(ch))}</i>'
         )
         if neuron is not None:
-            colour = activation_colour(float(neuron.values[i]), scale)
+            colour = colours.activation(float(neuron.values[i]), scale)
         elif i == 0:
             colour = None
         else:
-            colour = surprisal_colour(surprisal[i - 1])
-        style = f' style="background:{colour}"' if colour else ""
+            colour = colours.surprisal(surprisal[i - 1])
+        style = "" if colour is None else f' style="background:{colours.css(colour)};color:{text_colour(colour)}"'
         spans.append(f'<span class="ch" data-i="{i}"{style} title="{html.escape(tips[i])}">{shown}</span>')
     return "".join(spans)
 
@@ -175,9 +175,13 @@ h1{font-size:1.35rem;margin:.3rem 0}h2{font-size:1.05rem;margin:1rem 0 .4rem}
 table.facts{border-collapse:collapse;font-size:.9rem}table.facts th{text-align:left;padding:1px 12px 1px 0;color:#555;font-weight:600}
 .legend{display:flex;align-items:center;gap:.6rem;font-size:.8rem;color:#555;margin:.3rem 0}
 .legend .bar{display:inline-block;width:14rem;height:.8rem;border:1px solid #ccc}
+.hint{font-size:.85rem;color:#555;margin:.3rem 0 .2rem}
 #tip{position:sticky;top:0;z-index:1;background:#f7f7f9;border:1px solid #ddd;border-radius:4px;padding:.35rem .6rem;
-font:13px/1.4 ui-monospace,Menlo,Consolas,monospace;white-space:pre;min-height:2.8em;overflow-x:auto}
-pre.text{font:14px/1.5 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all;border:1px solid #eee;padding:.6rem;margin:.4rem 0}
+font:13px/1.4 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;overflow-wrap:break-word;min-height:2.8em}
+#tip .what{display:block;font:600 .75rem system-ui,sans-serif;color:#555}
+.sp{display:inline-block;width:.55em;height:.4em;border:1px solid currentColor;border-top:0;vertical-align:baseline}
+pre.text{font:14px/1.5 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;overflow-wrap:break-word;border:1px solid #eee;padding:.6rem;margin:.4rem 0}
+table.facts td{overflow-wrap:anywhere}
 .ch{cursor:default}.ch:hover,.ch.on{outline:1px solid #333}.ctl{color:#999}
 .note{color:#666;font-size:.85rem}
 svg .grid{stroke:#eee}svg .axis{stroke:#888}svg .tick,svg .legend{font-size:11px;fill:#555}svg .label{font-size:12px;fill:#333}
@@ -190,9 +194,20 @@ SCRIPT = """
   var tip=document.getElementById('tip'), box=document.querySelector('pre.text'), on=null;
   var spans=box.querySelectorAll('.ch');
   for(var i=0;i<spans.length;i++){spans[i].setAttribute('data-tip',spans[i].title);spans[i].removeAttribute('title');}
-  function show(s){if(on)on.classList.remove('on');on=s;s.classList.add('on');tip.textContent=s.getAttribute('data-tip');}
+  function fill(what,text){  // a space is drawn by CSS (.sp): not every font has a glyph for it
+    tip.textContent='';var label=document.createElement('span');label.className='what';label.textContent=what;
+    var parts=text.split(SPACE);
+    for(var i=0;i<parts.length;i++){
+      if(i){var sp=document.createElement('span');sp.className='sp';sp.title='space';tip.appendChild(sp);}
+      tip.appendChild(document.createTextNode(parts[i]));
+    }
+    tip.appendChild(label);
+  }
+  function show(s,what){if(on)on.classList.remove('on');on=s;s.classList.add('on');
+    fill(what||('character '+(+s.getAttribute('data-i')+1).toLocaleString('en')+' of '+TOTAL),s.getAttribute('data-tip'));}
   box.addEventListener('mouseover',function(e){var s=e.target.closest('.ch');if(s)show(s);});
-  var first=box.querySelector('.ch[data-i="'+tip.getAttribute('data-start')+'"]');if(first)show(first);
+  var first=box.querySelector('.ch[data-i="'+tip.getAttribute('data-start')+'"]');
+  if(first)show(first,'the most surprising character, until you hover over another');
 })();
 """
 
@@ -218,6 +233,7 @@ def page(
     what = "surprisal: how unexpected each character was" if neuron is None else f"{html.escape(neuron.label)}"
     start = int(np.argmax(-preds.logp[: n - 1])) + 1 if n > 1 else 0  # the most surprising character
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
+    tips = _tips(text, preds, chars, neuron, n)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="generator" content="charrnn"><title>{html.escape(title)}</title><style>{STYLE}</style></head>
@@ -227,9 +243,10 @@ def page(
 <figure><figcaption>Learning curve</figcaption>{learning_curve_svg(history)}</figure></div>
 <h2>The text, coloured by {what}{shown}</h2>
 {_legend(neuron, n)}
-<div id="tip" data-start="{start}" aria-live="polite">Hover over a character to see its probability and the model's top alternatives.</div>
-<pre class="text">{_text_block(text, preds, chars, neuron, n)}</pre>
+<p class="hint">Hover over a character to see its probability and the model's top alternatives.</p>
+<div id="tip" data-start="{start}" aria-live="polite">{html.escape(tips[start])}</div>
+<pre class="text">{_text_block(text, preds, tips, neuron, n)}</pre>
 <p class="note">Written by charrnn. This file is self-contained: it loads nothing from the network.</p>
-<script>{SCRIPT}</script>
+<script>var SPACE={json.dumps(show_char(" "))}, TOTAL={json.dumps(f"{n:,}")};{SCRIPT}</script>
 </body></html>
 """
