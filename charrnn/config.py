@@ -2,7 +2,7 @@
 
 `ModelConfig` fixes the network's shape, `TrainConfig` how it learns, `SampleConfig` how text is
 drawn from it, `ReadConfig` how a text file is decoded, `ReachConfig` how far back the
-gradient-reach analysis looks and `ParallelConfig` how many processes train together. A checkpoint stores `to_dict()` of the first two.
+gradient-reach analysis looks, `ShowConfig` how much of a text `inspect` shows and `ParallelConfig` how many processes train together. A checkpoint stores `to_dict()` of the first two.
 
 Each field is declared once, with `setting(...)`: its default, its help line, and the values it
 may take (`choices`, or a range `min`/`max`, open at `min_open`/`max_open`). That declaration is
@@ -255,6 +255,18 @@ class ReachConfig(Checked):
 
     span: int = setting(100, "Gradient reach: steps back to measure.", min=1)
     positions: int = setting(64, "Gradient reach: positions of the text averaged over.", min=1)
+
+
+@dataclass(frozen=True)
+class ShowConfig(Checked):
+    """How much of a text the score and neuron views show; their totals always cover all of it."""
+
+    show: int = setting(
+        1000, "Characters shown (and given one by one in --json); the totals cover the whole text.", min=2
+    )
+    show_all: bool = setting(
+        False, "Show every character, and give each one in --json (for a long text, a lot of output)."
+    )
 
 
 C = TypeVar("C", ModelConfig, TrainConfig, SampleConfig, ReadConfig, ReachConfig, ParallelConfig)

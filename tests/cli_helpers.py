@@ -7,6 +7,7 @@ training run takes a fraction of a second in-process and about half a second as 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +19,8 @@ import numpy as np
 from click.testing import CliRunner, Result
 
 from charrnn.cli import cli
+
+ESCAPES = re.compile(r"\x1b\[[0-9;]*m")  # what a terminal interprets: colours and styles
 
 # one layer, so no dropout (it acts between layers): tests of resuming add --layers 2 so that the
 # dropout random stream has to be saved and restored too

@@ -87,3 +87,20 @@ def victim(trained, tmp_path) -> Victim:
 @pytest.fixture
 def corpus(tmp_path) -> Path:
     return write(tmp_path / "corpus.txt", TEXT)
+
+
+@pytest.fixture
+def in_colour(monkeypatch):
+    """The views' stdout on an 80-column truecolour terminal: returns the function that reads it."""
+    import io
+
+    from rich.console import Console
+
+    from charrnn.cli import console
+
+    screen, real = io.StringIO(), console.console
+    terminal = Console(
+        file=screen, force_terminal=True, color_system="truecolor", width=80, markup=False, highlight=False
+    )
+    monkeypatch.setattr(console, "console", lambda stderr=False: real(stderr) if stderr else terminal)
+    return screen.getvalue

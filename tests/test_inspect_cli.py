@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from charrnn import checkpoint
 from charrnn.cli import cli
 from charrnn.config import TrainConfig
 
+from .cli_helpers import ESCAPES
 from .test_analysis import CODE, counting_lstm, counting_rnn, decaying_rnn, remembering_lstm
 
 HISTORY = [
@@ -65,13 +67,14 @@ def test_neuron_as_json_gives_the_unit_activation_after_each_character(files):
     )
 
 
-def test_neuron_in_the_terminal_colours_the_text(files):
+def test_neuron_in_the_terminal_colours_the_text(files, in_colour):
     tmp, counter, _ = files
     result = inspect("neurons", tmp / "code.txt", "--unit", "0:1", "-c", counter)
     assert result.exit_code == 0, result.output
     longest = max(len(line) for line in CODE.split("\n"))
-    assert result.stdout.startswith(CODE)
-    assert f"layer 0, unit 1, hidden state: from +0.000 to +{longest}.000" in " ".join(result.stdout.split())
+    shown = ESCAPES.sub("", in_colour())
+    assert shown.startswith(CODE) and ESCAPES.search(in_colour())
+    assert f"layer 0, unit 1, hidden state: from +0.000 to +{longest}.000" in " ".join(shown.split())
 
 
 def test_cell_state_of_an_lstm_unit(files):
@@ -225,3 +228,18 @@ def test_a_view_and_its_page_read_the_text_once(files, monkeypatch, view, extra)
     result = inspect(view, tmp / "code.txt", *extra, "-c", counter, "--html", tmp / "p.html")
     assert result.exit_code == 0, result.output
     assert len(reads) == 1
+
+
+def test_the_facts_give_a_nonlinearity_only_for_a_vanilla_rnn(files):
+    _, rnn, lstm = files
+    assert json.loads(inspect("-c", rnn, "--json").stdout)["model"]["nonlinearity"] == "relu"
+    assert "nonlinearity" not in json.loads(inspect("-c", lstm, "--json").stdout)["model"]
+    assert "RNN (relu)" in inspect("-c", rnn).stdout and "LSTM, 1 x 1" in inspect("-c", lstm).stdout
+
+
+def test_the_page_and_the_terminal_count_the_same_characters(files):
+    tmp, counter, _ = files
+    result = inspect("score", tmp / "code.txt", "-c", counter, "--html", tmp / "p.html")
+    said = re.search(r"[\d,]+ characters scored of [\d,]+", result.stdout)[0]
+    assert said == f"{len((tmp / 'code.txt').read_text()) - 1:,} characters scored of 258"
+    assert said in (tmp / "p.html").read_text()

@@ -15,10 +15,10 @@ import pytest
 
 from charrnn.cli import cli
 from charrnn.cli.options import ConfigOption, config_option, flag
-from charrnn.config import ModelConfig, ReachConfig, ReadConfig, SampleConfig, TrainConfig
+from charrnn.config import ModelConfig, ReachConfig, ReadConfig, SampleConfig, ShowConfig, TrainConfig
 from tests.cli_helpers import commands
 
-CONFIGS = (ModelConfig, TrainConfig, SampleConfig, ReadConfig, ReachConfig)
+CONFIGS = (ModelConfig, TrainConfig, SampleConfig, ReadConfig, ReachConfig, ShowConfig)
 FIELD_NAMES = {f.name for cls in CONFIGS for f in dataclasses.fields(cls)}
 
 

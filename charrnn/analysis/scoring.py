@@ -14,7 +14,7 @@ distribution it gave text[i] after reading text[:i]. The first character is neve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -95,11 +95,16 @@ class Score:
     def bits_per_char(self) -> float:
         return self.total_bits / max(self.chars, 1)
 
+    def first(self, n: int) -> Score:
+        """The same totals, with the surprisal of the first n characters only."""
+        return Score(self.chars, self.total_bits, self.surprisal_bits[:n])
+
     def summary(self) -> dict[str, float]:
         return {"chars": self.chars, "total_bits": self.total_bits, "bits_per_char": self.bits_per_char}
 
     def to_dict(self) -> dict:
-        return {**self.summary(), "surprisal_bits": self.surprisal_bits.tolist()}
+        """Plain data; the per-character numbers stay a NumPy array, as long as the text may be."""
+        return {**self.summary(), "surprisal_bits": self.surprisal_bits}
 
 
 @dataclass
@@ -138,12 +143,13 @@ def read(
     top: int = 0,
     k: int = TOP_K,
     probe: Callable[[model.Cache], np.ndarray] | None = None,
-    progress: Callable[[int], None] | None = None,
+    observe: Sequence[Callable[[int, np.ndarray], None]] = (),
 ) -> Reading:
     """Score a text in one pass. keep: characters whose surprisal is kept (None: all); top:
     positions whose k best alternatives are kept; probe: a window's cache -> one value per step
-    (e.g. a unit's activation), kept for the same characters; progress: called with the
-    characters read so far."""
+    (e.g. a unit's activation), kept for the same characters and the first; observe: functions
+    called after each window with its start and the surprisal of text[start + 1], ... (what
+    they keep is theirs: passages.Passages, a progress bar)."""
     check_text(vocab, text)
     n = len(text) - 1
     kept = np.empty(n if keep is None else min(keep, n))
@@ -162,8 +168,8 @@ def read(
             _put_top(preds, w.start, rows)
         if values is not None:
             _put(values, w.start, probe(w.cache))
-        if progress is not None:
-            progress(w.start + len(w.logp))
+        for observer in observe:
+            observer(w.start, surprisal)
     return Reading(Score(n, total, kept), preds, values)
 
 

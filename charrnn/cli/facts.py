@@ -12,6 +12,14 @@ from charrnn.nn.functional import bits
 from charrnn.nn.model import num_params
 
 
+def model_fields(cfg) -> dict[str, Any]:
+    """The model's configuration, without what does not apply to its cell (a nonlinearity is the vanilla RNN's)."""
+    fields = to_dict(cfg)
+    if cfg.cell != "rnn":
+        del fields["nonlinearity"]
+    return fields
+
+
 def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
     """The facts `charrnn inspect` shows (and prints as JSON), as plain data."""
     p = ckpt.progress
@@ -20,7 +28,7 @@ def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
         "checkpoint": str(path),
         "format_version": ckpt.format_version,  # the file's, and the charrnn that wrote it (None: unknown)
         "writer_version": ckpt.writer_version,
-        "model": {**to_dict(ckpt.model), "parameters": num_params(ckpt.params)},
+        "model": {**model_fields(ckpt.model), "parameters": num_params(ckpt.params)},
         "vocab": {"size": len(ckpt.vocab), "chars": ckpt.vocab.to_json()},
         "corpus": p.get("corpus", {}),
         "training": {

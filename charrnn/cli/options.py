@@ -16,7 +16,7 @@ from click.core import ParameterSource
 from charrnn.cli.common import DEFAULT_CHECKPOINT, Duration, Real
 from charrnn.config import Bounds, ReadConfig
 
-FLAGS = {"cell": "--model", "num_layers": "--layers", "temperature": "--temp"}
+FLAGS = {"cell": "--model", "num_layers": "--layers", "temperature": "--temp", "show_all": "--all"}
 SHORT = {"length": "-n"}  # short aliases, for the options typed most
 TYPES = {"max_time": Duration()}  # fields whose values are written in their own notation
 

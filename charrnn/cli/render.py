@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from charrnn.cli import console
+from charrnn.analysis import colours
+from charrnn.cli import console, textview
 
-SURPRISE_COLOURS = ["green", "green_yellow", "yellow", "orange1", "red", "bright_red"]  # by bits
+SURPRISE_COLOURS = ["green", "green_yellow", "yellow", "orange1", "red", "bright_red"]  # 2 bits each
+SURPRISE_MARKS = [" ", " ", "-", "-", "^", "^"]  # the same bands, without colour
 
 
 def line_plot(
@@ -48,9 +50,17 @@ def info(view) -> None:
 
     out = console.console()
     facts = view.data
-    table = Table(title=facts["checkpoint"], show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
+    # no borders: at 80 columns the longest name and a whole SHA-256 fit side by side
+    table = Table(
+        title=facts["checkpoint"],
+        show_header=False,
+        title_justify="left",
+        box=None,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+    )
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     m, t, c = facts["model"], facts["training"], facts["corpus"]
     rows = [
         (
@@ -140,23 +150,55 @@ def fine_tuned_from(init: dict) -> str:
     return f"a model trained {steps:,} steps on {corpus.get('name', '?')}" if isinstance(steps, int) else "a model"
 
 
-def surprise_style(bits: float) -> str:
-    return SURPRISE_COLOURS[min(int(bits // 2), len(SURPRISE_COLOURS) - 1)]
+def surprise_level(bits: float) -> int:
+    return min(int(bits // 2), len(SURPRISE_COLOURS) - 1)
+
+
+def counts(score) -> str:
+    """How many characters a Score covers, as the terminal and the page both say it."""
+    return f"{score.chars:,} characters scored of {score.chars + 1:,}"
+
+
+def _more(out, shown: int, chars: int) -> None:
+    out.print(f"\n... the first {shown:,} of {chars:,} characters; --show N shows more, --all every one")
+
+
+def _surprisal_text(out, text: str, bits) -> None:
+    """text coloured (or marked) by the surprisal `bits` of its last len(bits) characters."""
+    offset = len(text) - len(bits)  # 1 where the text's first character, never predicted, is in it
+    levels = [None] * offset + [surprise_level(b) for b in bits.tolist()]
+    styles = [None if lv is None else SURPRISE_COLOURS[lv] for lv in levels]
+    marks = [" " if lv is None else SURPRISE_MARKS[lv] for lv in levels]
+
+    def line_label(start: int, stop: int) -> str:
+        scored = bits[max(start - offset, 0) : max(stop - offset, 0)]
+        return f"{scored.mean():.2f}" if len(scored) else ""
+
+    textview.draw(out, text, styles, marks, line_label)
 
 
 def score(view) -> None:
-    """The scored text (a ScoreView), each character coloured by how surprising it was, then the totals."""
-    from rich.text import Text
-
+    """The scored text (a ScoreView), each character coloured by how surprising it was; for a long
+    text its first characters and its most and least surprising lines; then the totals."""
     out = console.console()
-    text, summary = view.shown, view.score.summary()
-    rendered = Text(text[0])
-    for ch, b in zip(text[1:], view.score.surprisal_bits.tolist()):
-        rendered.append(ch, style=surprise_style(b))
-    out.print(rendered)
-    out.print(
-        f"\n{summary['chars']:,} characters scored: {summary['total_bits']:,.1f} bits in total, "
-        f"{summary['bits_per_char']:.4f} bits/char  (colour: green < 2 bits, red >= 8 bits)"
+    s = view.score
+    _surprisal_text(out, view.shown, s.surprisal_bits[: len(view.shown) - 1])
+    if len(view.shown) <= s.chars:
+        _more(out, len(view.shown), s.chars + 1)
+        for title, passages in (("most", view.passages.most), ("least", view.passages.least)):
+            if passages:
+                out.print(f"\nthe {title} surprising lines:")
+            for p in passages:
+                out.print(f"line {p.line:,}, {p.bits_per_char:.2f} bits/char:", style="bold")
+                _surprisal_text(out, p.text, p.surprisal_bits)
+    out.print(f"\n{counts(s)}: {s.total_bits:,.1f} bits in total, {s.bits_per_char:.4f} bits/char")
+    bands = [
+        f"< {2 * (i + 1)}" if i < len(SURPRISE_COLOURS) - 1 else f">= {2 * i}" for i in range(len(SURPRISE_COLOURS))
+    ]
+    textview.legend(
+        out,
+        [(f"{band} bits", colour) for band, colour in zip(bands, SURPRISE_COLOURS)],
+        "each line after its bits/char; under it, - marks a character of 4 to 8 bits, ^ one of 8 bits or more",
     )
 
 
@@ -164,27 +206,29 @@ def score(view) -> None:
 
 
 def activation_style(value: float, scale: float) -> str:
-    """Black on a background from blue (negative) through white (0) to red (positive)."""
-    t = min(abs(value) / scale, 1.0) if scale > 0 else 0.0
-    fade = round(255 * (1 - t))  # the other two channels: white at 0, pure colour at full scale
-    rgb = (255, fade, fade) if value >= 0 else (fade, fade, 255)
-    return "black on #{:02x}{:02x}{:02x}".format(*rgb)
+    """Black or white, whichever reads better, on a background from blue (negative) through
+    white (0) to red (positive): the page's colours (analysis/colours.py)."""
+    background = colours.rgb(colours.activation(value, scale))
+    return f"{colours.hex_code(colours.text_on(background))} on {colours.hex_code(background)}"
 
 
 def neurons(view) -> None:
-    """The text (a NeuronView) with each character's background coloured by one unit's activation after it."""
-    from rich.text import Text
-
+    """The text (a NeuronView) with each character's background coloured by one unit's activation
+    after it; plain, each line after its mean activation, + and - under strong values."""
     out = console.console()
-    text, values, label = view.shown, view.values.tolist(), view.unit.label
-    scale = max((abs(v) for v in values), default=0.0)
-    rendered = Text()
-    for ch, v in zip(text, values):
-        rendered.append(ch, style=activation_style(v, scale))
-    out.print(rendered)
-    lo, hi = min(values, default=0.0), max(values, default=0.0)
-    out.print(
-        f"\n{label}: from {lo:+.3f} to {hi:+.3f}  (blue negative, white 0, red positive; full colour at ±{scale:.3f})"
+    text, values, label = view.shown, view.values[: len(view.shown)], view.unit.label
+    scale = float(abs(values).max()) if len(values) else 0.0
+    styles = [activation_style(v, scale) for v in values.tolist()]
+    marks = ["+" if v >= scale / 2 > 0 else "-" if v <= -scale / 2 < 0 else " " for v in values.tolist()]
+    textview.draw(out, text, styles, marks, lambda start, stop: f"{values[start:stop].mean():+.2f}")
+    if len(text) < view.score.chars + 1:
+        _more(out, len(text), view.score.chars + 1)
+    lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
+    out.print(f"\n{label}: from {lo:+.3f} to {hi:+.3f}")
+    textview.legend(
+        out,
+        [(f"{v:+.2f}", activation_style(v, scale)) for v in (-scale, -scale / 2, 0.0, scale / 2, scale)],
+        f"each line after its mean value; under it, + marks a value of {scale / 2:+.3f} or more, - one of {-scale / 2:+.3f} or less",
     )
 
 
@@ -237,23 +281,23 @@ def gradients(view, floor: float = 1e-8) -> None:
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    table.add_column("checkpoint", overflow="fold")
-    table.add_column("model", no_wrap=True)
+    table.add_column("model", no_wrap=True)  # with the plot's marker, which the checkpoints below repeat
     marks = [k for k in (1, 10, 50) if k < models[0]["span"]]
     for k in marks:
-        table.add_column(f"k={k}", justify="right")
-    table.add_column(f"k at {threshold:.0%}", justify="right")
-    table.add_column("far/step", justify="right")
+        table.add_column(f"k={k}", justify="right", no_wrap=True)
+    table.add_column(f"k at {threshold:.0%}", justify="right", no_wrap=True)
+    table.add_column("far/step", justify="right", no_wrap=True)
     for marker, m in zip("*o+x", models):
         below, far = m["k_below_threshold"], m["far_factor_per_step"]
         table.add_row(
-            f"{marker} {m['checkpoint']}",
-            m["model"],
+            f"{marker} {m['model']}",
             *(f"{m['relative'][k]:.1e}" for k in marks),
             f"> {m['span'] - 1}" if below is None else str(below),
             "-" if far is None else f"x {far:.3f}",
         )
     out.print(table)
+    for marker, m in zip("*o+x", models):  # below the table, where a long path cannot squeeze the figures
+        out.print(f"{marker} {m['checkpoint']}", soft_wrap=True)
     out.print(
         f"k at {threshold:.0%}: the first k where the gradient is below {threshold:.0%} of its size at k = 0; "
         f"far/step: how much it shrinks per step over k >= {models[0]['span'] // 2}"

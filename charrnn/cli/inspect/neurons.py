@@ -42,7 +42,7 @@ class NeuronView:
             "view": "neurons",
             "checkpoint": self.checkpoint,
             "text": self.text,
-            "neuron": {**asdict(self.unit), "label": self.unit.label, "values": self.values.tolist()},
+            "neuron": {**asdict(self.unit), "label": self.unit.label, "values": self.values},
             "score": self.score.to_dict(),
             "html": self.html,
         }
@@ -53,9 +53,10 @@ class NeuronView:
 @click.option("--unit", "unit_ref", type=UnitRef(), required=True, help="The unit to show, as LAYER:UNIT.")
 @click.option("--cell-state", is_flag=True, help="An LSTM unit's cell state c rather than its hidden state h.")
 @view.one_checkpoint
+@view.shown_options
 @view.html_option
 @view.json_option
-def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint, html_path, as_json):
+def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint, show, show_all, html_path, as_json):
     """Colour TEXT (- for standard input) by one unit's activation after each character: blue
     negative, red positive. `charrnn inspect find-neurons TEXT` suggests units worth a look.
 
@@ -75,8 +76,14 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
     text = view.read_text(text_path, encoding, decode_errors)
     view.check_page(html_path)
     top = page.MAX_CHARS if html_path else 0
-    reading = scoring.read(ckpt.params, ckpt.model, ckpt.vocab, text, top=top, probe=probe)
-    result = NeuronView(str(checkpoint), text_path, text, unit, reading.values, reading.score)
+    with view.progress(text) as progress:
+        keep = view.kept(text, show, show_all, html_path)
+        reading = scoring.read(
+            ckpt.params, ckpt.model, ckpt.vocab, text, keep=keep, top=top, probe=probe, observe=progress
+        )
+    shown = text if show_all else text[:show]
+    score = reading.score.first(len(shown) - 1)
+    result = NeuronView(str(checkpoint), text_path, shown, unit, reading.values[: len(shown)], score)
     if html_path:
         result.html = view.write_page(html_path, str(checkpoint), ckpt, text, text_path, reading, unit.label)
     view.show(result, as_json, render.neurons, html_path)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import click
 
+from charrnn.analysis.passages import Passages
 from charrnn.analysis.scoring import Score
 from charrnn.cli.inspect import view
 
@@ -14,8 +15,9 @@ from charrnn.cli.inspect import view
 class ScoreView:
     checkpoint: str
     text: str  # its path, or - for standard input
-    shown: str  # the text, or its first characters: those whose surprisal the score kept
-    score: Score
+    shown: str  # the text, or its first characters: those whose surprisal `score` keeps
+    score: Score  # over the whole text
+    passages: Passages  # its most and least surprising lines
     html: str | None = None  # the page written, if any
 
     def to_dict(self) -> dict:
@@ -24,6 +26,8 @@ class ScoreView:
             "checkpoint": self.checkpoint,
             "text": self.text,
             "score": self.score.to_dict(),
+            "shown_chars": len(self.shown),
+            "passages": self.passages.to_dict(),
             "html": self.html,
         }
 
@@ -31,17 +35,21 @@ class ScoreView:
 @click.command("score", short_help="Bits per character of a text, each character coloured by surprise.")
 @view.text_argument
 @view.one_checkpoint
+@view.shown_options
 @view.html_option
 @view.json_option
-def score(text_path, encoding, decode_errors, checkpoint, html_path, as_json):
+def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_path, as_json):
     """Score TEXT (- for standard input): how many bits per character the model needs for it,
-    each character coloured by how surprising it was.
+    each character coloured by how surprising it was. A long text is read in windows, in
+    memory that does not grow with it (--all aside), with a progress bar; its first --show
+    characters are shown, then its most and least surprising lines.
 
     \b
     Examples:
       echo "To be, or not to be" | charrnn inspect score -
-      charrnn inspect score corpora/shakespeare.txt --json | jq .score.bits_per_char
+      head -c 20000 corpora/shakespeare.txt | charrnn inspect score - --json | jq .score.bits_per_char
       charrnn inspect score passage.txt --html page.html
+    A whole 1 MB corpus takes minutes with the default model.
     """
     from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import page, scoring
@@ -50,8 +58,16 @@ def score(text_path, encoding, decode_errors, checkpoint, html_path, as_json):
     ckpt = ckpt_io.load(checkpoint)
     text = view.read_text(text_path, encoding, decode_errors)
     view.check_page(html_path)
-    reading = scoring.read(ckpt.params, ckpt.model, ckpt.vocab, text, top=page.MAX_CHARS if html_path else 0)
-    result = ScoreView(str(checkpoint), text_path, text, reading.score)
+    passages = Passages(text)
+    top = page.MAX_CHARS if html_path else 0
+    with view.progress(text) as progress:
+        keep = view.kept(text, show, show_all, html_path)
+        reading = scoring.read(
+            ckpt.params, ckpt.model, ckpt.vocab, text, keep=keep, top=top, observe=(passages.add, *progress)
+        )
+    passages.finish()
+    shown = text if show_all else text[:show]
+    result = ScoreView(str(checkpoint), text_path, shown, reading.score.first(len(shown) - 1), passages)
     if html_path:
         result.html = view.write_page(html_path, str(checkpoint), ckpt, text, text_path, reading)
     view.show(result, as_json, render.score, html_path)

@@ -7,16 +7,19 @@ renderer that draws it in the terminal (cli/render.py).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import click
+import numpy as np
 from click.core import ParameterSource
 
 from charrnn.cli import streams
 from charrnn.cli.common import output_to, quiet_broken_pipe
-from charrnn.cli.options import checkpoint_option, read_options
+from charrnn.cli.options import checkpoint_option, config_options, read_options
 
 
 class Result(Protocol):
@@ -60,6 +63,38 @@ html_option = click.option(
 )
 
 
+PROGRESS_FROM = 100_000  # characters: a shorter text is read in seconds, without a bar
+
+
+def shown_options(command: Callable) -> Callable:
+    """--show N and --all: how much of the text a view shows (and gives one by one in --json)."""
+    from charrnn.config import ShowConfig
+
+    return config_options(ShowConfig)(command)
+
+
+def kept(text: str, show: int, show_all: bool, html_path: Path | None) -> int | None:
+    """The characters whose numbers one pass keeps: those shown, and those the page shows."""
+    from charrnn.analysis import page
+
+    if show_all:
+        return None
+    return min(len(text), max(show, page.MAX_CHARS if html_path else 0)) - 1
+
+
+@contextmanager
+def progress(text: str):
+    """The observers that draw a progress bar on stderr while a long text is read (none for a
+    short text, and the bar is off when stderr is not a terminal)."""
+    from charrnn.cli import console
+
+    if len(text) < PROGRESS_FROM:
+        yield ()
+        return
+    with console.progress_bar(len(text), 0, " chars", quiet=False, desc="reading") as bar:
+        yield (lambda start, surprisal: bar.update(start + 1 + len(surprisal) - bar.n),)
+
+
 def text_argument(command: Callable) -> Callable:
     """TEXT, and how to decode it."""
     for decorator in reversed(
@@ -91,11 +126,39 @@ def show(result: Result, as_json: bool, render: Callable[[Any], None], page: Pat
 
     with quiet_broken_pipe():
         if as_json:
-            click.echo(streams.json_line(result.to_dict()))
+            write_json(result.to_dict(), sys.stdout.write)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
         else:
             render(result)
     if page is not None:
         console.message(f"wrote {files.display(page)}")
+
+
+def write_json(value: Any, write: Callable[[str], Any], chunk: int = 4096) -> None:
+    """value as JSON (streams.json_line's strict JSON), a NumPy array a chunk at a time: a text's
+    per-character numbers are written without first becoming a Python list as long as the text."""
+    from charrnn.cli.streams import json_line
+
+    if isinstance(value, np.ndarray):
+        write("[")
+        for i in range(0, len(value), chunk):
+            write((", " if i else "") + json_line(value[i : i + chunk].tolist())[1:-1])
+        write("]")
+    elif isinstance(value, dict):
+        write("{")
+        for i, (key, item) in enumerate(value.items()):
+            write(("" if i == 0 else ", ") + json_line(key) + ": ")
+            write_json(item, write, chunk)
+        write("}")
+    elif isinstance(value, list):
+        write("[")
+        for i, item in enumerate(value):
+            write("" if i == 0 else ", ")
+            write_json(item, write, chunk)
+        write("]")
+    else:
+        write(json_line(value))
 
 
 def check_page(path: Path | None) -> None:
@@ -112,6 +175,7 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
     characters, and a unit's values when neuron_label names it); returns the path written."""
     from charrnn import files
     from charrnn.analysis import page
+    from charrnn.cli import render
     from charrnn.cli.facts import describe
 
     facts = describe(ckpt, name)
@@ -124,7 +188,7 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
             f"{facts['corpus'].get('name', '?')}: {t['steps']:,} steps"
             + ("" if t["best_val_bits"] is None else f", best validation {t['best_val_bits']:.3f} bits/char"),
         ),
-        ("this text", f"{text_name(text_path)}: {len(text):,} characters, {score.bits_per_char:.3f} bits/char"),
+        ("this text", f"{text_name(text_path)}: {render.counts(score)}, {score.bits_per_char:.4f} bits/char"),
     ]
     neuron = None if neuron_label is None else page.NeuronColouring(neuron_label, reading.values)
     source = "standard input" if text_path == "-" else Path(text_path).name

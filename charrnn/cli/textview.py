@@ -1,0 +1,68 @@
+"""A text drawn character by character, for the score and neuron views.
+
+In colour, each character gets a style. Where there is no colour (NO_COLOR, a pipe, a file) the
+same information is plain text: each line after a gutter that gives one number for the line,
+and under it, where any, a line of marks under the characters that stand out. Lines are drawn
+one at a time, so showing a whole long text never builds it in memory as one piece.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+GUTTER = 9  # columns of the plain view's per-line number
+
+
+def has_colour(out) -> bool:
+    """Whether a rich console shows colours (not for a pipe or file, nor under NO_COLOR)."""
+    return out.color_system is not None and not out.no_color
+
+
+def lines(text: str) -> Iterator[tuple[int, str]]:
+    """(position of its first character, the line without its newline) for each line."""
+    start = 0
+    for line in text.split("\n"):
+        if start == len(text) and start:  # the text ended with a newline: no line after it
+            return
+        yield start, line
+        start += len(line) + 1
+
+
+def draw(
+    out,
+    text: str,
+    styles: Sequence[str | None],
+    marks: Sequence[str],
+    line_label: Callable[[int, int], str],
+) -> None:
+    """text, with styles[i] for text[i] in colour; plain, each line labelled with
+    line_label(start, stop) of its characters text[start:stop] and marks[i] under text[i]."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    colour = has_colour(out)
+    for start, line in lines(text):
+        stop = start + len(line)
+        if colour:
+            rendered = Text()
+            for ch, style in zip(line, styles[start:stop]):
+                rendered.append(ch, style=style)
+            out.print(rendered)
+            continue
+        out.print(f"{line_label(start, stop + 1):>{GUTTER}} | {line}", soft_wrap=True)
+        under = "".join("\t" if ch == "\t" else m.ljust(cell_len(ch)) for ch, m in zip(line, marks[start:stop]))
+        if under.strip():
+            out.print(f"{'':>{GUTTER}} | {under.rstrip()}", soft_wrap=True)
+
+
+def legend(out, entries: Sequence[tuple[str, str]], plain: str) -> None:
+    """In colour, each (label, style) drawn in its style; plain, the `plain` explanation."""
+    from rich.text import Text
+
+    if not has_colour(out):
+        out.print(plain, soft_wrap=True)
+        return
+    rendered = Text("colour: ")
+    for label, style in entries:
+        rendered.append(f" {label} ", style=style)
+    out.print(rendered)

@@ -1,0 +1,149 @@
+"""How `inspect`'s views read in a terminal: without colour (NO_COLOR, a pipe, a file) the
+surprisal view still carries its numbers; in colour its legend shows the whole scale; the
+neuron colours have enough contrast; at 80 columns nothing is cut or wrapped mid-figure; the
+facts give only what applies to the cell; the page and the terminal count alike."""
+
+from __future__ import annotations
+
+import colorsys
+import re
+
+import numpy as np
+import pytest
+
+from charrnn.analysis import page as pages
+from charrnn.analysis import scoring
+from charrnn.cli import render
+
+from .cli_helpers import ESCAPES
+from .test_analysis import counting_rnn, decaying_rnn, remembering_lstm
+from .test_inspect_cli import HISTORY, inspect, save
+from .test_pipeline import COLOUR, on_terminal
+
+SURPRISE = "abab\nabQb\nabab\n"  # Q: about 44 bits; every other character log2(3) = 1.58 bits
+
+
+@pytest.fixture
+def q_model(tmp_path):
+    params, cfg, vocab = counting_rnn(SURPRISE)  # a zero decoder: uniform but for the bias below
+    params["decoder.bias"][vocab.chars.index("Q")] = -30.0
+    (tmp_path / "q.txt").write_text(SURPRISE)
+    return tmp_path / "q.txt", save(tmp_path / "q.npz", params, cfg, vocab)
+
+
+def test_without_colour_each_line_gives_its_bits_and_marks_its_surprises(q_model):
+    text, ckpt = q_model
+    out = inspect("score", text, "-c", ckpt).stdout  # stdout is not a terminal: no colour
+    assert not ESCAPES.search(out)
+    lines = out.splitlines()
+    assert lines[0] == "     1.58 | abab" and lines[3] == "     1.58 | abab"
+    assert re.fullmatch(r" +(\d+\.\d\d) \| abQb", lines[1]) and float(lines[1].split("|")[0]) > 10
+    assert lines[2].index("^") == lines[1].index("Q") and lines[2].count("^") == 1  # under the Q alone
+    assert "- marks a character of 4 to 8 bits, ^ one of 8 bits or more" in out
+    assert "colour:" not in out  # no colour legend without colour
+
+
+def test_in_colour_the_legend_shows_every_colour_the_text_uses(q_model, in_colour):
+    text, ckpt = q_model
+    assert inspect("score", text, "-c", ckpt).exit_code == 0
+    screen = in_colour()
+    *body, legend = screen.rstrip("\n").split("\n")
+    for band in ("< 2 bits", "< 4 bits", "< 6 bits", "< 8 bits", "< 10 bits", ">= 10 bits"):
+        assert band in ESCAPES.sub("", legend)
+    in_legend = set(COLOUR.findall(legend))
+    assert len(in_legend) == len(render.SURPRISE_COLOURS) == 6
+    used = set(COLOUR.findall("\n".join(body)))
+    assert used and used <= in_legend  # here green (1.58 bits) and the reddest (Q)
+    assert " | " not in ESCAPES.sub("", "\n".join(body))  # the plain view's gutter is for no colour
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_no_color_on_a_terminal_gives_the_plain_view(q_model, no_color):
+    text, ckpt = q_model
+    code, out = on_terminal(["inspect", "score", str(text), "-c", str(ckpt)], text.parent, no_color)
+    assert code == 0, out
+    assert bool(COLOUR.search(out)) is not no_color
+    assert ("colour:" in out) is not no_color and ("under it, - marks" in out) is no_color
+    assert bool(re.search(r"^ +\d+\.\d\d \| ", out, flags=re.M)) is no_color
+
+
+# -- contrast -------------------------------------------------------------------------------------
+
+
+def wcag_contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    """WCAG 2.1's contrast ratio of two sRGB colours given as 0..1 channels."""
+
+    def luminance(rgb):
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def from_hex(code: str) -> tuple[float, float, float]:
+    return tuple(int(code[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def from_css(colour: str) -> tuple[float, float, float]:
+    if colour.startswith("#"):
+        return from_hex(colour)
+    h, s, lightness = map(float, re.fullmatch(r"hsl\(([\d.]+),([\d.]+)%,([\d.]+)%\)", colour).groups())
+    return colorsys.hls_to_rgb(h / 360, lightness / 100, s / 100)
+
+
+def test_every_neuron_colour_pair_in_the_terminal_has_a_contrast_of_at_least_4_5():
+    pairs = {render.activation_style(v, 1.0) for v in np.linspace(-1.0, 1.0, 801)}
+    assert len(pairs) > 100
+    for style in pairs:
+        fg, bg = re.fullmatch(r"(#[0-9a-f]{6}) on (#[0-9a-f]{6})", style).groups()
+        assert wcag_contrast(from_hex(fg), from_hex(bg)) >= 4.5, style
+    assert render.activation_style(-1.0, 1.0) != "black on #0000ff"  # the old unreadable pair
+
+
+@pytest.mark.parametrize("neuron", [False, True])
+def test_every_coloured_character_on_the_page_has_a_contrast_of_at_least_4_5(neuron):
+    text = "ab(ab)\n" * 40
+    params, cfg, vocab = counting_rnn(text)
+    params["decoder.bias"][:] = np.linspace(-12, 0, len(vocab))  # surprisals from 0 to beyond 8 bits
+    preds = scoring.predictions(params, cfg, vocab, text)
+    colouring = pages.NeuronColouring("unit", np.sin(np.arange(len(text)) / 3.0)) if neuron else None
+    page = pages.page(text, preds, vocab.chars, title="t", neuron=colouring)
+    styles = re.findall(r'<span class="ch" data-i="\d+" style="background:([^;]+);color:([^"]+)"', page)
+    assert len(styles) >= len(text) - 1
+    for background, foreground in set(styles):
+        assert wcag_contrast(from_css(background), from_css(foreground)) >= 4.5, (background, foreground)
+
+
+# -- 80 columns -------------------------------------------------------------------------------------
+
+
+def test_at_80_columns_the_facts_show_the_whole_sha256(tmp_path, in_colour):
+    from charrnn import checkpoint
+    from charrnn.config import TrainConfig
+
+    params, cfg, vocab = counting_rnn("abc\n")
+    sha = "0123456789abcdef" * 4
+    progress = {"step": 200, "history": HISTORY, "best_val_loss": 1.9, "corpus": {"name": "c.txt", "sha256": sha}}
+    path = tmp_path / "m.npz"
+    checkpoint.save(checkpoint.Checkpoint(cfg, TrainConfig(), vocab, params, progress), path)
+    assert inspect("-c", path).exit_code == 0
+    shown = ESCAPES.sub("", in_colour())
+    assert sha in shown and max(map(len, shown.splitlines())) <= 80
+
+
+def test_at_80_columns_the_gradient_table_keeps_each_models_row_whole(tmp_path, in_colour):
+    from charrnn.vocab import Vocab
+
+    text = "a" * 300 + "b"
+    (tmp_path / "a.txt").write_text(text)
+    vocab = Vocab(text)
+    rnn = save(tmp_path / "a_checkpoint_with_a_long_name_rnn.npz", *decaying_rnn(vocab, 0.5), vocab)
+    lstm = save(tmp_path / "a_checkpoint_with_a_long_name_lstm.npz", *remembering_lstm(vocab), vocab)
+    assert inspect("gradients", tmp_path / "a.txt", "-c", rnn, "-c", lstm).exit_code == 0
+    lines = ESCAPES.sub("", in_colour()).splitlines()
+    assert max(len(line) for line in lines if str(tmp_path) not in line) <= 80  # a path is as long as it is
+    for model, far, path in (("* RNN (tanh), 1 x 4", "x 0.500", rnn), ("o LSTM, 1 x 4", "x 1.000", lstm)):
+        figures = re.compile(r"(\d\.\de[+-]\d\d +){3}")
+        assert any(model in line and figures.search(line) and far in line for line in lines), model  # one line
+        assert f"{model[0]} {path}" in lines
