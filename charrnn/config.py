@@ -262,10 +262,10 @@ class ShowConfig(Checked):
     """How much of a text the score and neuron views show; their totals always cover all of it."""
 
     show: int = setting(
-        1000, "Characters shown (and given one by one in --json); the totals cover the whole text.", min=2
+        1000, "Characters shown, and given one by one in the JSON; the totals cover the whole text.", min=2
     )
     show_all: bool = setting(
-        False, "Show every character, and give each one in --json (for a long text, a lot of output)."
+        False, "Show every character, and give each one in the JSON (for a long text, a lot of output)."
     )
 
 
