@@ -18,7 +18,8 @@ from charrnn.errors import ResourceError
 from charrnn.nn import cells
 
 FLOAT = 4  # bytes of a float32
-TEXT_BYTES_PER_CHAR = 128  # a text held for scoring: itself, its surprisal, its JSON
+# a text held for scoring: itself (up to 4 bytes a character), and its surprisal (8) when every one is kept
+TEXT_BYTES_PER_CHAR = 16
 
 
 def memory_total() -> int:
