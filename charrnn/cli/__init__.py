@@ -10,6 +10,7 @@ common.py holds what they share.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
@@ -17,7 +18,7 @@ import click
 from charrnn import __version__
 from charrnn.cli import workers
 from charrnn.cli.common import ARGV
-from charrnn.cli.interrupts import interrupted
+from charrnn.cli.interrupts import interrupted, stop_by_exception
 
 workers.share_cores()  # a worker started by mpiexec takes its share of the cores, before NumPy starts its BLAS
 from charrnn.cli import export, inspect, sample, train  # noqa: E402
@@ -45,8 +46,8 @@ class Group(click.Group):
             raise click.ClickException(
                 "out of memory; use a smaller --hidden-size or --layers, or fewer --batch-size or --num-samples"
             ) from None
-        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1; the shell convention is 130
-            interrupted()
+        except KeyboardInterrupt as e:  # click would say "Aborted!" and exit 1; the shell convention is 130
+            interrupted(getattr(e, "signum", signal.SIGINT))
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,10 +72,11 @@ def main() -> None:
     from charrnn.cli import streams
 
     streams.guard()
+    stop_by_exception()
     try:
         cli.main(prog_name="charrnn")
-    except KeyboardInterrupt:  # before or after a command runs (Group.invoke sees those during one)
-        interrupted()
+    except KeyboardInterrupt as e:  # before or after a command runs (Group.invoke sees those during one)
+        interrupted(getattr(e, "signum", signal.SIGINT))
     except OSError as e:  # the system refused (a full disk, a closed stream): not a bug
         streams.report(e)
         sys.exit(1)

@@ -9,7 +9,30 @@ from contextlib import contextmanager
 
 import click
 
-SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number
+# 128 + the signal's number; SIGHUP is a closed terminal or ssh session, treated as Ctrl-C is
+SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGHUP: 129, signal.SIGTERM: 143}
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP outside training, raised like Ctrl-C so that every `finally` runs (no
+    temporary file is left behind) and the exit code is the signal's."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stop_by_exception() -> None:
+    """From start-up: SIGTERM and SIGHUP raise Stopped, as SIGINT raises KeyboardInterrupt (their
+    default action would kill the process with its temporary files still there). A signal ignored
+    when charrnn started (nohup) stays ignored."""
+
+    def handler(signum, frame):
+        raise Stopped(signum)
+
+    for s in SIGNAL_EXIT:
+        if s != signal.SIGINT and signal.getsignal(s) is not signal.SIG_IGN:
+            signal.signal(s, handler)
 
 
 def interrupted(signum: int = signal.SIGINT, said: str | None = "Interrupted.") -> None:

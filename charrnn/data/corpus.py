@@ -258,45 +258,43 @@ class _Hashing:
 
 
 def _ids_to_memmap(chunks: Iterator[np.ndarray], dtype: np.dtype, n: int, workdir: str | None) -> np.ndarray:
-    """n ids, given in chunks, written to a temporary file and mapped read-only: (n,) dtype."""
+    """n ids, given in chunks, written to a temporary file and mapped read-only: (n,) dtype.
+
+    The file never has a name (O_TMPFILE on Linux; elsewhere it is unlinked as it is created), so
+    no signal or kill at any moment can leave it behind: its space is freed with the last map.
+    """
     try:
-        fd, path = tempfile.mkstemp(prefix="charrnn-ids-", suffix=".bin", dir=workdir)
-        os.close(fd)
+        f = tempfile.TemporaryFile(prefix="charrnn-ids-", suffix=".bin", dir=workdir)
     except OSError as e:
         raise _no_room("the corpus's ids", workdir, e) from None
-    try:
-        _reserve(path, n * dtype.itemsize, workdir)
-        # ordinary writes, not writes through a map: pages written through a map stay resident
-        # in this process, and memory would grow with the corpus
-        with open(path, "r+b") as f:
+    with f:
+        try:
+            _reserve(f.fileno(), n * dtype.itemsize, workdir)
+            # ordinary writes, not writes through a map: pages written through a map stay resident
+            # in this process, and memory would grow with the corpus
             for ids in chunks:
                 f.write(ids.tobytes())
-        return np.memmap(path, dtype=dtype, mode="r", shape=(n,))
-    except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            raise _no_room("the corpus's ids", workdir, e) from None
-        raise
-    finally:
-        try:
-            os.unlink(path)  # the map keeps the data alive; nothing is left behind on exit
-        except OSError:
-            pass
+            f.flush()
+            return np.memmap(f, dtype=dtype, mode="r", shape=(n,))  # the map keeps the file alive
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise _no_room("the corpus's ids", workdir, e) from None
+            raise
 
 
-def _reserve(path: str, n_bytes: int, workdir: str | None) -> None:
+def _reserve(fd: int, n_bytes: int, workdir: str | None) -> None:
     """Allocate the map's disk space now: a full disk is then an error here, not a SIGBUS later.
 
     A new memmap is a sparse file, whose pages get their disk blocks only when first written.
     """
-    if not hasattr(os, "posix_fallocate"):
+    if not hasattr(os, "posix_fallocate") or n_bytes == 0:
         return
-    with open(path, "r+b") as f:
-        try:
-            os.posix_fallocate(f.fileno(), 0, n_bytes)
-        except OSError as e:
-            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                raise _no_room("the corpus's ids", workdir, e) from None
-            # other errors: the file system cannot preallocate; go on as before
+    try:
+        os.posix_fallocate(fd, 0, n_bytes)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise _no_room("the corpus's ids", workdir, e) from None
+        # other errors: the file system cannot preallocate; go on as before
 
 
 def release_pages(ids: np.ndarray) -> None:

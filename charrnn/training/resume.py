@@ -12,7 +12,8 @@ import dataclasses
 
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
-from charrnn.errors import ResumeMismatch
+from charrnn.data.corpus import Corpus
+from charrnn.errors import OtherCorpus, ResumeMismatch
 from charrnn.vocab import Vocab
 
 FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")  # of TrainConfig
@@ -35,3 +36,11 @@ def check_resumable(ckpt: Checkpoint, model_cfg: ModelConfig, train_cfg: TrainCo
     other_vocab = vocab is not None and vocab != ckpt.vocab
     if changes or other_vocab:
         raise ResumeMismatch(changes, other_vocab)
+
+
+def check_same_corpus(ckpt: Checkpoint, corpus: Corpus) -> None:
+    """Raise OtherCorpus unless `corpus` is the text `ckpt` was trained on (its SHA-256 as
+    recorded; a checkpoint that recorded none is not judged)."""
+    recorded = ckpt.progress.get("corpus", {})
+    if recorded.get("sha256") and recorded["sha256"] != corpus.sha256:
+        raise OtherCorpus(recorded.get("name", "another text"), corpus.name)

@@ -26,7 +26,7 @@ from charrnn.nn.functional import bits
 from charrnn.nn.workspace import Workspace
 from charrnn.training import finetune
 from charrnn.training.parallel import Solo, World
-from charrnn.training.resume import check_resumable
+from charrnn.training.resume import check_resumable, check_same_corpus
 from charrnn.training.schedules import Schedule
 
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
@@ -159,6 +159,7 @@ class Trainer:
 
     def _restore(self, ckpt: Checkpoint) -> None:
         check_resumable(ckpt, self.model_cfg, self.cfg, self.corpus.vocab)
+        check_same_corpus(ckpt, self.corpus)
         r, p = ckpt.resume, ckpt.progress
         try:
             self.params = {k: r[f"last.{k}"].astype(np.float32) for k in self.params}
