@@ -96,18 +96,6 @@ class NotResumable(CheckpointError):
         self.missing = missing
 
 
-class OtherCorpus(DataError):
-    """Resuming on a corpus that is not the one the checkpoint was trained on (by SHA-256): the
-    validation set, the best weights and the record would mix two texts."""
-
-    def __init__(self, trained_on: str, given: str):
-        super().__init__(
-            f"the checkpoint was trained on {trained_on}, and this corpus ({given}) is another text; "
-            "resuming continues a run on its own corpus"
-        )
-        self.trained_on, self.given = trained_on, given
-
-
 class ResumeMismatch(ConfigError):
     """Settings that resuming cannot change: `changes` maps each config field to (the checkpoint's
     value, the value asked for); `vocab` is True when the corpus's characters differ."""

@@ -91,7 +91,6 @@ SAYS: dict[type, Callable] = {  # the most specific class of an exception that h
     errors.UnknownCharacters: _unknown,
     errors.TooShort: _too_short,
     errors.TrainingDiverged: _diverged,
-    errors.OtherCorpus: lambda e: f"{e}: give --resume that corpus, or train a new model on this one with --force",
     errors.NoByteOrder: lambda e: f"{e}; name it with {flag('encoding')} {e.encoding}-le or {e.encoding}-be",
     errors.UndecodableText: lambda e: (
         f"{e}; pass {flag('encoding')} to name its encoding, or {flag('decode_errors')} replace (or ignore) "

@@ -13,7 +13,7 @@ import dataclasses
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.corpus import Corpus
-from charrnn.errors import OtherCorpus, ResumeMismatch
+from charrnn.errors import ResumeMismatch
 from charrnn.vocab import Vocab
 
 FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")  # of TrainConfig
@@ -38,9 +38,10 @@ def check_resumable(ckpt: Checkpoint, model_cfg: ModelConfig, train_cfg: TrainCo
         raise ResumeMismatch(changes, other_vocab)
 
 
-def check_same_corpus(ckpt: Checkpoint, corpus: Corpus) -> None:
-    """Raise OtherCorpus unless `corpus` is the text `ckpt` was trained on (its SHA-256 as
-    recorded; a checkpoint that recorded none is not judged)."""
+def other_corpus(ckpt: Checkpoint, corpus: Corpus) -> dict | None:
+    """The corpus `ckpt` records, if `corpus` is another text (by SHA-256; a checkpoint that
+    recorded none is not judged), else None. Continuing on another text is fine-tuning: its
+    validation set is another, so the best weights, their loss and the learning curve, which were
+    judged on the old one, cannot carry over."""
     recorded = ckpt.progress.get("corpus", {})
-    if recorded.get("sha256") and recorded["sha256"] != corpus.sha256:
-        raise OtherCorpus(recorded.get("name", "another text"), corpus.name)
+    return recorded if recorded.get("sha256") and recorded["sha256"] != corpus.sha256 else None

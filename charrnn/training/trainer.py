@@ -26,7 +26,7 @@ from charrnn.nn.functional import bits
 from charrnn.nn.workspace import Workspace
 from charrnn.training import finetune
 from charrnn.training.parallel import Solo, World
-from charrnn.training.resume import check_resumable, check_same_corpus
+from charrnn.training.resume import check_resumable, other_corpus
 from charrnn.training.schedules import Schedule
 
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
@@ -109,7 +109,7 @@ class Trainer:
         self.val_ids = val_ids[: train_cfg.eval_chars]
         self.rng = np.random.default_rng(train_cfg.seed)
         self.params = model.init_params(model_cfg, len(corpus.vocab), self.rng)
-        self.init_from = None
+        self.init_from, self.trained_on = None, None
         if init_from is not None:
             self.params = finetune.transplant(init_from.params, init_from.vocab, self.params, corpus.vocab)
             self.init_from = {"corpus": init_from.progress.get("corpus", {}), "steps": init_from.progress.get("step")}
@@ -159,7 +159,6 @@ class Trainer:
 
     def _restore(self, ckpt: Checkpoint) -> None:
         check_resumable(ckpt, self.model_cfg, self.cfg, self.corpus.vocab)
-        check_same_corpus(ckpt, self.corpus)
         r, p = ckpt.resume, ckpt.progress
         try:
             self.params = {k: r[f"last.{k}"].astype(np.float32) for k in self.params}
@@ -178,6 +177,11 @@ class Trainer:
         self.best_val = p["best_val_loss"] if p.get("best_val_loss") is not None else float("inf")
         self.best_params = dict(ckpt.params)
         self.init_from = p.get("init_from")
+        self.trained_on = other_corpus(ckpt, self.corpus)
+        if self.trained_on is not None:  # fine-tuning: what was judged on the old text starts afresh
+            self.best_val, self.best_step, self.best_params, self.history = float("inf"), self.step, None, []
+            self.baselines = None
+            self.init_from = {"corpus": self.trained_on, "steps": self.step}
 
     def lead_in(self, n: int = LEAD_IN) -> str | None:
         """The last n characters of the training text before its last boundary: how a document
@@ -217,6 +221,16 @@ class Trainer:
                     f"the model has {n_params:,} parameters for {n_train:,} training characters: it will "
                     "memorise rather than generalise",
                     ("hidden_size", "num_layers"),
+                )
+            )
+        if self.trained_on is not None:
+            said.append(
+                Caution(
+                    "other_corpus",
+                    f"{self.corpus.name} is not the text the checkpoint was trained on "
+                    f"({self.trained_on.get('name', 'another text')}): training goes on from its weights, with the "
+                    f"validation set, the best weights and the learning curve started afresh on {self.corpus.name}",
+                    (),
                 )
             )
         if len(self.val_ids) < 5000:
