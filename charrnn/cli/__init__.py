@@ -34,7 +34,7 @@ class Group(click.Group):
 
     def invoke(self, ctx):
         from charrnn import files
-        from charrnn.cli.errors import as_click
+        from charrnn.cli.errors import OUT_OF_MEMORY, as_click
         from charrnn.errors import CharRNNError
 
         try:
@@ -43,9 +43,7 @@ class Group(click.Group):
         except CharRNNError as e:  # bad option values (ConfigError) exit 2, the others 1
             raise as_click(e) from None
         except MemoryError:
-            raise click.ClickException(
-                "out of memory; use a smaller --hidden-size or --layers, or fewer --batch-size or --num-samples"
-            ) from None
+            raise click.ClickException(OUT_OF_MEMORY) from None
         except KeyboardInterrupt as e:  # click would say "Aborted!" and exit 1; the shell convention is 130
             interrupted(getattr(e, "signum", signal.SIGINT))
 

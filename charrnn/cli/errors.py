@@ -108,6 +108,12 @@ CAUTION_ADVICE = {  # Trainer.warnings(), by kind
 }
 
 
+OUT_OF_MEMORY = (
+    f"out of memory; use a smaller {flag('hidden_size')} or {flag('num_layers')}, "
+    f"or fewer {flag('batch_size')} or {flag('num_samples')}"
+)
+
+
 def message(e: Exception) -> str:
     """The one line that says `e` to the user: its facts, and what to do, in flags."""
     for cls in type(e).__mro__:

@@ -226,9 +226,12 @@ def exit_status(e: BaseException) -> int:
         return e.exit_code
     if isinstance(e, click.ClickException):
         return e.exit_code
-    from charrnn.errors import ConfigError
+    from charrnn.cli.errors import as_click
+    from charrnn.errors import CharRNNError
 
-    return 2 if isinstance(e, ConfigError) else 130 if isinstance(e, KeyboardInterrupt) else 1
+    if isinstance(e, KeyboardInterrupt):
+        return SIGNAL_EXIT[getattr(e, "signum", signal.SIGINT)]
+    return as_click(e).exit_code if isinstance(e, CharRNNError) else 1
 
 
 def lead(comm, prepare):
@@ -287,7 +290,9 @@ def _abort(comm, e: BaseException) -> None:
 
         said = f"Error: {one_line(e.format_message()) if isinstance(e, click.ClickException) else message(e)}"
     elif isinstance(e, MemoryError):
-        said = "Error: out of memory; use a smaller --hidden-size or --layers, or fewer --batch-size"
+        from charrnn.cli.errors import OUT_OF_MEMORY
+
+        said = f"Error: {OUT_OF_MEMORY}"
     else:
         said = f"Error: internal error ({type(e).__name__}: {one_line(e)}); please report it"
     who = f"worker {comm.rank} of {comm.size}: " if comm.rank else ""
