@@ -16,7 +16,7 @@ import sys
 import click
 
 from charrnn import __version__
-from charrnn.cli import workers
+from charrnn.cli import streams, workers
 from charrnn.cli.common import ARGV
 from charrnn.cli.interrupts import interrupted, stop_by_exception
 
@@ -46,6 +46,8 @@ class Group(click.Group):
             raise click.ClickException(OUT_OF_MEMORY) from None
         except KeyboardInterrupt as e:  # click would say "Aborted!" and exit 1; the shell convention is 130
             interrupted(getattr(e, "signum", signal.SIGINT))
+        except OSError as e:  # the system refused (a name too long, a full disk): the user's condition
+            raise click.ClickException(streams.os_message(e)) from None
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,8 +69,6 @@ for command in (train.train, sample.sample, inspect.inspect, export.export):
 
 def main() -> None:
     """Console-script entry point: no traceback ever reaches the user."""
-    from charrnn.cli import streams
-
     streams.guard()
     stop_by_exception()
     try:

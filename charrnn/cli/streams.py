@@ -105,14 +105,19 @@ def finish() -> None:
         raise click.ClickException(f"cannot write to standard output: {e.strerror or e}") from None
 
 
-def report(e: OSError) -> None:
-    """An OSError that reached the entry point, in one line (stdout dropped: it may be the cause)."""
+def os_message(e: OSError) -> str:
+    """An OSError no one caught, as a line: the system's reason, and the file it concerns."""
     from charrnn.files import display
 
-    _drop_stdout()
     where = f" ({display(str(e.filename))})" if e.filename else ""
+    return f"{e.strerror or e}{where}"
+
+
+def report(e: OSError) -> None:
+    """An OSError that reached the entry point, in one line (stdout dropped: it may be the cause)."""
+    _drop_stdout()
     try:
-        click.echo(f"Error: {e.strerror or e}{where}", err=True)
+        click.echo(f"Error: {os_message(e)}", err=True)
     except OSError:  # stderr itself is gone: the exit status says it
         pass
 
