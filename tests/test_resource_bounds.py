@@ -126,3 +126,9 @@ def test_gradients_too_large_to_measure_name_span_and_positions(trained, tmp_pat
     args = ["inspect", "gradients", text, "-c", trained, "--span", "5000", "--positions", "5000"]
     line = assert_clean_error(run(args, timeout=FAST), 1, "--span", "--positions", "memory")
     assert "--hidden-size" not in line and "--num-samples" not in line
+
+
+def test_a_closing_sample_too_long_to_hold_is_refused_before_training(corpus, tmp_path):
+    result = invoke(["train", corpus, "-c", tmp_path / "m.npz", *tiny(), "--sample-length", str(10**14)])
+    line = assert_clean_error(result, 1, "--sample-length", "memory")
+    assert "Training a" not in result.stderr and not (tmp_path / "m.npz").exists(), line

@@ -92,8 +92,11 @@ def train(
       charrnn train corpora/shakespeare.txt --workers 2
       mpiexec -n 4 -f hosts charrnn train corpora/shakespeare.txt
     """
+    from charrnn import budget
     from charrnn.training import parallel
 
+    # the closing sample is held whole before it is shown: refused now, not after the training
+    budget.require(f"a sample of {sample_length:,} characters", 16 * sample_length, {"sample_length": sample_length})
     if parallel.under_mpi() and given(ctx, ["workers"]):
         raise click.UsageError(
             "--workers starts an MPI job of its own; under mpiexec leave it out (mpiexec -n sets the workers)"
