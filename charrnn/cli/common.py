@@ -130,6 +130,14 @@ def training_index(ckpt, corpus_path: Path | None):
     return novelty.CorpusIndex(corpus.ids, corpus.vocab.chars), corpus
 
 
+def file_option(flag: str, metavar: str, help: str, name: str | None = None):
+    """An option naming one file (never a directory) that the command reads or writes: --judge,
+    --init-from, --log, --html. Existence is checked where the file is opened, with the command's
+    own message."""
+    decls = (flag, name) if name else (flag,)
+    return click.option(*decls, type=click.Path(dir_okay=False, path_type=Path), metavar=metavar, help=help)
+
+
 corpus_option = click.option(
     "--corpus",
     "corpus_path",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
 from charrnn.cli import streams
-from charrnn.cli.common import corpus_option, quiet_broken_pipe
+from charrnn.cli.common import corpus_option, file_option, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_option, config_options
 from charrnn.config import SampleConfig
 
@@ -31,12 +30,7 @@ from charrnn.config import SampleConfig
 @config_option(SampleConfig, "documents", metavar="N")
 @config_option(SampleConfig, "beam", metavar="K")
 @config_option(SampleConfig, "best_of", metavar="N")
-@click.option(
-    "--judge",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="OTHER.npz",
-    help="With --best-of: rank by this model's bits per character instead of the writer's.",
-)
+@file_option("--judge", "OTHER.npz", "With --best-of: rank by this model's bits per character instead of the writer's.")
 @click.option("--novelty", is_flag=True, help="Report, per sample, how much of it is copied from the training corpus.")
 @config_option(SampleConfig, "min_copy")
 @corpus_option

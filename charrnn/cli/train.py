@@ -13,7 +13,7 @@ import click
 
 from charrnn.cli import streams, train_setup
 from charrnn.cli import workers as parallel_cli
-from charrnn.cli.common import command_line, output_to
+from charrnn.cli.common import command_line, file_option, output_to
 from charrnn.cli.errors import caution, message
 from charrnn.cli.interrupts import deferred_signals, interrupted
 from charrnn.cli.options import checkpoint_option, config_option, config_options, given, read_options
@@ -28,17 +28,13 @@ from charrnn.config import ModelConfig, ParallelConfig, SourceConfig, TrainConfi
 @config_option(SourceConfig, "include", multiple=True, show_default=False)
 @config_option(SourceConfig, "exclude", multiple=True, show_default=False)
 @config_option(SourceConfig, "document_separator")
-@click.option(
+@file_option(
     "--init-from",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="OLD.npz",
-    help="Fine-tune: a new run that starts from this model's weights and settings (characters matched by character).",
+    "OLD.npz",
+    "Fine-tune: a new run that starts from this model's weights and settings (characters matched by character).",
 )
-@click.option(
-    "--log",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE.jsonl",
-    help="Append one JSON line per validation to this file (step, elapsed, bits/char, lr, chars/s).",
+@file_option(
+    "--log", "FILE.jsonl", "Append one JSON line per validation to this file (step, elapsed, bits/char, lr, chars/s)."
 )
 @click.option("--resume", is_flag=True, help="Continue training the existing checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing checkpoint.")

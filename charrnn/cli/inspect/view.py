@@ -18,7 +18,7 @@ import numpy as np
 from click.core import ParameterSource
 
 from charrnn.cli import streams
-from charrnn.cli.common import output_to, quiet_broken_pipe
+from charrnn.cli.common import file_option, output_to, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_options, read_options
 
 
@@ -54,12 +54,11 @@ one_checkpoint = checkpoint_option(callback=_given_before_the_view)
 several_checkpoints = checkpoint_option(
     "A checkpoint to read; repeat it for each model.", multiple=True, callback=_given_before_the_view
 )
-html_option = click.option(
+html_option = file_option(
     "--html",
-    "html_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PAGE",
-    help="Also write a self-contained HTML page of the text: its colours, and hover for the model's alternatives.",
+    "PAGE",
+    "Also write a self-contained HTML page of the text: its colours, and hover for the model's alternatives.",
+    name="html_path",
 )
 
 
