@@ -56,9 +56,6 @@ class Checkpoint:
         }
 
 
-STALE_SECONDS = files.STALE_SECONDS  # a temporary file older than this is swept
-
-
 def check_writable(path: str | Path) -> None:
     """Fail now, not after hours of training, if a checkpoint cannot be written at `path`
     (files.check_target: also sweeps the temporary files of writers killed mid-save)."""

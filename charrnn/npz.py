@@ -85,7 +85,14 @@ class Archive:
         try:
             with self.zip.open(self.members[name]) as f:
                 return f.read(n)
-        except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError) as e:
+        except (
+            zipfile.BadZipFile,
+            NotImplementedError,
+            RuntimeError,
+            OSError,
+            ValueError,
+            EOFError,
+        ) as e:  # RuntimeError: encrypted
             raise ArchiveError(f"{name} cannot be read, truncated or damaged ({one_line(e)[:80]})") from None
 
 

@@ -138,3 +138,10 @@ def test_a_large_manifest_is_a_hash(tmp_path, monkeypatch):
     assert again.sha256 == corpus.sha256
     write(tmp_path / "4.txt", "text changed\n")
     assert read_documents(select([tmp_path]))[0].sha256 != corpus.sha256
+
+
+def test_two_folders_of_the_same_name_keep_all_their_files(tmp_path):
+    write(tmp_path / "one" / "data" / "x.txt", "first\n")
+    write(tmp_path / "two" / "data" / "x.txt", "second\n")
+    found = select([tmp_path / "one" / "data", tmp_path / "two" / "data"])
+    assert len(found) == 2 and {s.path.read_text() for s in found} == {"first\n", "second\n"}

@@ -210,3 +210,15 @@ def test_training_record_numbers_out_of_bounds_are_refused(damaged, field, value
     with pytest.raises(CheckpointError, match=field):
         ckpt_io.load(path)
     assert_clean_error(invoke(["inspect", "-c", path]), 1, field)
+
+
+def test_a_member_marked_encrypted_is_refused_in_one_line(trained, tmp_path):
+    """zipfile raises RuntimeError for an encrypted member; the reader turns it into a refusal."""
+    data = bytearray(Path(trained).read_bytes())
+    at = data.find(b"PK\x01\x02")  # the first central-directory entry: its general-purpose flags at +8
+    data[at + 8] |= 1
+    path = tmp_path / "encrypted.npz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError) as e:
+        ckpt_io.load(path)
+    assert "\n" not in str(e.value) and len(str(e.value)) < LINE_MAX

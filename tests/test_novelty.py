@@ -150,3 +150,13 @@ def test_sample_novelty_reports_each_sample_against_the_training_corpus(tmp_path
     assert printed.stderr.count("longest copied span") == 2 and "in copied spans of at least 20" in printed.stderr
     assert_clean_error(invoke(["sample", "-c", ckpt, "--novelty", "--corpus", ckpt]), 1, "is not the training corpus")
     assert_clean_error(invoke(["sample", "-c", ckpt, "--min-copy", "5"]), 2, "--novelty")
+
+
+def test_a_corpus_of_several_files_is_refused_plainly(tmp_path):
+    from charrnn.data.sources import read_documents, select
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(f"the text of {name}\n" * 10)
+    record = read_documents(select([tmp_path]))[0].meta()
+    with pytest.raises(DataError, match="only against a corpus of one file read whole"):
+        novelty.training_corpus(record)

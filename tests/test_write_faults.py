@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from charrnn import checkpoint as ckpt_io
+from charrnn import files
 from tests.cli_helpers import (
     Victim,
     assert_clean_error,
@@ -181,7 +182,7 @@ def test_temporary_files_of_killed_writers_are_swept(corpus, tmp_path):
     for f in (old, fresh, other):
         f.write_bytes(b"PK\x03\x04half")
     for f in (old, other):
-        os.utime(f, (time.time() - 2 * ckpt_io.STALE_SECONDS,) * 2)
+        os.utime(f, (time.time() - 2 * files.STALE_SECONDS,) * 2)
     assert invoke(["train", corpus, "-c", path, *tiny(), "-q"]).exit_code == 0
     assert not old.exists()  # a writer killed an hour ago
     assert fresh.exists() and other.exists()  # perhaps still being written; not ours

@@ -183,6 +183,11 @@ def training_corpus(record: dict, path: str | Path | None = None) -> Corpus:
     """The corpus a checkpoint records (`progress["corpus"]`), read from `path` or else from the
     path it records, and checked to be that very file: the same size and SHA-256."""
     name = record.get("name", "?")
+    if "manifest_sha256" in record or record.get("documents", 1) > 1:
+        raise NotTheTrainingCorpus(
+            f"the training corpus {name} was {record.get('files', 'several')} files or documents; copying can be "
+            "checked only against a corpus of one file read whole"
+        )
     if path is None:
         path = record.get("path")
         if not isinstance(path, str):

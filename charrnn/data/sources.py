@@ -90,6 +90,8 @@ def select(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Se
             real = path.resolve()
             if real not in seen:
                 seen.add(real)
+                if name in found:  # another folder of the same name: tell them apart by the path given
+                    name = path.as_posix()
                 found.setdefault(name, Source(name, path))
     if not found:
         what = ", ".join(map(str, paths))

@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # NumPy is imported only once the process's BLAS threads are 
 
 # what MPICH, Intel MPI and Open MPI put in each process's environment
 SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
-RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK")
 LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")
 
 
@@ -49,10 +48,6 @@ def under_mpi() -> bool:
 def launched_size() -> int:
     """How many processes mpiexec started this one among (1 when it was not started by MPI)."""
     return _first_int(SIZE_VARIABLES, 1)
-
-
-def launched_rank() -> int:
-    return _first_int(RANK_VARIABLES, 0)
 
 
 def local_size() -> int:

@@ -181,6 +181,7 @@ class Trainer:
         if self.trained_on is not None:  # fine-tuning: what was judged on the old text starts afresh
             self.best_val, self.best_step, self.best_params, self.history = float("inf"), self.step, None, []
             self.baselines = None
+            self.schedule.state.update(best=None, bad=0)  # the plateau's best loss was on the old text too
             self.init_from = {"corpus": self.trained_on, "steps": self.step}
 
     def lead_in(self, n: int = LEAD_IN) -> str | None:
