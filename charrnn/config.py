@@ -186,21 +186,22 @@ class SampleConfig(Checked):
                 n
                 for n, v in [
                     ("temperature", self.temperature != 1.0),
-                    ("top-k", self.top_k),
-                    ("top-p", self.top_p),
+                    ("top_k", self.top_k),
+                    ("top_p", self.top_p),
                     ("argmax", self.argmax),
-                    ("best-of", self.best_of),
+                    ("best_of", self.best_of),
                 ]
                 if v
             ]
             if drawn:
                 raise ConfigError(
-                    f"beam search takes the model's own probabilities and draws nothing: drop {', '.join(drawn)}"
+                    "beam search takes the model's own probabilities and draws nothing", conflicting=tuple(drawn)
                 )
         if self.best_of and self.argmax:
-            raise ConfigError("best-of compares draws; argmax draws the same text every time")
+            raise ConfigError("best-of compares draws; argmax draws the same text every time", conflicting=("argmax",))
         if self.documents and (self.beam or self.best_of):
-            raise ConfigError("whole documents are drawn one by one to their end; drop beam and best-of")
+            searched = tuple(n for n in ("beam", "best_of") if getattr(self, n))
+            raise ConfigError("whole documents are drawn one by one to their end", conflicting=searched)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,20 @@ class ConfigError(CharRNNError, ValueError):
 
     `field`, `value` and `requirement` say which config field was refused, when one was; a
     `field` without a requirement is a setting that does not apply here and must be left out.
+    `conflicting` names the fields that cannot be given together with the rest, to be left out.
     """
 
-    def __init__(self, message: str, field: str | None = None, value: Any = None, requirement: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        value: Any = None,
+        requirement: str | None = None,
+        conflicting: tuple[str, ...] = (),
+    ):
         super().__init__(message)
         self.field, self.value, self.requirement = field, value, requirement
+        self.conflicting = conflicting
 
     @classmethod
     def invalid(cls, field: str, value: Any, requirement: str) -> ConfigError:

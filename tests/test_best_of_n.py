@@ -88,3 +88,18 @@ def test_sample_judge_scores_by_the_other_model(tmp_path):
     scores = [best_of.bits_per_char(LanguageModel(j.params, j.model, j.vocab), "\n", s["text"]) for s in out["samples"]]
     assert [s["bits_per_char"] for s in out["samples"]] == scores == sorted(scores)
     assert_clean_error(invoke(["sample", "-c", ckpt, "--judge", judge]), 2, "--best-of")
+    missing = invoke(["sample", "-c", ckpt, "--best-of", "4", "--judge", tmp_path / "none.npz"])
+    assert_clean_error(missing, 2, "--judge", "none.npz")
+    assert "-c PATH" not in missing.stderr  # -c names the writer, not the judge
+
+
+def test_options_that_cannot_go_with_beam_search_are_named_as_flags(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    for extra, named in (
+        (["--beam", "4", "--temp", "0.5"], "leave out --temp"),
+        (["--beam", "2", "--best-of", "4"], "leave out --best-of"),
+        (["--documents", "2", "--beam", "2"], "leave out --beam"),
+        (["--best-of", "2", "--argmax"], "leave out --argmax"),
+    ):
+        assert_clean_error(invoke(["sample", "-c", ckpt, "-n", "5", *extra]), 2, named)

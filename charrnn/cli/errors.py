@@ -18,6 +18,8 @@ from charrnn.errors import one_line
 
 
 def _config(e: errors.ConfigError) -> str:
+    if e.conflicting:
+        return f"{e}: leave out {', '.join(map(flag, e.conflicting))}"
     if e.field is None:
         return str(e)
     if e.requirement is None:  # a setting that does not apply here

@@ -99,6 +99,8 @@ def sample(
     if (corpus_path or given) and not novelty:
         raise click.UsageError("--corpus and --min-copy say how --novelty checks; give --novelty too")
     model = ckpt_io.load(checkpoint)
+    if judge and not judge.exists():
+        raise click.UsageError(f"--judge {judge}: there is no checkpoint there to rank the samples with")
     judge_model = ckpt_io.load(judge) if judge else None
     try:
         model.vocab.check(prime, "the prime text", "prime")
