@@ -255,3 +255,22 @@ def test_a_worker_started_by_mpiexec_shares_the_cores_among_the_hosts_workers():
     env["OPENBLAS_NUM_THREADS"] = "3"  # the user's choice stands
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split(None, 1)[0] == "3"
+
+
+@needs_mpi
+def test_an_mpi_error_on_rank_0_is_one_line_naming_the_lost_worker_and_the_checkpoint(trained, capsys):
+    """MPI may report a killed peer to rank 0 as an error of its Allreduce instead of a fatal stack."""
+    from mpi4py import MPI
+
+    class Comm:
+        rank, size, distributed, aborted = 0, 2, True, None
+
+        def abort(self, code):
+            self.aborted = code
+
+    comm = Comm()
+    with workers.together(comm, trained):
+        raise MPI.Exception(MPI.ERR_OTHER)
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("Error: a worker stopped answering (MPI: ") and "\n" not in line
+    assert f"{trained} holds the weights saved at step" in line and comm.aborted == 1

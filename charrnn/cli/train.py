@@ -109,7 +109,7 @@ def train(
         with nullcontext(None) if lead else deferred_signals() as caught:
             prepare = lambda: _prepare(corpus, checkpoint, resume, force, options, reading, quiet)  # noqa: E731
             (model_cfg, train_cfg, previous, save, init), data = parallel_cli.lead(comm, prepare)
-            with parallel_cli.together(comm):
+            with parallel_cli.together(comm, checkpoint):
                 _train(
                     data,
                     model_cfg,

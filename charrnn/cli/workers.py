@@ -254,7 +254,7 @@ def lead(comm, prepare):
 
 
 @contextmanager
-def together(comm):
+def together(comm, checkpoint: Path | None = None):
     """Training on every rank: errors all ranks meet together pass (rank 0's is shown, the others
     exit silently with its status); anything else is shown by its rank and ends the job."""
     from charrnn.errors import CharRNNError
@@ -266,7 +266,7 @@ def together(comm):
             sys.exit(exit_status(e))
         raise
     except BaseException as e:
-        _abort(comm, e)
+        _abort(comm, e, checkpoint)
 
 
 @contextmanager
@@ -280,10 +280,13 @@ def alone(comm):
         _abort(comm, e)
 
 
-def _abort(comm, e: BaseException) -> None:
+def _abort(comm, e: BaseException, checkpoint: Path | None = None) -> None:
     from charrnn.errors import CharRNNError
 
-    if isinstance(e, KeyboardInterrupt):
+    if type(e).__module__.startswith("mpi4py"):  # MPI returned an error: a peer is gone (killed, or its host)
+        kept = f"; {_kept(checkpoint)}" if checkpoint is not None else ""
+        said = f"Error: a worker stopped answering (MPI: {one_line(e).split(',')[0]}), so the job was stopped{kept}"
+    elif isinstance(e, KeyboardInterrupt):
         said = "Interrupted."
     elif isinstance(e, (CharRNNError, click.ClickException)):
         from charrnn.cli.errors import message
