@@ -273,6 +273,11 @@ class ShowConfig(Checked):
 C = TypeVar("C", ModelConfig, TrainConfig, SampleConfig, ReadConfig, ReachConfig, ParallelConfig)
 
 
+def finite_number(x: Any) -> bool:
+    """A number read from a saved record: an int or float (JSON's true is not one), and finite."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from charrnn import __version__
 from charrnn.analysis.baselines import Baselines
-from charrnn.config import ModelConfig, TrainConfig, from_dict
+from charrnn.config import ModelConfig, TrainConfig, finite_number, from_dict
 from charrnn.errors import CharRNNError
 from charrnn.npz import Archive, ArchiveError
 from charrnn.vocab import Vocab
@@ -137,7 +137,7 @@ def _progress(progress: Any) -> dict[str, Any]:
     count, time and loss a number from 0 to COUNT_MAX."""
 
     def number(x: Any) -> bool:
-        return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x <= COUNT_MAX
+        return finite_number(x) and 0 <= x <= COUNT_MAX
 
     if not isinstance(progress, dict):
         raise TypeError("the training record is not a JSON object")

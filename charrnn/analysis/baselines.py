@@ -22,11 +22,12 @@ n-grams are numbered without hashing: the k-grams' ids are the ranks of the keys
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
+
+from charrnn.config import finite_number
 
 MAX_ORDER = 7  # longest n-gram tried (6 characters of context)
 TRAIN_CHARS = 1_000_000  # at most this much training text is counted: seconds, and under 200 MB
@@ -54,7 +55,7 @@ class Baselines:
             raise ValueError("the baselines record is not one")
         by_order = data["by_order"]
         numbers = [v for k, v in data.items() if k != "by_order"] + (by_order if isinstance(by_order, list) else [None])
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in numbers):
+        if not all(map(finite_number, numbers)):
             raise ValueError("the baselines record holds a value that is not a finite number")
         return cls(**{**data, "by_order": tuple(by_order)})
 

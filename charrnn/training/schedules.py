@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from charrnn.config import TrainConfig
+from charrnn.config import TrainConfig, finite_number
 from charrnn.errors import ConfigError
 from charrnn.nn import optim
 
@@ -93,9 +93,7 @@ class Schedule:
 def _checked(state) -> dict:
     """A saved schedule state, or ValueError if it is damaged."""
 
-    def number(x) -> bool:
-        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
+    number = finite_number
     ok = (
         isinstance(state, dict)
         and set(state) == {"scale", "best", "bad"}
