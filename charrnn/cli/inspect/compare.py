@@ -19,7 +19,7 @@ class CompareView:
         return {"view": "compare", "text": self.text, **self.ranking.to_dict()}
 
 
-@click.command("compare", short_help="Rank several checkpoints by bits per character on one text.")
+@click.command("compare", cls=view.View, short_help="Rank several checkpoints by bits per character on one text.")
 @view.text_argument
 @view.several_checkpoints
 @view.json_option

@@ -20,7 +20,9 @@ class FindNeuronsView:
         return {"view": "find-neurons", "checkpoint": self.checkpoint, "text": self.text, **self.search.to_dict()}
 
 
-@click.command("find-neurons", short_help="Rank units by how well they track quotes, brackets, line position, ...")
+@click.command(
+    "find-neurons", cls=view.View, short_help="Rank units by how well they track quotes, brackets, line position, ..."
+)
 @view.text_argument
 @view.one_checkpoint
 @view.json_option

@@ -32,7 +32,9 @@ class GradientsView:
         }
 
 
-@click.command("gradients", short_help="Gradient norm against steps back: how far the loss on a text reaches.")
+@click.command(
+    "gradients", cls=view.View, short_help="Gradient norm against steps back: how far the loss on a text reaches."
+)
 @view.text_argument
 @view.several_checkpoints
 @config_options(ReachConfig)

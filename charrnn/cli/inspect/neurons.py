@@ -48,7 +48,7 @@ class NeuronView:
         }
 
 
-@click.command("neurons", short_help="Colour a text by one unit's activation after each character.")
+@click.command("neurons", cls=view.View, short_help="Colour a text by one unit's activation after each character.")
 @view.text_argument
 @click.option("--unit", "unit_ref", type=UnitRef(), required=True, help="The unit to show, as LAYER:UNIT.")
 @click.option("--cell-state", is_flag=True, help="An LSTM unit's cell state c rather than its hidden state h.")

@@ -30,7 +30,7 @@ class NoveltyView:
         }
 
 
-@click.command("novelty", short_help="How much of a text is copied verbatim from the training corpus.")
+@click.command("novelty", cls=view.View, short_help="How much of a text is copied verbatim from the training corpus.")
 @view.text_argument
 @view.one_checkpoint
 @corpus_option

@@ -32,7 +32,7 @@ class ScoreView:
         }
 
 
-@click.command("score", short_help="Bits per character of a text, each character coloured by surprise.")
+@click.command("score", cls=view.View, short_help="Bits per character of a text, each character coloured by surprise.")
 @view.text_argument
 @view.one_checkpoint
 @view.shown_options

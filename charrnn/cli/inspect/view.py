@@ -26,34 +26,41 @@ class Result(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
-def _given_before_the_view(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """`charrnn inspect -c m.npz score T` is `charrnn inspect score T -c m.npz`: an option of the
-    group given before the view's name is the view's too (the first of several, for a view of several)."""
-    name = "checkpoint" if param.name == "checkpoints" else param.name
-    parent = ctx.parent
-    if parent is None or parent.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
-        return value
+class View(click.Command):
+    """A view's command. `charrnn inspect -c m.npz score T` is `charrnn inspect score T -c m.npz`:
+    an option of the group given before the view's name is the view's too (the first of several,
+    for a view of several). Merged once every option is parsed: click sets where a value came
+    from only after the option's callback (before 8.5), so a callback cannot ask."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        parent = ctx.parent
+        if parent is not None:
+            for name in ("as_json", "checkpoint", "checkpoints"):
+                if name in ctx.params:
+                    _given_before_the_view(ctx, parent, name)
+        return super().invoke(ctx)
+
+
+def _given_before_the_view(ctx: click.Context, parent: click.Context, name: str) -> None:
+    group_name = "checkpoint" if name == "checkpoints" else name
+    if parent.get_parameter_source(group_name) is not ParameterSource.COMMANDLINE:
+        return
+    given_here = ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
     if name == "as_json":
-        return True
-    given_here = ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
-    if param.multiple:
-        return (parent.params[name], *(value if given_here else ()))
-    if given_here:
-        raise click.UsageError("this view reads one checkpoint: give -c once, before or after the view's name")
-    return parent.params[name]
+        ctx.params[name] = True
+    elif name == "checkpoints":
+        ctx.params[name] = (parent.params[group_name], *(ctx.params[name] if given_here else ()))
+    elif given_here:
+        raise click.UsageError("this view reads one checkpoint: give -c once, before or after the view's name", ctx)
+    else:
+        ctx.params[name] = parent.params[group_name]
 
 
 json_option = click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    callback=_given_before_the_view,
-    help="Print the result as one JSON object (its fields: docs/json.md).",
+    "--json", "as_json", is_flag=True, help="Print the result as one JSON object (its fields: docs/json.md)."
 )
-one_checkpoint = checkpoint_option(callback=_given_before_the_view)
-several_checkpoints = checkpoint_option(
-    "A checkpoint to read; repeat it for each model.", multiple=True, callback=_given_before_the_view
-)
+one_checkpoint = checkpoint_option()
+several_checkpoints = checkpoint_option("A checkpoint to read; repeat it for each model.", multiple=True)
 html_option = file_option(
     "--html",
     "PAGE",
