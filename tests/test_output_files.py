@@ -1,4 +1,4 @@
-"""Outputs never destroy inputs, and are whole: every file charrnn writes goes through files.py.
+"""Outputs never destroy inputs, and are whole: every file charrnn writes goes through charrnn/files/.
 
 Library level: the writer refuses any file the command reads (by path, symbolic link, hard link or
 open stream), replaces regular files atomically (a failure leaves the old file and no temporary

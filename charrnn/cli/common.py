@@ -74,7 +74,7 @@ HINTS = {  # what to do when the writer refuses a path the user gave with an opt
 
 @contextmanager
 def output_to(option: str):
-    """Writing a file the user named with `option`: the writer's refusal (files.py), said with it."""
+    """Writing a file the user named with `option`: the writer's refusal (charrnn/files/), said with it."""
     from charrnn.errors import OutputError
 
     try:
