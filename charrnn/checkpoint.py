@@ -56,6 +56,25 @@ class Checkpoint:
         }
 
 
+LAST, OPTIM, CARRIED = "last.", "optim.", "train.state"  # the members that continue a run
+
+
+def resume_arrays(last: Params, optim_state: dict[str, np.ndarray], carried: np.ndarray) -> dict[str, np.ndarray]:
+    """The members that let a run continue exactly: latest weights, optimizer, carried state."""
+    arrays = {LAST + k: p for k, p in last.items()}
+    arrays.update({OPTIM + k: v for k, v in optim_state.items()})
+    arrays[CARRIED] = carried
+    return arrays
+
+
+def from_resume(resume: dict[str, np.ndarray], names, slots) -> tuple[Params, dict[str, np.ndarray], np.ndarray]:
+    """resume_arrays() read back: the latest weights under `names`, the optimizer's `slots` (its
+    state's keys), the carried state. Raises KeyError for a member the checkpoint lacks."""
+    last = {k: resume[LAST + k].astype(np.float32) for k in names}
+    optim_state = {k: resume[OPTIM + k].copy() for k in slots}
+    return last, optim_state, resume[CARRIED].astype(np.float32)
+
+
 def check_writable(path: str | Path) -> None:
     """Fail now, not after hours of training, if a checkpoint cannot be written at `path`
     (files.check_target: also sweeps the temporary files of writers killed mid-save)."""
@@ -143,11 +162,11 @@ def load(path: str | Path, for_update: bool = False) -> Checkpoint:
 def _members(shapes: dict, model_cfg: ModelConfig, train_cfg: TrainConfig) -> dict[str, tuple[str, tuple]]:
     """Every member the format defines for these configs: name -> (dtype kinds, shape)."""
     members = {k: ("f", shape) for k, shape in shapes.items()}
-    members.update({f"last.{k}": ("f", shape) for k, shape in shapes.items()})
+    members.update({LAST + k: ("f", shape) for k, shape in shapes.items()})
     for slot in SLOTS[train_cfg.optimizer]:
-        members.update({f"optim.{slot}.{k}": ("f", shape) for k, shape in shapes.items()})
-    members["optim.t"] = ("iu", ())
-    members["train.state"] = ("f", zero_state_shape(model_cfg, train_cfg.batch_size))
+        members.update({f"{OPTIM}{slot}.{k}": ("f", shape) for k, shape in shapes.items()})
+    members[OPTIM + "t"] = ("iu", ())
+    members[CARRIED] = ("f", zero_state_shape(model_cfg, train_cfg.batch_size))
     return members
 
 

@@ -125,7 +125,7 @@ def message(e: Exception) -> str:
 
 
 def caution(c) -> str:
-    """A training caution (training.trainer.Caution) with what to do about it."""
+    """A training caution (training.cautions.Caution) with what to do about it."""
     advice = CAUTION_ADVICE.get(c.kind)
     return f"{c}; {advice}" if advice else str(c)
 
