@@ -12,15 +12,14 @@ import time
 
 import numpy as np
 
-from charrnn import checkpoint
 from charrnn.analysis import scoring
 from charrnn.config import SampleConfig
 from charrnn.generation import beam
-from charrnn.generation.sampling import generate
+from charrnn.language_model import LanguageModel
 
 
-def total_bits(ckpt, prime: str, text: str) -> float:
-    logp = scoring.log_probs(ckpt.params, ckpt.model, ckpt.vocab, prime + text)[len(prime) - 1 :]
+def total_bits(model: LanguageModel, prime: str, text: str) -> float:
+    logp = scoring.log_probs(model, prime + text)[len(prime) - 1 :]
     return float(-logp.sum() / np.log(2))
 
 
@@ -32,24 +31,24 @@ def main() -> None:
     ap.add_argument("--widths", default="4,16")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    ckpt = checkpoint.load(args.checkpoint)
+    model = LanguageModel.load(args.checkpoint)
     runs = []
     for name, cfg in [
         ("sample, T = 1", SampleConfig(length=args.length, seed=args.seed)),
         ("argmax", SampleConfig(length=args.length, argmax=True)),
     ]:
         t0 = time.perf_counter()
-        text = "".join(c[0] for c in generate(ckpt.params, ckpt.model, ckpt.vocab, cfg, args.prime))
+        text = "".join(c[0] for c in model.generate(cfg, args.prime))
         runs.append((name, text, time.perf_counter() - t0))
     for k in map(int, args.widths.split(",")):
         t0 = time.perf_counter()
-        best = beam.search(ckpt.params, ckpt.model, ckpt.vocab, args.prime, k, args.length)[0]
-        runs.append((f"beam {k}", ckpt.vocab.decode(best.ids), time.perf_counter() - t0))
+        best = beam.search(model, args.prime, k, args.length)[0]
+        runs.append((f"beam {k}", model.vocab.decode(best.ids), time.perf_counter() - t0))
     print(f"{args.checkpoint}, prime {args.prime!r}, {args.length} characters")
     print("| decoding | total log2-probability | bits/char | seconds |")
     print("|---|---|---|---|")
     for name, text, seconds in runs:
-        bits = total_bits(ckpt, args.prime, text)
+        bits = total_bits(model, args.prime, text)
         print(f"| {name} | {-bits:.1f} | {bits / len(text):.3f} | {seconds:.2f} |")
     for name, text, _ in runs:
         print(f"\n{name}:\n" + "\n".join("    " + line for line in (args.prime + text).splitlines()))

@@ -19,6 +19,7 @@ import numpy as np
 from charrnn import checkpoint
 from charrnn.analysis import novelty, scoring
 from charrnn.data.corpus import read_text
+from charrnn.language_model import LanguageModel
 from charrnn.web import page
 
 
@@ -34,13 +35,13 @@ def main() -> None:
     else:
         corpus = novelty.training_corpus(ckpt.progress["corpus"])
         text = corpus.vocab.decode(corpus.ids[-args.chars :].tolist())
-    m = ckpt.model
+    model, m = LanguageModel.of(ckpt), ckpt.model
     print(f"{args.checkpoint}: {m.num_layers} x {m.hidden_size} {m.cell.upper()}, {len(ckpt.vocab)} characters")
     full = None
     for dtype in page.WEIGHT_DTYPES:
-        size = len(page.page(ckpt.params, m, ckpt.vocab, "t", dtype=dtype).encode("utf-8"))
-        params = page.rounded(ckpt.params, dtype)
-        bpc = float(-scoring.log_probs(params, m, ckpt.vocab, text).mean() / np.log(2))
+        size = len(page.page(model, "t", dtype=dtype).encode("utf-8"))
+        as_on_the_page = model._replace(params=page.rounded(model.params, dtype))
+        bpc = float(-scoring.log_probs(as_on_the_page, text).mean() / np.log(2))
         full = full if full is not None else bpc
         print(
             f"  {dtype}: page {size / 1e6:6.2f} MB, {bpc:.5f} bits/char on {len(text):,} held-out characters ({bpc - full:+.5f})"

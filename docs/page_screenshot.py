@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from charrnn import checkpoint
+from charrnn.language_model import LanguageModel
 from charrnn.web import page
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
@@ -28,8 +28,8 @@ def main() -> None:
     ap.add_argument("--length", type=int, default=400)
     ap.add_argument("--temperature", type=float, default=0.8)
     args = ap.parse_args()
-    ckpt = checkpoint.load(args.checkpoint)
-    text = page.page(ckpt.params, ckpt.model, ckpt.vocab, f"charrnn: {Path(args.checkpoint).name}", args.prime)
+    model = LanguageModel.load(args.checkpoint)
+    text = page.page(model, f"charrnn: {Path(args.checkpoint).name}", args.prime)
     press = (
         f'<script>document.getElementById("length").value = {args.length};'
         f'document.getElementById("temp").value = {args.temperature};'

@@ -17,6 +17,7 @@ from charrnn.analysis import gradient_reach, neurons, ranking, scoring
 from charrnn.cli.errors import message
 from charrnn.config import ModelConfig
 from charrnn.errors import ConfigError, DataError, TooShort, UnknownCharacters
+from charrnn.language_model import LanguageModel
 from charrnn.nn import model
 from charrnn.nn.functional import cross_entropy
 from charrnn.vocab import Vocab
@@ -50,7 +51,7 @@ def counting_rnn(text: str):
         w_ih[1, v] = -1e3 if ch == "\n" else 1.0  # ReLU clears the count at a newline
         w_ih[2, v] = {"(": 1.0, "[": 1.0, ")": -1.0, "]": -1.0}.get(ch, 0.0)
     w_hh = np.diag([0.0, 1.0, 1.0])  # units 1 and 2 keep their count
-    return hand_model(cfg, vocab, rnn__weight_ih_l0=w_ih, rnn__weight_hh_l0=w_hh), cfg, vocab
+    return LanguageModel(hand_model(cfg, vocab, rnn__weight_ih_l0=w_ih, rnn__weight_hh_l0=w_hh), cfg, vocab)
 
 
 def counting_lstm(text: str, counted: str = "a"):
@@ -61,7 +62,7 @@ def counting_lstm(text: str, counted: str = "a"):
     w_ih = np.zeros((4, len(vocab)))
     w_ih[2, vocab.chars.index(counted)] = 0.5
     b_ih = np.array([30.0, 30.0, 0.0, 30.0])  # i, f, g, o
-    return hand_model(cfg, vocab, rnn__weight_ih_l0=w_ih, rnn__bias_ih_l0=b_ih), cfg, vocab
+    return LanguageModel(hand_model(cfg, vocab, rnn__weight_ih_l0=w_ih, rnn__bias_ih_l0=b_ih), cfg, vocab)
 
 
 # -- predictions --------------------------------------------------------------------------------
@@ -69,8 +70,8 @@ def counting_lstm(text: str, counted: str = "a"):
 
 def test_predictions_agree_with_the_core_scorer_and_rank_alternatives():
     m = train_tiny("gru", steps=60)
-    preds = scoring.predictions(m.params, m.cfg, m.vocab, TINY_TEXT)
-    np.testing.assert_allclose(preds.logp, scoring.log_probs(m.params, m.cfg, m.vocab, TINY_TEXT), atol=1e-9)
+    preds = scoring.predictions(m, TINY_TEXT)
+    np.testing.assert_allclose(preds.logp, scoring.log_probs(m, TINY_TEXT), atol=1e-9)
     assert preds.top_ids.shape == (len(TINY_TEXT) - 1, scoring.TOP_K)
     assert np.all(np.diff(preds.top_logp, axis=1) <= 0)  # best first
     assert np.all(preds.logp <= preds.top_logp[:, 0] + 1e-12)  # nothing beats the favourite
@@ -78,16 +79,15 @@ def test_predictions_agree_with_the_core_scorer_and_rank_alternatives():
 
 
 def test_an_untrained_decoder_predicts_uniformly():
-    params, cfg, vocab = counting_rnn(CODE)  # decoder weights and bias are zero
-    preds = scoring.predictions(params, cfg, vocab, CODE, k=3)
-    np.testing.assert_allclose(preds.bits, math.log2(len(vocab)))
-    np.testing.assert_allclose(np.exp(preds.top_logp), 1 / len(vocab))
+    m = counting_rnn(CODE)  # decoder weights and bias are zero
+    preds = scoring.predictions(m, CODE, k=3)
+    np.testing.assert_allclose(preds.bits, math.log2(len(m.vocab)))
+    np.testing.assert_allclose(np.exp(preds.top_logp), 1 / len(m.vocab))
 
 
 def test_predictions_refuse_unknown_characters_and_say_what_to_do():
-    params, cfg, vocab = counting_rnn(CODE)
     with pytest.raises(UnknownCharacters, match=r"never saw: 'Z'") as e:
-        scoring.predictions(params, cfg, vocab, "Zdef")
+        scoring.predictions(counting_rnn(CODE), "Zdef")
     assert isinstance(e.value, DataError) and e.value.chars == ["Z"]
     assert re.search(r"never saw: 'Z'.*several -c", message(e.value))  # what to do: the command line's words
 
@@ -96,8 +96,7 @@ def test_predictions_refuse_unknown_characters_and_say_what_to_do():
 
 
 def test_a_hand_set_unit_counts_characters_since_the_newline_exactly():
-    params, cfg, vocab = counting_rnn(CODE)
-    count = neurons.activation(params, cfg, vocab, CODE, neurons.Unit(0, 1))
+    count = neurons.activation(counting_rnn(CODE), CODE, neurons.Unit(0, 1))
     expected = []
     for line in CODE.split("\n")[:-1]:
         expected += list(range(1, len(line) + 1)) + [0]  # 1 at a line's first character, 0 at its newline
@@ -106,16 +105,15 @@ def test_a_hand_set_unit_counts_characters_since_the_newline_exactly():
 
 def test_activations_span_windows_with_the_state_carried():
     text = "(" * 300 + ")" * 10  # longer than one analysis window
-    params, cfg, vocab = counting_rnn(text + " \n")
-    depth = neurons.activation(params, cfg, vocab, text, neurons.Unit(0, 2))
+    depth = neurons.activation(counting_rnn(text + " \n"), text, neurons.Unit(0, 2))
     np.testing.assert_array_equal(depth, list(range(1, 301)) + list(range(299, 289, -1)))
 
 
 def test_an_lstm_cell_state_counts_while_its_hidden_state_squashes_the_count():
     text = "abcab\naab"
-    params, cfg, vocab = counting_lstm(text)
-    c = neurons.activation(params, cfg, vocab, text, neurons.Unit(0, 0, "c"))
-    h = neurons.activation(params, cfg, vocab, text, neurons.Unit(0, 0, "h"))
+    m = counting_lstm(text)
+    c = neurons.activation(m, text, neurons.Unit(0, 0, "c"))
+    h = neurons.activation(m, text, neurons.Unit(0, 0, "h"))
     count = np.cumsum([ch == "a" for ch in text]) * np.tanh(0.5)
     np.testing.assert_allclose(c, count, rtol=1e-6)  # kept as float32
     np.testing.assert_allclose(h, np.tanh(count), rtol=1e-6)
@@ -130,9 +128,8 @@ def test_an_lstm_cell_state_counts_while_its_hidden_state_squashes_the_count():
     ],
 )
 def test_asking_for_a_unit_the_model_lacks_says_what_exists(unit, message):
-    params, cfg, vocab = counting_rnn(CODE)
     with pytest.raises(ConfigError, match=message):
-        neurons.activation(params, cfg, vocab, CODE, unit)
+        neurons.activation(counting_rnn(CODE), CODE, unit)
 
 
 def test_text_properties_follow_quotes_brackets_comments_and_lines():
@@ -154,8 +151,7 @@ def test_text_properties_follow_quotes_brackets_comments_and_lines():
 
 def test_find_neurons_ranks_the_hand_set_units_first_for_their_properties():
     text = CODE * 4
-    params, cfg, vocab = counting_rnn(text)
-    found = neurons.find_neurons(params, cfg, vocab, text)
+    found = neurons.find_neurons(counting_rnn(text), text)
     for prop, unit in (("whitespace", 0), ("position in line", 1), ("bracket depth", 2)):
         best = found.best[prop][0]
         assert best.unit == neurons.Unit(0, unit) and best.r == pytest.approx(1.0), prop
@@ -167,8 +163,7 @@ def test_find_neurons_ranks_the_hand_set_units_first_for_their_properties():
 
 def test_find_neurons_looks_at_an_lstm_cell_state_too():
     text = "abcab\naab" * 3
-    params, cfg, vocab = counting_lstm(text, counted="\n")
-    found = neurons.find_neurons(params, cfg, vocab, text)
+    found = neurons.find_neurons(counting_lstm(text, counted="\n"), text)
     assert {m.unit.state for matches in found.best.values() for m in matches} == {"h", "c"}
 
 
@@ -188,13 +183,14 @@ def decaying_rnn(vocab: Vocab, alpha: float):
     the gradient is multiplied by alpha at every step back."""
     cfg = ModelConfig(cell="rnn", hidden_size=4, num_layers=1, dropout=0.0)
     rng = np.random.default_rng(0)
-    return hand_model(
+    params = hand_model(
         cfg,
         vocab,
         rnn__weight_ih_l0=rng.uniform(-0.01, 0.01, (4, len(vocab))),
         rnn__weight_hh_l0=alpha * np.eye(4),
         decoder__weight=rng.standard_normal((len(vocab), 4)),
-    ), cfg
+    )
+    return LanguageModel(params, cfg, vocab)
 
 
 def remembering_lstm(vocab: Vocab, forget_bias: float = 20.0):
@@ -207,15 +203,14 @@ def remembering_lstm(vocab: Vocab, forget_bias: float = 20.0):
     # and only a little, so that the cell state, which adds it up, stays far from saturating tanh
     b_ih = np.zeros(16)
     b_ih[4:8] = forget_bias
-    return hand_model(
+    params = hand_model(
         cfg, vocab, rnn__weight_ih_l0=w_ih, rnn__bias_ih_l0=b_ih, decoder__weight=rng.standard_normal((len(vocab), 4))
-    ), cfg
+    )
+    return LanguageModel(params, cfg, vocab)
 
 
 def test_a_vanilla_rnn_gradient_halves_at_every_step_back():
-    vocab = Vocab(STEADY)
-    params, cfg = decaying_rnn(vocab, alpha=0.5)
-    curve = gradient_reach.gradient_curve(params, cfg, vocab, STEADY, span=30, positions=16)
+    curve = gradient_reach.gradient_curve(decaying_rnn(Vocab(STEADY), alpha=0.5), STEADY, span=30, positions=16)
     ratios = curve.norms[1:] / curve.norms[:-1]
     np.testing.assert_allclose(ratios, 0.5, rtol=1e-3)
     assert curve.k_below(0.01) == 7  # 0.5**6 = 0.016, 0.5**7 = 0.008
@@ -224,28 +219,23 @@ def test_a_vanilla_rnn_gradient_halves_at_every_step_back():
 
 
 def test_an_lstm_with_an_open_forget_gate_keeps_its_gradient():
-    vocab = Vocab(STEADY)
-    params, cfg = remembering_lstm(vocab)
-    curve = gradient_reach.gradient_curve(params, cfg, vocab, STEADY, span=60, positions=16)
+    curve = gradient_reach.gradient_curve(remembering_lstm(Vocab(STEADY)), STEADY, span=60, positions=16)
     np.testing.assert_allclose(curve.norms, curve.norms[0], rtol=1e-6)  # flat: f**60 = 1 - 1e-7
     assert curve.k_below(0.01) is None
     assert curve.far_factor() == pytest.approx(1.0, abs=1e-6)
 
 
 def test_a_closing_forget_gate_makes_the_lstm_forget_geometrically():
-    vocab = Vocab(STEADY)
-    params, cfg = remembering_lstm(vocab, forget_bias=0.0)  # f = sigmoid(0) = 1/2
-    curve = gradient_reach.gradient_curve(params, cfg, vocab, STEADY, span=20, positions=8)
+    closing = remembering_lstm(Vocab(STEADY), forget_bias=0.0)  # f = sigmoid(0) = 1/2
+    curve = gradient_reach.gradient_curve(closing, STEADY, span=20, positions=8)
     np.testing.assert_allclose(curve.norms[1:] / curve.norms[:-1], 0.5, rtol=1e-6)
 
 
 def test_on_real_text_the_rnn_forgets_where_the_lstm_remembers():
     text = CODE * 10
     vocab = Vocab(text)
-    rnn, rnn_cfg = decaying_rnn(vocab, alpha=0.8)
-    lstm, lstm_cfg = remembering_lstm(vocab)
-    rnn_curve = gradient_reach.gradient_curve(rnn, rnn_cfg, vocab, text, span=50, positions=32)
-    lstm_curve = gradient_reach.gradient_curve(lstm, lstm_cfg, vocab, text, span=50, positions=32)
+    rnn_curve = gradient_reach.gradient_curve(decaying_rnn(vocab, alpha=0.8), text, span=50, positions=32)
+    lstm_curve = gradient_reach.gradient_curve(remembering_lstm(vocab), text, span=50, positions=32)
     assert rnn_curve.k_below() == pytest.approx(math.log(0.01) / math.log(0.8), abs=2)
     assert lstm_curve.k_below() is None and lstm_curve.relative[-1] > 0.1
 
@@ -307,11 +297,11 @@ def test_window_starts_are_spread_and_short_texts_are_refused():
 
 
 def test_warm_states_are_the_states_of_one_pass_over_the_text():
-    params, cfg, vocab = counting_rnn(CODE * 10)
-    ids = vocab.encode(CODE * 10).astype(np.intp)
-    states = gradient_reach.states_at(params, cfg, ids, np.array([0, 3, 300]))
+    m = counting_rnn(CODE * 10)
+    ids = m.vocab.encode(CODE * 10).astype(np.intp)
+    states = gradient_reach.states_at(m, ids, np.array([0, 3, 300]))
     assert states[0, 0, 0].tolist() == [0, 0, 0]
-    depth_after_3 = neurons.activation(params, cfg, vocab, CODE * 10, neurons.Unit(0, 2))[2]
+    depth_after_3 = neurons.activation(m, CODE * 10, neurons.Unit(0, 2))[2]
     assert states[0, 0, 1, 2] == depth_after_3
 
 
@@ -320,14 +310,13 @@ def test_warm_states_are_the_states_of_one_pass_over_the_text():
 
 def uniform_model(chars: str):
     """Zero weights: every character has probability 1/V, so bits per character is log2 V."""
-    params, cfg, vocab = counting_rnn(chars)
-    return params, cfg, vocab
+    return counting_rnn(chars)
 
 
 def test_ranking_skips_unknown_characters_and_compares_the_rest():
     text = "abcab\ncab"
-    small = ranking.score_known("small", *uniform_model("ab\n"), text)  # never saw 'c'
-    large = ranking.score_known("large", *uniform_model("abc\n "), text)
+    small = ranking.score_known("small", uniform_model("ab\n"), text)  # never saw 'c'
+    large = ranking.score_known("large", uniform_model("abc\n "), text)
     assert small.skipped == 2 and small.missing == ["c"] and large.skipped == 0
     assert small.scored == len(text) - 3  # neither 'c' nor the first character
     ranked = ranking.rank([large, small])
@@ -351,9 +340,7 @@ def test_the_model_that_learned_a_text_is_ranked_first_on_it():
     other_text, passage = "the cat sat on a mat\n" * 20, TINY_TEXT[:120]
     hello = train_tiny("lstm", steps=80)
     other = train_tiny("lstm", steps=80, text=other_text)
-    scores = [
-        ranking.score_known(name, m.params, m.cfg, m.vocab, passage) for name, m in (("other", other), ("hello", hello))
-    ]
+    scores = [ranking.score_known(name, m, passage) for name, m in (("other", other), ("hello", hello))]
     ranked = ranking.rank(scores)
     assert ranked.scores[0].name == "hello"
     unknown = sorted(set(passage) - set(other_text))
@@ -365,7 +352,7 @@ def test_ranking_needs_characters_every_model_can_score():
     with pytest.raises(DataError, match="no character of the text is scored by every model"):
         ranking.rank(
             [
-                ranking.score_known("x", *uniform_model("xy"), "abab"),
-                ranking.score_known("a", *uniform_model("ab"), "abab"),
+                ranking.score_known("x", uniform_model("xy"), "abab"),
+                ranking.score_known("a", uniform_model("ab"), "abab"),
             ]
         )

@@ -9,7 +9,6 @@ import json
 import numpy as np
 import pytest
 
-from charrnn import checkpoint
 from charrnn.analysis import scoring
 from charrnn.config import ModelConfig, SampleConfig
 from charrnn.generation import beam
@@ -48,38 +47,36 @@ def markov_rnn():
             table[vocab.chars.index(nxt), vocab.chars.index(prev)] = p
     table /= table.sum(axis=0)
     params = hand_model(cfg, vocab, rnn__weight_ih_l0=20 * np.eye(V), decoder__weight=np.log(table) / np.tanh(20))
-    return {k: v.astype(np.float32) for k, v in params.items()}, cfg, vocab
+    return LanguageModel({k: v.astype(np.float32) for k, v in params.items()}, cfg, vocab)
 
 
-def total_logp(params, cfg, vocab, prime: str, written: str) -> float:
+def total_logp(m: LanguageModel, prime: str, written: str) -> float:
     """The written text's log-probability after the prime, by the scorer (not by the search)."""
-    return float(scoring.log_probs(params, cfg, vocab, prime + written)[len(prime) - 1 :].sum())
+    return float(scoring.log_probs(m, prime + written)[len(prime) - 1 :].sum())
 
 
-def greedy(params, cfg, vocab, prime: str, length: int) -> str:
-    return "".join(
-        c[0] for c in generate(LanguageModel(params, cfg, vocab), SampleConfig(length=length, argmax=True), prime)
-    )
+def greedy(m: LanguageModel, prime: str, length: int) -> str:
+    return "".join(c[0] for c in generate(m, SampleConfig(length=length, argmax=True), prime))
 
 
 def test_beam_search_beats_greedy_where_greedy_is_wrong():
-    params, cfg, vocab = markov_rnn()
-    argmax_text = greedy(params, cfg, vocab, "\n", 2)
-    best = beam.search(LanguageModel(params, cfg, vocab), "\n", width=2, length=2)[0]
-    beam_text = vocab.decode(best.ids)
+    m = markov_rnn()
+    argmax_text = greedy(m, "\n", 2)
+    best = beam.search(m, "\n", width=2, length=2)[0]
+    beam_text = m.vocab.decode(best.ids)
     assert argmax_text[0] == "a" and beam_text == "bc"
     assert np.isclose(best.logp, np.log(0.45 * 0.97), atol=1e-4)
-    assert total_logp(params, cfg, vocab, "\n", beam_text) > total_logp(params, cfg, vocab, "\n", argmax_text) + 0.5
+    assert total_logp(m, "\n", beam_text) > total_logp(m, "\n", argmax_text) + 0.5
 
 
 def test_a_beam_holding_every_hypothesis_finds_the_most_probable_text():
-    params, cfg, vocab = markov_rnn()
+    m = markov_rnn()
     length = 4
     texts = ["".join(t) for t in itertools.product(CHARS, repeat=length)]
-    exact = max(texts, key=lambda t: total_logp(params, cfg, vocab, "\n", t))
-    best = beam.search(LanguageModel(params, cfg, vocab), "\n", width=len(CHARS) ** (length - 1), length=length)[0]
-    assert vocab.decode(best.ids) == exact
-    assert np.isclose(best.logp, total_logp(params, cfg, vocab, "\n", exact), atol=1e-4)
+    exact = max(texts, key=lambda t: total_logp(m, "\n", t))
+    best = beam.search(m, "\n", width=len(CHARS) ** (length - 1), length=length)[0]
+    assert m.vocab.decode(best.ids) == exact
+    assert np.isclose(best.logp, total_logp(m, "\n", exact), atol=1e-4)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -90,22 +87,23 @@ def test_each_hypothesis_carries_its_own_state(cell):
     vocab = Vocab("abcdefg\n")
     params = model.init_params(cfg, len(vocab), np.random.default_rng(5))
     params = {k: v * 3 for k, v in params.items()}  # confident enough that the beam reorders
-    hyps = beam.search(LanguageModel(params, cfg, vocab), "abc", width=5, length=30)
+    m = LanguageModel(params, cfg, vocab)
+    hyps = beam.search(m, "abc", width=5, length=30)
     assert len(hyps) == 5
     for h in hyps:
-        np.testing.assert_allclose(h.logp, total_logp(params, cfg, vocab, "abc", vocab.decode(h.ids)), atol=2e-3)
+        np.testing.assert_allclose(h.logp, total_logp(m, "abc", vocab.decode(h.ids)), atol=2e-3)
     assert [h.logp for h in hyps] == sorted((h.logp for h in hyps), reverse=True)
 
 
 def test_width_one_is_argmax(trained_lstm):
-    p, cfg, vocab = trained_lstm.params, trained_lstm.cfg, trained_lstm.vocab
-    (only,) = beam.search(LanguageModel(p, cfg, vocab), "he", width=1, length=60)
-    assert vocab.decode(only.ids) == greedy(p, cfg, vocab, "he", 60)
+    (only,) = beam.search(trained_lstm, "he", width=1, length=60)
+    assert trained_lstm.vocab.decode(only.ids) == greedy(trained_lstm, "he", 60)
 
 
 def test_finished_hypotheses_end_with_the_stop_text_and_rank_per_character():
-    params, cfg, vocab = markov_rnn()
-    hyps = beam.search(LanguageModel(params, cfg, vocab), "\n", width=4, length=12, stop_at="\n")
+    m = markov_rnn()
+    vocab = m.vocab
+    hyps = beam.search(m, "\n", width=4, length=12, stop_at="\n")
     finished = [h for h in hyps if h.finished]
     assert finished and all(vocab.decode(h.ids).endswith("\n") for h in finished)
     assert all("\n" not in vocab.decode(h.ids)[:-1] for h in finished)  # stopped at the first one
@@ -116,7 +114,7 @@ def test_finished_hypotheses_end_with_the_stop_text_and_rank_per_character():
     for h in finished:
         assert np.isclose(
             h.bits_per_char,
-            -total_logp(params, cfg, vocab, "\n", vocab.decode(h.ids)) / np.log(2) / len(h.ids),
+            -total_logp(m, "\n", vocab.decode(h.ids)) / np.log(2) / len(h.ids),
             atol=1e-4,
         )
 
@@ -145,13 +143,11 @@ def test_sample_beam_json_gives_each_hypothesis_and_its_total(tmp_path):
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["method"] == "beam" and len(out["samples"]) == 3
-    model = checkpoint.load(ckpt)
+    model = LanguageModel.load(ckpt)
     totals = [s["total_log_prob_nats"] for s in out["samples"]]
     assert totals == sorted(totals, reverse=True)
     for s in out["samples"]:
         assert len(s["text"]) == 50
-        assert np.isclose(
-            s["total_log_prob_nats"], total_logp(model.params, model.model, model.vocab, "the ", s["text"]), atol=1e-3
-        )
+        assert np.isclose(s["total_log_prob_nats"], total_logp(model, "the ", s["text"]), atol=1e-3)
     refused = invoke(["sample", "-c", ckpt, "--beam", "2", "--top-k", "3"])
     assert_clean_error(refused, 2, "beam search", "top-k")

@@ -18,7 +18,7 @@ from .conftest import train_tiny
 
 
 def own_bits(m: LanguageModel, context: str, text: str) -> float:
-    logp = scoring.log_probs(*m, context + text)[len(context) - 1 :]
+    logp = scoring.log_probs(m, context + text)[len(context) - 1 :]
     return float(-logp.mean() / np.log(2))
 
 
@@ -44,7 +44,7 @@ def test_a_judge_ranks_by_its_own_bits_and_skips_characters_it_never_saw(trained
     assert scores == sorted(scores)
     for k in kept:
         known = "".join(ch for ch in "\n" + batch[k.index] if ch in judge.vocab)
-        logp = scoring.log_probs(*judge, known)
+        logp = scoring.log_probs(judge, known)
         n_known = sum(ch in judge.vocab for ch in batch[k.index])
         assert np.isclose(k.bits_per_char, -logp[-n_known:].mean() / np.log(2), rtol=1e-6)
 

@@ -14,6 +14,7 @@ from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.corpus import Corpus
 from charrnn.errors import CheckpointError
+from charrnn.language_model import LanguageModel
 from charrnn.nn import model
 from charrnn.training.trainer import Trainer
 from charrnn.vocab import Vocab
@@ -77,8 +78,8 @@ def test_round_trip_is_bit_exact_and_predicts_the_same(saved, ckpt):
         np.testing.assert_array_equal(loaded.resume[k], a)
     assert loaded.progress == json.loads(json.dumps(ckpt.progress))
     text = TEXT[:100]
-    before = scoring.log_probs(ckpt.params, ckpt.model, ckpt.vocab, text)
-    after = scoring.log_probs(loaded.params, loaded.model, loaded.vocab, text)
+    before = scoring.log_probs(LanguageModel.of(ckpt), text)
+    after = scoring.log_probs(LanguageModel.of(loaded), text)
     np.testing.assert_array_equal(after, before)
 
 

@@ -91,11 +91,11 @@ def test_surprisal_colours_run_from_pale_to_red_and_neurons_from_blue_to_red():
 
 def test_a_neuron_page_colours_by_activation_and_shows_it_on_hover():
     text = "ab(ab)\n"
-    params, cfg, vocab = counting_rnn(text)
-    preds = scoring.predictions(params, cfg, vocab, text)
+    m = counting_rnn(text)
+    preds = scoring.predictions(m, text)
     values = np.array([0, 0, 1, 1, 1, 0, 0], dtype=float)
     page = pages.page(
-        text, preds, vocab.chars, title="t", neuron=pages.NeuronColouring("layer 0, unit 2, hidden state", values)
+        text, preds, m.vocab.chars, title="t", neuron=pages.NeuronColouring("layer 0, unit 2, hidden state", values)
     )
     found = spans(page)
     assert [("hsl(0,85%,55%)" in s) for s in found] == [bool(v) for v in values]

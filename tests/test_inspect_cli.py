@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from charrnn import checkpoint
 from charrnn.cli import cli
 from charrnn.config import TrainConfig
+from charrnn.language_model import LanguageModel
 
 from .cli_helpers import ESCAPES
 from .test_analysis import CODE, counting_lstm, counting_rnn, decaying_rnn, remembering_lstm
@@ -26,10 +27,10 @@ HISTORY = [
 ]
 
 
-def save(path: Path, params, cfg, vocab) -> Path:
-    params = {k: v.astype(np.float32) for k, v in params.items()}
+def save(path: Path, model: LanguageModel) -> Path:
+    params = {k: v.astype(np.float32) for k, v in model.params.items()}
     progress = {"step": 200, "history": HISTORY, "corpus": {"name": "hand-made"}, "best_val_loss": 1.9}
-    checkpoint.save(checkpoint.Checkpoint(cfg, TrainConfig(), vocab, params, progress), path)
+    checkpoint.save(checkpoint.Checkpoint(model.cfg, TrainConfig(), model.vocab, params, progress), path)
     return path
 
 
@@ -38,8 +39,8 @@ def files(tmp_path):
     text = CODE * 6
     (tmp_path / "code.txt").write_text(text)
     (tmp_path / "other.txt").write_text("abcab\naab" * 5)
-    counter = save(tmp_path / "counter.npz", *counting_rnn(text))
-    lstm = save(tmp_path / "lstm.npz", *counting_lstm("abcab\naab"))
+    counter = save(tmp_path / "counter.npz", counting_rnn(text))
+    lstm = save(tmp_path / "lstm.npz", counting_lstm("abcab\naab"))
     return tmp_path, counter, lstm
 
 
@@ -102,8 +103,8 @@ def test_gradients_compare_a_forgetting_rnn_with_a_remembering_lstm(tmp_path):
     from charrnn.vocab import Vocab
 
     vocab = Vocab(text)
-    rnn = save(tmp_path / "rnn.npz", *decaying_rnn(vocab, 0.5), vocab)
-    lstm = save(tmp_path / "lstm.npz", *remembering_lstm(vocab), vocab)
+    rnn = save(tmp_path / "rnn.npz", decaying_rnn(vocab, 0.5))
+    lstm = save(tmp_path / "lstm.npz", remembering_lstm(vocab))
     args = ["gradients", tmp_path / "a.txt", "--span", "30", "--positions", "8", "-c", rnn, "-c", lstm]
     result = inspect(*args, "--json")
     assert result.exit_code == 0, result.output
@@ -116,8 +117,8 @@ def test_gradients_compare_a_forgetting_rnn_with_a_remembering_lstm(tmp_path):
 
 def test_several_checkpoints_rank_a_text_and_report_skipped_characters(tmp_path):
     (tmp_path / "t.txt").write_text("abcab\ncab")
-    small = save(tmp_path / "small.npz", *counting_rnn("ab\n"))  # zero decoders: uniform over V
-    large = save(tmp_path / "large.npz", *counting_rnn("abc\n "))
+    small = save(tmp_path / "small.npz", counting_rnn("ab\n"))  # zero decoders: uniform over V
+    large = save(tmp_path / "large.npz", counting_rnn("abc\n "))
     result = inspect("compare", tmp_path / "t.txt", "-c", large, "-c", small, "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -131,8 +132,8 @@ def test_several_checkpoints_rank_a_text_and_report_skipped_characters(tmp_path)
 
 def test_options_before_the_view_name_are_the_views(tmp_path):
     (tmp_path / "t.txt").write_text("abcab\ncab")
-    small = save(tmp_path / "small.npz", *counting_rnn("ab\n"))
-    large = save(tmp_path / "large.npz", *counting_rnn("abc\n "))
+    small = save(tmp_path / "small.npz", counting_rnn("ab\n"))
+    large = save(tmp_path / "large.npz", counting_rnn("abc\n "))
     result = inspect("-c", large, "--json", "compare", tmp_path / "t.txt", "-c", small)
     assert result.exit_code == 0, result.output
     assert {m["name"] for m in json.loads(result.stdout)["models"]} == {str(small), str(large)}

@@ -25,10 +25,10 @@ SURPRISE = "abab\nabQb\nabab\n"  # Q: about 44 bits; every other character log2(
 
 @pytest.fixture
 def q_model(tmp_path):
-    params, cfg, vocab = counting_rnn(SURPRISE)  # a zero decoder: uniform but for the bias below
-    params["decoder.bias"][vocab.chars.index("Q")] = -30.0
+    m = counting_rnn(SURPRISE)  # a zero decoder: uniform but for the bias below
+    m.params["decoder.bias"][m.vocab.chars.index("Q")] = -30.0
     (tmp_path / "q.txt").write_text(SURPRISE)
-    return tmp_path / "q.txt", save(tmp_path / "q.npz", params, cfg, vocab)
+    return tmp_path / "q.txt", save(tmp_path / "q.npz", m)
 
 
 def test_without_colour_each_line_gives_its_bits_and_marks_its_surprises(q_model):
@@ -104,11 +104,11 @@ def test_every_neuron_colour_pair_in_the_terminal_has_a_contrast_of_at_least_4_5
 @pytest.mark.parametrize("neuron", [False, True])
 def test_every_coloured_character_on_the_page_has_a_contrast_of_at_least_4_5(neuron):
     text = "ab(ab)\n" * 40
-    params, cfg, vocab = counting_rnn(text)
-    params["decoder.bias"][:] = np.linspace(-12, 0, len(vocab))  # surprisals from 0 to beyond 8 bits
-    preds = scoring.predictions(params, cfg, vocab, text)
+    m = counting_rnn(text)
+    m.params["decoder.bias"][:] = np.linspace(-12, 0, len(m.vocab))  # surprisals from 0 to beyond 8 bits
+    preds = scoring.predictions(m, text)
     colouring = pages.NeuronColouring("unit", np.sin(np.arange(len(text)) / 3.0)) if neuron else None
-    page = pages.page(text, preds, vocab.chars, title="t", neuron=colouring)
+    page = pages.page(text, preds, m.vocab.chars, title="t", neuron=colouring)
     styles = re.findall(r'<span class="ch" data-i="\d+" style="background:([^;]+);color:([^"]+)"', page)
     assert len(styles) >= len(text) - 1
     for background, foreground in set(styles):
@@ -138,8 +138,8 @@ def test_at_80_columns_the_gradient_table_keeps_each_models_row_whole(tmp_path, 
     text = "a" * 300 + "b"
     (tmp_path / "a.txt").write_text(text)
     vocab = Vocab(text)
-    rnn = save(tmp_path / "a_checkpoint_with_a_long_name_rnn.npz", *decaying_rnn(vocab, 0.5), vocab)
-    lstm = save(tmp_path / "a_checkpoint_with_a_long_name_lstm.npz", *remembering_lstm(vocab), vocab)
+    rnn = save(tmp_path / "a_checkpoint_with_a_long_name_rnn.npz", decaying_rnn(vocab, 0.5))
+    lstm = save(tmp_path / "a_checkpoint_with_a_long_name_lstm.npz", remembering_lstm(vocab))
     assert inspect("gradients", tmp_path / "a.txt", "-c", rnn, "-c", lstm).exit_code == 0
     lines = ESCAPES.sub("", in_colour()).splitlines()
     assert max(len(line) for line in lines if str(tmp_path) not in line) <= 80  # a path is as long as it is

@@ -16,6 +16,7 @@ from charrnn.analysis import scoring
 from charrnn.analysis.passages import MAX_CHARS, Passages
 from charrnn.cli import cli
 from charrnn.config import ModelConfig
+from charrnn.language_model import LanguageModel
 from charrnn.nn import model
 from charrnn.vocab import Vocab
 
@@ -30,12 +31,8 @@ def small_model(tmp_path):
     """A 1 x 8 RNN with random weights, cheap to run over megabytes, that never expects a Q."""
     vocab = Vocab(LINE + "Q")
     cfg = ModelConfig(cell="rnn", hidden_size=8, num_layers=1, dropout=0.0)
-    return save(
-        tmp_path / "small.npz",
-        unlikely_q(model.init_params(cfg, len(vocab), np.random.default_rng(0)), vocab),
-        cfg,
-        vocab,
-    )
+    params = unlikely_q(model.init_params(cfg, len(vocab), np.random.default_rng(0)), vocab)
+    return save(tmp_path / "small.npz", LanguageModel(params, cfg, vocab))
 
 
 def unlikely_q(params, vocab):
@@ -106,7 +103,7 @@ def test_the_window_totals_are_those_of_the_whole_text(monkeypatch):
     monkeypatch.setattr(scoring, "BLOCK", 100)
     monkeypatch.setattr(model, "WINDOW", 7)
     passages = Passages(text)
-    reading = scoring.read(params, cfg, vocab, text, keep=50, observe=(passages.add,))
+    reading = scoring.read(LanguageModel(params, cfg, vocab), text, keep=50, observe=(passages.add,))
     passages.finish()
     assert reading.score.chars == len(text) - 1 and reading.score.total_bits == pytest.approx(whole.sum(), rel=1e-5)
     np.testing.assert_allclose(reading.score.surprisal_bits, whole[:50], rtol=1e-4)

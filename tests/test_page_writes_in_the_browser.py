@@ -55,7 +55,7 @@ def models():
 @pytest.mark.parametrize("cell", CELLS)
 def test_greedy_text_and_log_probability_are_charrnns(tmp_path, models, cell):
     m = models[cell]
-    page = web.page(m.params, m.cfg, m.vocab, title="t")
+    page = web.page(m, title="t")
     got = run_in_page(
         tmp_path,
         page,
@@ -69,14 +69,14 @@ def test_greedy_text_and_log_probability_are_charrnns(tmp_path, models, cell):
     greedy = "".join(c[0] for c in generate(m, SampleConfig(length=240, argmax=True), PRIME))
     assert got["greedy"] == greedy and got["cold"] == greedy
     assert len(set(greedy)) > 3  # the model writes its pattern, not one character over and over
-    total_bits = float(scoring.log_probs(m.params, m.cfg, m.vocab, SCORED).sum() / np.log(2))
+    total_bits = float(scoring.log_probs(m, SCORED).sum() / np.log(2))
     assert got["lp"]["chars"] == len(SCORED) - 1
     assert abs(got["lp"]["bits"] - total_bits) < 1e-3
 
 
 def test_sampling_follows_the_temperature_and_unknown_characters_are_an_error(tmp_path, models):
     m = models["lstm"]
-    page = web.page(m.params, m.cfg, m.vocab, title="t")
+    page = web.page(m, title="t")
     got = run_in_page(
         tmp_path,
         page,
@@ -95,7 +95,7 @@ def test_sampling_follows_the_temperature_and_unknown_characters_are_an_error(tm
 
 def test_the_page_streams_text_and_its_bars_follow_the_temperature(tmp_path, models):
     m = models["lstm"]
-    page = web.page(m.params, m.cfg, m.vocab, title="t", prime="hello")
+    page = web.page(m, title="t", prime="hello")
     got = run_in_page(
         tmp_path,
         page,
@@ -148,7 +148,7 @@ class Listener:
 
 def test_the_page_makes_no_network_request(tmp_path, models):
     m = models["gru"]
-    page = web.page(m.params, m.cfg, m.vocab, title="t")
+    page = web.page(m, title="t")
     proxy = Listener()
     flags = (f"--proxy-server=http://127.0.0.1:{proxy.port}", "--proxy-bypass-list=<-loopback>")
     attempt = """const r = {violations: []};
@@ -170,7 +170,7 @@ setTimeout(() => { document.getElementById("result").textContent = JSON.stringif
 
 def test_the_page_is_one_file_and_float16_halves_its_weights(models):
     m = models["lstm"]
-    full, half = (web.page(m.params, m.cfg, m.vocab, title="t", dtype=d) for d in ("float32", "float16"))
+    full, half = (web.page(m, title="t", dtype=d) for d in ("float32", "float16"))
     assert not re.search(r"<(link|img|iframe|object|embed)\b|\bsrc=|\bhref=|@import|url\(", full, flags=re.I)
     assert "connect-src 'none'" in full and "default-src 'none'" in full
     weights = [sum(len(w) for w in web.encode_weights(m.params, d).values()) for d in ("float32", "float16")]

@@ -181,7 +181,7 @@ SCORED = (PATTERN * 60)[5:600] + "hello wrold\n"  # crosses score windows, ends 
 
 def test_log_probs_match_the_models_mean_loss(trained_lstm):
     t = trained_lstm
-    logp = scoring.log_probs(t.params, t.cfg, t.vocab, SCORED)
+    logp = scoring.log_probs(t, SCORED)
     assert logp.shape == (len(SCORED) - 1,)
     assert (logp <= 0).all()
     ids = t.vocab.encode(SCORED).astype(np.intp)[None]
@@ -193,9 +193,9 @@ def test_log_probs_match_the_models_mean_loss(trained_lstm):
 
 def test_log_probs_do_not_depend_on_the_window_size(trained_lstm, monkeypatch):
     t = trained_lstm
-    whole = scoring.log_probs(t.params, t.cfg, t.vocab, SCORED)
+    whole = scoring.log_probs(t, SCORED)
     monkeypatch.setattr(model, "WINDOW", 7)
-    np.testing.assert_allclose(scoring.log_probs(t.params, t.cfg, t.vocab, SCORED), whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scoring.log_probs(t, SCORED), whole, rtol=1e-5, atol=1e-6)
 
 
 def test_summary_in_bits():
@@ -206,6 +206,6 @@ def test_summary_in_bits():
 def test_scoring_refuses_unknown_characters_and_too_short_texts(trained_lstm):
     t = trained_lstm
     with pytest.raises(DataError, match="'Q'"):
-        scoring.log_probs(t.params, t.cfg, t.vocab, "hello Qorld")
+        scoring.log_probs(t, "hello Qorld")
     with pytest.raises(DataError, match="two characters"):
-        scoring.log_probs(t.params, t.cfg, t.vocab, "h")
+        scoring.log_probs(t, "h")

@@ -10,6 +10,7 @@ from charrnn import checkpoint
 from charrnn.analysis import scoring
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
+from charrnn.language_model import LanguageModel
 from charrnn.nn import model
 from charrnn.nn.functional import cross_entropy
 from charrnn.vocab import Vocab
@@ -75,7 +76,7 @@ def charrnn_and_torch(tmp_path, cell, act, dtype=np.float32):
 @pytest.mark.parametrize("cell,act", CELL_KINDS)
 def test_log_probs_match_pytorch(tmp_path, cell, act):
     ckpt, net = charrnn_and_torch(tmp_path, cell, act)
-    ours = scoring.log_probs(ckpt.params, ckpt.model, ckpt.vocab, TEXT)  # crosses score windows
+    ours = scoring.log_probs(LanguageModel.of(ckpt), TEXT)  # crosses score windows
     ids = torch.from_numpy(ckpt.vocab.encode(TEXT).astype(np.int64))[:, None]  # (T, 1)
     with torch.no_grad():
         logp = net(ids[:-1])[:, 0]  # (T-1, V)

@@ -13,6 +13,7 @@ from charrnn.analysis import scoring
 from charrnn.cli.errors import message
 from charrnn.data.corpus import Corpus
 from charrnn.errors import CharRNNError, CheckpointError, DataError, NotResumable, TrainingDiverged
+from charrnn.language_model import LanguageModel
 from charrnn.training.trainer import EvalEvent, StepEvent, Trainer
 from tests.conftest import PATTERN, TINY_TEXT, tiny_model_config, tiny_train_config
 
@@ -107,6 +108,11 @@ HEAD = PATTERN * 36  # 432 characters to train on
 TAIL = "world hello\n" * 4 + "h"  # 49 held-out characters, the same letters in another order
 
 
+def trained(trainer: Trainer) -> LanguageModel:
+    """The model as the trainer holds it now: its latest weights."""
+    return LanguageModel(trainer.params, trainer.model_cfg, trainer.corpus.vocab)
+
+
 def held_out_corpus() -> Corpus:
     return Corpus.from_text(HEAD + TAIL)
 
@@ -121,10 +127,10 @@ def test_validation_scores_exactly_the_held_out_tail():
     trainer = Trainer(corpus, tiny_model_config(), held_out_config(max_steps=150, batch_size=1, seq_len=16))
     assert corpus.vocab.decode(trainer.val_ids) == TAIL  # 48 = 3 * 16 predictions
     run(trainer)
-    expected = -scoring.log_probs(trainer.params, trainer.model_cfg, corpus.vocab, TAIL).mean()
+    expected = -scoring.log_probs(trained(trainer), TAIL).mean()
     assert trainer.evaluate() == pytest.approx(expected, rel=1e-5)
     # the training text is learned, the differently ordered tail is not: validation is not on the head
-    head_loss = -scoring.log_probs(trainer.params, trainer.model_cfg, corpus.vocab, HEAD[:49]).mean()
+    head_loss = -scoring.log_probs(trained(trainer), HEAD[:49]).mean()
     assert head_loss < 0.5 * trainer.evaluate()
 
 
@@ -133,7 +139,7 @@ def test_validation_reads_at_most_eval_chars():
     trainer = Trainer(corpus, tiny_model_config(), held_out_config(max_steps=5, batch_size=1, eval_chars=33))
     assert corpus.vocab.decode(trainer.val_ids) == TAIL[:33]
     run(trainer)
-    expected = -scoring.log_probs(trainer.params, trainer.model_cfg, corpus.vocab, TAIL[:33]).mean()
+    expected = -scoring.log_probs(trained(trainer), TAIL[:33]).mean()
     assert trainer.evaluate() == pytest.approx(expected, rel=1e-5)
 
 

@@ -15,17 +15,20 @@ only at the last step of each, and one forward and one backward pass give every 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from charrnn import budget
 from charrnn.analysis import scoring
-from charrnn.config import ModelConfig, ReachConfig
+from charrnn.config import ReachConfig
 from charrnn.errors import TooShort
-from charrnn.nn import cells, model
+from charrnn.nn import cells
 from charrnn.nn.functional import softmax
-from charrnn.nn.model import Params
-from charrnn.vocab import Vocab
+from charrnn.nn.model import backward, forward, state_after
+
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 SPAN, POSITIONS = ReachConfig.span, ReachConfig.positions  # K steps back, averaged over N positions
 THRESHOLD = 0.01  # "forgotten": the gradient is below 1% of its size at k = 0
@@ -79,21 +82,21 @@ def window_starts(n_chars: int, span: int, positions: int) -> np.ndarray:
     return np.unique(np.linspace(0, last, min(positions, last + 1)).round().astype(np.intp))
 
 
-def states_at(params: Params, cfg: ModelConfig, ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def states_at(model: LanguageModel, ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """The model's state after reading ids[:p], for each p in sorted `positions`: (L, S, N, H)."""
     states, state, done = [], None, 0
     for p in positions:
-        state = model.state_after(params, cfg, ids[None, done:p], state)
+        state = state_after(model.params, model.cfg, ids[None, done:p], state)
         states.append(state[:, :, 0])
         done = p
     return np.stack(states, axis=2)
 
 
-def gradient_curve(
-    params: Params, cfg: ModelConfig, vocab: Vocab, text: str, span: int = SPAN, positions: int = POSITIONS
-) -> GradientCurve:
+def gradient_curve(model: LanguageModel, text: str, span: int = SPAN, positions: int = POSITIONS) -> GradientCurve:
     """Mean norm of the loss's gradient with respect to the input k = 0 .. span-1 steps back."""
-    params = {k: v.astype(np.float64) for k, v in params.items()}  # tiny gradients must not underflow
+    # in float64: tiny gradients must not underflow
+    model = model._replace(params={k: v.astype(np.float64) for k, v in model.params.items()})
+    params, cfg, vocab = model
     scoring.check_text(vocab, text)
     ids = vocab.encode(text).astype(np.intp)
     starts = window_starts(len(ids), span, positions)
@@ -104,14 +107,14 @@ def gradient_curve(
     budget.require("measuring the gradients", len(starts) * span * per_step, {"span": span, "positions": positions})
     x = ids[starts[:, None] + np.arange(span)]  # (N, K) the windows
     y = ids[starts + span]  # (N,) what each window's last step predicts
-    logits, _, cache = model.forward(params, cfg, x, states_at(params, cfg, ids, starts))
+    logits, _, cache = forward(params, cfg, x, states_at(model, ids, starts))
     N = len(starts)
     dlogits = np.zeros_like(logits)  # (K*N, V), time-major: the last N rows are the last step
     last = dlogits[-N:]
     last[...] = softmax(logits[-N:])
     last[np.arange(N), y] -= 1.0  # d (-ln p(y)) / d logits, one loss per row, not averaged
     input_grads: list[np.ndarray] = []
-    model.backward(params, cfg, dlogits, cache, input_grads=input_grads)
+    backward(params, cfg, dlogits, cache, input_grads=input_grads)
     dx = input_grads[0] @ params["rnn.weight_ih_l0"]  # (K, N, V): the gradient with respect to the one-hot input
     norms = np.linalg.norm(dx, axis=2).mean(axis=1)  # (K,) indexed by window step j
     return GradientCurve(norms[::-1].copy(), N)  # k = K-1-j steps back from the last input

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,8 +20,10 @@ from charrnn.analysis import scoring
 from charrnn.config import ModelConfig
 from charrnn.errors import ConfigError
 from charrnn.nn import cells
-from charrnn.nn.model import Cache, Params
-from charrnn.vocab import Vocab
+from charrnn.nn.model import Cache
+
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 STATES = {"h": "hidden state", "c": "cell state"}
 OPENERS, CLOSERS = "([{", ")]}"
@@ -57,14 +60,15 @@ def check_unit(cfg: ModelConfig, unit: Unit) -> None:
         raise ConfigError(f"only an LSTM has a cell state, and this model is {cfg.cell.upper()}", "cell_state")
 
 
-def activations(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> dict[tuple[int, str], np.ndarray]:
+def activations(model: LanguageModel, text: str) -> dict[tuple[int, str], np.ndarray]:
     """Every layer's states after each character: {(layer, "h" | "c"): (N, H)}."""
-    scoring.check_text(vocab, text, min_chars=1)
+    cfg = model.cfg
+    scoring.check_text(model.vocab, text, min_chars=1)
     kinds = state_kinds(cfg)
     out = {
         (layer, k): np.empty((len(text), cfg.hidden_size), np.float32) for layer in range(cfg.num_layers) for k in kinds
     }
-    for w in scoring.windows(params, cfg, vocab, text):
+    for w in scoring.windows(model, text):
         for layer, layer_cache in enumerate(w.cache.layers):
             for k in kinds:
                 steps = getattr(layer_cache, k + "s")[1:, 0]  # (T, H): the cache keeps h_0 .. h_T
@@ -82,9 +86,9 @@ def probe(cfg: ModelConfig, unit: Unit) -> Callable[[Cache], np.ndarray]:
     return values
 
 
-def activation(params: Params, cfg: ModelConfig, vocab: Vocab, text: str, unit: Unit) -> np.ndarray:
+def activation(model: LanguageModel, text: str, unit: Unit) -> np.ndarray:
     """One unit's activation after each character of the text, (N,)."""
-    return scoring.read(params, cfg, vocab, text, probe=probe(cfg, unit)).values
+    return scoring.read(model, text, probe=probe(model.cfg, unit)).values
 
 
 # -- properties of a text -----------------------------------------------------------------------
@@ -202,12 +206,13 @@ class NeuronSearch:
         }
 
 
-def find_neurons(params: Params, cfg: ModelConfig, vocab: Vocab, text: str, per_property: int = 3) -> NeuronSearch:
+def find_neurons(model: LanguageModel, text: str, per_property: int = 3) -> NeuronSearch:
     """For each property of the text, the units whose activation correlates most with it."""
+    cfg = model.cfg
     units_total = cfg.num_layers * cells.get(cfg).states * cfg.hidden_size
     # every unit's value at every character, in float32 and float64, and the properties
     budget.require("tracking every unit over the text", len(text) * (12 * units_total + 8 * 20), {})
-    acts = activations(params, cfg, vocab, text)
+    acts = activations(model, text)
     units = [Unit(layer, u, k) for (layer, k) in acts for u in range(cfg.hidden_size)]
     a = np.concatenate([acts[key] for key in acts], axis=1).astype(np.float64)  # (N, L*S*H), in `units` order
     props = text_properties(text)

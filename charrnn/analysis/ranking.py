@@ -10,14 +10,15 @@ wins by having been excused the hard ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from charrnn.analysis import scoring
-from charrnn.config import ModelConfig
 from charrnn.errors import DataError
-from charrnn.nn.model import Params
-from charrnn.vocab import Vocab
+
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 
 @dataclass
@@ -37,14 +38,15 @@ class ModelScore:
         return float(np.nanmean(self.bits)) if self.scored else float("nan")
 
 
-def score_known(name: str, params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> ModelScore:
+def score_known(name: str, model: LanguageModel, text: str) -> ModelScore:
     """Score the characters of `text` that the model knows, reading the text without the others."""
+    vocab = model.vocab
     known = np.array([ch in vocab for ch in text], dtype=bool)
     bits = np.full(len(text), np.nan)
     kept = np.flatnonzero(known)
     if len(kept) >= 2:  # the first known character has no context and is not scored
         kept_text = "".join(text[i] for i in kept)
-        bits[kept[1:]] = scoring.read(params, cfg, vocab, kept_text).score.surprisal_bits
+        bits[kept[1:]] = scoring.read(model, kept_text).score.surprisal_bits
     return ModelScore(name, bits, vocab.missing(text), int((~known).sum()))
 
 

@@ -1,11 +1,11 @@
 """Scoring: reading a text through a model, and what it predicted at every character.
 
 The analysis views (neurons.py, gradient_reach.py, ranking.py, page.py) all start here. A text is
-read once by `windows`, window by window with the state carried across as training carries it,
-through the core's own `model.read`; nothing in these modules writes a forward pass of its own.
-`read` is that one pass with what the views keep of it: totals over the whole text, and each
-character's numbers only for as many characters as are asked for, so that memory does not grow
-with the text.
+read through a model (a LanguageModel: weights, config, vocabulary) once by `windows`, window by
+window with the state carried across as training carries it, through the core's own `read`
+(nn/model.py); nothing in these modules writes a forward pass of its own. `read` is that one
+pass with what the views keep of it: totals over the whole text, and each character's numbers
+only for as many characters as are asked for, so that memory does not grow with the text.
 
 Alignment, used throughout: position i of a text is the character text[i]. The model's state
 "at i" is its state after reading text[i]; its prediction "at i" (for i >= 1) is the
@@ -16,16 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from charrnn.config import ModelConfig
 from charrnn.errors import DataError
-from charrnn.nn import model
+from charrnn.nn import model as network
 from charrnn.nn.functional import bits, log_softmax
-from charrnn.nn.model import Params
 from charrnn.vocab import Vocab
+
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 TOP_K = 5  # alternatives kept per position
 BLOCK = 1 << 16  # characters encoded at a time: this, not the text's length, bounds the memory used
@@ -43,16 +44,16 @@ class Window(NamedTuple):
     start: int  # position in the text of the window's first character
     logp: np.ndarray  # (T, V) float64: row j, the log-probabilities after reading text[start + j]
     targets: np.ndarray  # (T,) the ids that came next; one fewer in the text's last window
-    cache: model.Cache  # every layer's states for those T steps (batch of one)
+    cache: network.Cache  # every layer's states for those T steps (batch of one)
 
 
-def windows(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> Iterator[Window]:
+def windows(model: LanguageModel, text: str) -> Iterator[Window]:
     """Read a whole text from a zero state, a window at a time. The text is encoded a block at
     a time and each block's last input predicts the next block's first character."""
     state = None
     for b in range(0, len(text), BLOCK):
-        ids = vocab.encode(text[b : b + BLOCK + 1]).astype(np.intp)
-        for window in model.read(params, cfg, ids[None, :BLOCK], state):
+        ids = model.vocab.encode(text[b : b + BLOCK + 1]).astype(np.intp)
+        for window in network.read(model.params, model.cfg, ids[None, :BLOCK], state):
             start, logits, state, cache = window  # the state read on to, for the next block
             targets = ids[start + 1 : start + 1 + len(logits)]
             yield Window(b + start, log_softmax(logits.astype(np.float64)), targets, cache)
@@ -134,15 +135,13 @@ def _put_top(preds: Predictions, start: int, rows: np.ndarray) -> None:
 
 
 def read(
-    params: Params,
-    cfg: ModelConfig,
-    vocab: Vocab,
+    model: LanguageModel,
     text: str,
     *,
     keep: int | None = None,
     top: int = 0,
     k: int = TOP_K,
-    probe: Callable[[model.Cache], np.ndarray] | None = None,
+    probe: Callable[[network.Cache], np.ndarray] | None = None,
     observe: Sequence[Callable[[int, np.ndarray], None]] = (),
 ) -> Reading:
     """Score a text in one pass. keep: characters whose surprisal is kept (None: all); top:
@@ -150,14 +149,14 @@ def read(
     (e.g. a unit's activation), kept for the same characters and the first; observe: functions
     called after each window with its start and the surprisal of text[start + 1], ... (what
     they keep is theirs: passages.Passages, a progress bar)."""
-    check_text(vocab, text)
+    check_text(model.vocab, text)
     n = len(text) - 1
     kept = np.empty(n if keep is None else min(keep, n))
-    top, k = min(top, n), min(k, len(vocab))
+    top, k = min(top, n), min(k, len(model.vocab))
     preds = Predictions(np.empty(top), np.empty((top, k), np.intp), np.empty((top, k)))
     values = None if probe is None else np.empty(len(kept) + 1)
     total = 0.0
-    for w in windows(params, cfg, vocab, text):
+    for w in windows(model, text):
         rows = w.logp[: len(w.targets)]
         logp = rows[np.arange(len(rows)), w.targets]
         surprisal = bits(-logp)
@@ -173,17 +172,17 @@ def read(
     return Reading(Score(n, total, kept), preds, values)
 
 
-def predictions(params: Params, cfg: ModelConfig, vocab: Vocab, text: str, k: int = TOP_K) -> Predictions:
+def predictions(model: LanguageModel, text: str, k: int = TOP_K) -> Predictions:
     """Each character's log-probability under the model and the model's top-k alternatives."""
-    return read(params, cfg, vocab, text, keep=0, top=len(text), k=k).predictions
+    return read(model, text, keep=0, top=len(text), k=k).predictions
 
 
-def log_probs(params: Params, cfg: ModelConfig, vocab: Vocab, text: str) -> np.ndarray:
+def log_probs(model: LanguageModel, text: str) -> np.ndarray:
     """ln p(text[i] | text[:i]) for i = 1 .. len(text)-1, in nats, shape (len(text) - 1,).
 
     The first character has no context and is not scored.
     """
-    return -np.log(2) * read(params, cfg, vocab, text).score.surprisal_bits
+    return -np.log(2) * read(model, text).score.surprisal_bits
 
 
 def surprisal_bits(logp: np.ndarray) -> np.ndarray:

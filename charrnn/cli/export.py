@@ -31,21 +31,21 @@ def export(checkpoint, out, float16, prime, title):
       charrnn export page.html
       charrnn export -c code.npz code.html --float16 --prime "def "
     """
-    from charrnn import checkpoint as ckpt_io
     from charrnn import files
     from charrnn.cli import console
     from charrnn.errors import UnknownCharacters
+    from charrnn.language_model import LanguageModel
     from charrnn.vocab import list_chars
     from charrnn.web import page
 
-    model = ckpt_io.load(checkpoint)
+    model = LanguageModel.load(checkpoint)
     try:
         model.vocab.check(prime, "the prime text", "prime")
     except UnknownCharacters as e:  # no --skip-unknown here: a bad value of --prime
         raise click.BadParameter(f"the model never saw {list_chars(e.chars)}", param_hint="--prime") from None
     title = title or f"charrnn: {checkpoint.name}"
     dtype = "float16" if float16 else "float32"
-    text = page.page(model.params, model.model, model.vocab, title, prime, dtype)
+    text = page.page(model, title, prime, dtype)
     with output_to("OUT.html"):
         files.write_text(out, text)
     console.message(f"wrote {files.display(out)} ({len(text.encode('utf-8')) / 1e6:.2f} MB, {dtype} weights)")

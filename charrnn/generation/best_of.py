@@ -46,7 +46,7 @@ def draw(
 
 def bits_per_char(judge: LanguageModel, context: str, text: str) -> float:
     """Mean surprisal of the text's characters after the context, under the judge."""
-    bits = score_known("judge", *judge, context + text).bits[len(context) :]
+    bits = score_known("judge", judge, context + text).bits[len(context) :]
     return float(np.nanmean(bits)) if np.isfinite(bits).any() else float("nan")
 
 

@@ -12,13 +12,15 @@ import base64
 import html
 import json
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from charrnn.config import ModelConfig
 from charrnn.errors import ConfigError
 from charrnn.nn.model import Params, num_params
-from charrnn.vocab import Vocab
+
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 WEIGHT_DTYPES = ("float32", "float16")
 CSP = (
@@ -64,20 +66,21 @@ def _script_json(data: dict) -> str:
     return json.dumps(data, ensure_ascii=True, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def page(params: Params, cfg: ModelConfig, vocab: Vocab, title: str, prime: str = "", dtype: str = "float32") -> str:
+def page(model: LanguageModel, title: str, prime: str = "", dtype: str = "float32") -> str:
     """The whole page, as text."""
-    model = {
+    cfg, vocab = model.cfg, model.vocab
+    spec = {  # what writer.js reads
         "cell": cfg.cell,
         "nonlinearity": cfg.nonlinearity,
         "hidden_size": cfg.hidden_size,
         "num_layers": cfg.num_layers,
         "vocab": vocab.chars,
         "dtype": dtype,
-        "weights": encode_weights(params, dtype),
+        "weights": encode_weights(model.params, dtype),
     }
     script = resources.files("charrnn.web").joinpath("writer.js").read_text(encoding="utf-8")
     facts = (
-        f"{cfg.describe(num_params(params))} ({dtype}), {len(vocab)} characters. "
+        f"{cfg.describe(num_params(model.params))} ({dtype}), {len(vocab)} characters. "
         "Everything runs in this page; it makes no connection."
     )
     e = html.escape
@@ -107,7 +110,7 @@ def page(params: Params, cfg: ModelConfig, vocab: Vocab, title: str, prime: str 
 <pre id="out"></pre>
 <div><h2>Next character</h2><div id="bars"></div></div>
 </div>
-<script type="application/json" id="charrnn-model">{_script_json(model)}</script>
+<script type="application/json" id="charrnn-model">{_script_json(spec)}</script>
 <script>
 {script}
 </script>

@@ -31,13 +31,13 @@ def compare(text_path, encoding, decode_errors, checkpoints, as_json):
     Example:
       charrnn inspect compare passage.txt -c shakespeare.npz -c code.npz
     """
-    from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import ranking
     from charrnn.cli import render
+    from charrnn.language_model import LanguageModel
 
     if len(checkpoints) < 2:
         raise click.UsageError("compare ranks several checkpoints: pass -c at least twice")
-    models = [(str(path), ckpt_io.load(path)) for path in checkpoints]
+    models = [(str(path), LanguageModel.load(path)) for path in checkpoints]
     text = view.read_text(text_path, encoding, decode_errors)
-    scores = [ranking.score_known(name, c.params, c.model, c.vocab, text) for name, c in models]
+    scores = [ranking.score_known(name, model, text) for name, model in models]
     view.show(CompareView(text_path, ranking.rank(scores)), as_json, render.compare)

@@ -34,11 +34,11 @@ def find_neurons(text_path, encoding, decode_errors, checkpoint, as_json):
     Example:
       charrnn inspect find-neurons held_out.txt
     """
-    from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import neurons
     from charrnn.cli import render
+    from charrnn.language_model import LanguageModel
 
-    ckpt = ckpt_io.load(checkpoint)
+    model = LanguageModel.load(checkpoint)
     text = view.read_text(text_path, encoding, decode_errors)
-    search = neurons.find_neurons(ckpt.params, ckpt.model, ckpt.vocab, text)
+    search = neurons.find_neurons(model, text)
     view.show(FindNeuronsView(str(checkpoint), text_path, search), as_json, render.find_neurons)

@@ -47,14 +47,14 @@ def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, 
     Example:
       charrnn inspect gradients held_out.txt -c rnn.npz -c lstm.npz
     """
-    from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import gradient_reach
     from charrnn.cli import render
+    from charrnn.language_model import LanguageModel
 
-    models = [(str(path), ckpt_io.load(path)) for path in checkpoints]
+    models = [(str(path), LanguageModel.load(path)) for path in checkpoints]
     text = view.read_text(text_path, encoding, decode_errors)
     curves = []
-    for name, ckpt in models:
-        curve = gradient_reach.gradient_curve(ckpt.params, ckpt.model, ckpt.vocab, text, span, positions)
-        curves.append(ModelCurve(name, ckpt.model.describe(), curve))
+    for name, model in models:
+        curve = gradient_reach.gradient_curve(model, text, span, positions)
+        curves.append(ModelCurve(name, model.cfg.describe(), curve))
     view.show(GradientsView(text_path, curves), as_json, render.gradients)

@@ -69,6 +69,7 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
     from charrnn.analysis import neurons as analysis
     from charrnn.analysis import page, scoring
     from charrnn.cli import render
+    from charrnn.language_model import LanguageModel
 
     ckpt = ckpt_io.load(checkpoint)
     unit = Unit(*unit_ref, "c" if cell_state else "h")
@@ -78,9 +79,7 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
     top = page.MAX_CHARS if html_path else 0
     with view.progress(text) as progress:
         keep = view.kept(text, show, show_all, html_path)
-        reading = scoring.read(
-            ckpt.params, ckpt.model, ckpt.vocab, text, keep=keep, top=top, probe=probe, observe=progress
-        )
+        reading = scoring.read(LanguageModel.of(ckpt), text, keep=keep, top=top, probe=probe, observe=progress)
     shown = text if show_all else text[:show]
     score = reading.score.first(len(shown) - 1)
     result = NeuronView(str(checkpoint), text_path, shown, unit, reading.values[: len(shown)], score)

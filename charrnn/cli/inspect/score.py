@@ -54,6 +54,7 @@ def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_p
     from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import page, scoring
     from charrnn.cli import render
+    from charrnn.language_model import LanguageModel
 
     ckpt = ckpt_io.load(checkpoint)
     text = view.read_text(text_path, encoding, decode_errors)
@@ -62,9 +63,7 @@ def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_p
     top = page.MAX_CHARS if html_path else 0
     with view.progress(text) as progress:
         keep = view.kept(text, show, show_all, html_path)
-        reading = scoring.read(
-            ckpt.params, ckpt.model, ckpt.vocab, text, keep=keep, top=top, observe=(passages.add, *progress)
-        )
+        reading = scoring.read(LanguageModel.of(ckpt), text, keep=keep, top=top, observe=(passages.add, *progress))
     passages.finish()
     shown = text if show_all else text[:show]
     result = ScoreView(str(checkpoint), text_path, shown, reading.score.first(len(shown) - 1), passages)
