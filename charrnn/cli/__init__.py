@@ -29,17 +29,24 @@ class Group(click.Group):
     keeps the arguments as typed, for messages that give a command line to run next."""
 
     def parse_args(self, ctx, args):
+        from charrnn.cli.errors import unknown_option
+
         ctx.meta[ARGV] = list(args)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as e:  # an option before the command's name
+            raise unknown_option(e) from None
 
     def invoke(self, ctx):
         from charrnn import files
-        from charrnn.cli.errors import OUT_OF_MEMORY, as_click
+        from charrnn.cli.errors import OUT_OF_MEMORY, as_click, unknown_option
         from charrnn.errors import CharRNNError
 
         try:
             with files.command():  # what the command reads, its writes may not replace
                 return super().invoke(ctx)
+        except click.NoSuchOption as e:  # a command's (or a view's) options are parsed here
+            raise unknown_option(e) from None
         except CharRNNError as e:  # bad option values (ConfigError) exit 2, the others 1
             raise as_click(e) from None
         except MemoryError:
