@@ -16,9 +16,10 @@ import sys
 import click
 
 from charrnn import __version__
-from charrnn.cli import streams, workers
+from charrnn.cli import streams
 from charrnn.cli.common import ARGV
 from charrnn.cli.interrupts import interrupted, stop_by_exception
+from charrnn.cli.train import workers
 
 workers.share_cores()  # a worker started by mpiexec takes its share of the cores, before NumPy starts its BLAS
 from charrnn.cli import export, inspect, sample, train  # noqa: E402
