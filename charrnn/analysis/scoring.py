@@ -36,8 +36,11 @@ def check_text(vocab: Vocab, text: str, min_chars: int = 2) -> None:
     """UnknownCharacters naming the characters the model never saw, or a DataError if the text is too short."""
     vocab.check(text)
     if len(text) < min_chars:
-        needs = "two characters (the first is never predicted)" if min_chars == 2 else f"{min_chars} characters"
-        raise DataError(f"the text has {len(text)} characters; reading it needs at least {needs}")
+        counted = {1: "one character", 2: "two characters (the first is never predicted)"}
+        has = "one character" if len(text) == 1 else f"{len(text):,} characters"
+        raise DataError(
+            f"the text has {has}; reading it needs at least {counted.get(min_chars, f'{min_chars:,} characters')}"
+        )
 
 
 class Window(NamedTuple):

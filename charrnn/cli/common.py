@@ -4,10 +4,8 @@ writing files and the product on stdout. The options several commands share are 
 from __future__ import annotations
 
 import math
-import os
 import re
 import shlex
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -103,9 +101,7 @@ def quiet_broken_pipe():
     try:
         yield
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail again
-        sys.exit(0)
+        streams.reader_gone()
     except UnicodeEncodeError as e:
         raise click.ClickException(
             f"standard output ({e.encoding}) cannot encode {e.object[e.start : e.end]!r}; "
@@ -115,6 +111,20 @@ def quiet_broken_pipe():
         streams.finish()  # drops stdout so the final flush cannot fail again
         raise click.ClickException(f"cannot write to standard output: {e.strerror or e}") from None
     streams.finish()
+
+
+class HelpOnStdout:
+    """A command whose --help (and --version) is written as a product is (quiet_broken_pipe): a
+    full or closed stdout is one error line naming it, a reader that has gone ends it quietly.
+    The help is written while the arguments are parsed, before the command runs."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        with quiet_broken_pipe():
+            return super().parse_args(ctx, args)
+
+
+class Command(HelpOnStdout, click.Command):
+    """Every command's class (a group's: HelpOnStdout and click.Group)."""
 
 
 def training_index(ckpt, corpus_path: Path | None):

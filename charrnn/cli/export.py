@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from charrnn.cli.common import output_to
+from charrnn.cli.common import Command, output_to
 from charrnn.cli.options import checkpoint_option
 
 
-@click.command(short_help="Write a web page that runs the model in the browser.")
+@click.command(cls=Command, short_help="Write a web page that runs the model in the browser.")
 @checkpoint_option()
 @click.argument("out", metavar="OUT.html", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(

@@ -9,12 +9,12 @@ import click
 from click.core import ParameterSource
 
 from charrnn.cli import streams
-from charrnn.cli.common import corpus_option, file_option, quiet_broken_pipe
+from charrnn.cli.common import Command, corpus_option, file_option, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_option, config_options
 from charrnn.config import SampleConfig
 
 
-@click.command(short_help="Write new text to stdout.")
+@click.command(cls=Command, short_help="Write new text to stdout.")
 @checkpoint_option("Checkpoint of the model to sample from.")
 @config_options(SampleConfig, omit=("beam", "best_of", "min_copy", "documents"))
 @click.option("--prime", default="", help="Text to warm the model up on; printed first.")

@@ -19,6 +19,7 @@ import errno
 import io
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -92,6 +93,13 @@ def stdin_bytes():
     if isinstance(sys.stdin, ClosedStream) or sys.stdin is None:
         raise click.ClickException("standard input is closed; give a file, or pipe the text in")
     return sys.stdin.buffer
+
+
+def reader_gone() -> NoReturn:
+    """The reader of stdout has gone (`charrnn sample | head`): stop now, quietly, with exit 0, as
+    the writer of a pipeline should; stdout is dropped so that the final flush cannot fail again."""
+    _drop_stdout()
+    sys.exit(0)
 
 
 def finish() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import click
 
+from charrnn.cli.common import HelpOnStdout
 from charrnn.cli.inspect import compare, find_neurons, gradients, neurons, novelty, score, view
 from charrnn.cli.options import checkpoint_option
 
@@ -25,7 +26,7 @@ VIEWS = (
 )
 
 
-class Views(click.Group):
+class Views(HelpOnStdout, click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in VIEWS order, not alphabetical
 

@@ -18,7 +18,7 @@ import numpy as np
 from click.core import ParameterSource
 
 from charrnn.cli import streams
-from charrnn.cli.common import file_option, output_to, quiet_broken_pipe
+from charrnn.cli.common import HelpOnStdout, file_option, output_to, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_options, read_options
 
 
@@ -26,7 +26,7 @@ class Result(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
-class View(click.Command):
+class View(HelpOnStdout, click.Command):
     """A view's command. `charrnn inspect -c m.npz score T` is `charrnn inspect score T -c m.npz`:
     an option of the group given before the view's name is the view's too (the first of several,
     for a view of several). Merged once every option is parsed: click sets where a value came
@@ -118,11 +118,21 @@ def read_text(text_path: str, encoding: str, decode_errors: str) -> str:
     from charrnn.data.corpus import read_text
 
     source = streams.stdin_bytes() if text_path == "-" else text_path
-    return read_text(source, encoding, decode_errors, max_chars=budget.text_chars_max())
+    text = read_text(source, encoding, decode_errors, max_chars=budget.text_chars_max())
+    if not text:  # every view reads a text: none of them has anything to say of no text
+        raise click.ClickException(f"{display_name(text_path)} is empty: there is no text to read; give a text")
+    return text
 
 
 def text_name(text_path: str) -> str:
     return "standard input" if text_path == "-" else text_path
+
+
+def display_name(text_path: str) -> str:
+    """The text as a message names it: standard input, or the file's name as text (files.display)."""
+    from charrnn import files
+
+    return "standard input" if text_path == "-" else f"the text {files.display(text_path)}"
 
 
 def show(result: Result, as_json: bool, render: Callable[[Any], None], page: Path | None = None) -> None:
