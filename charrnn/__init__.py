@@ -6,6 +6,10 @@ The package is a library first; `charrnn.cli` is a thin command line over it:
     model = charrnn.load("charrnn.npz")          # a LanguageModel: weights, config, vocabulary
     print(model.generate_text("ROMEO:", length=200, temperature=0.8))
 
+Everything else takes that one model too: the analyses that `charrnn inspect` shows
+(`charrnn.analysis.scoring`, `neurons`, `gradient_reach`, `ranking`), beam search and best of N
+(`charrnn.generation.beam`, `best_of`) and the page that writes in the browser (`charrnn.web.page`).
+
 Importing `charrnn` itself loads nothing but this file (the command line starts fast, and reads
 `__version__` from here); `load` and `LanguageModel` bring in NumPy and the core on first use.
 """

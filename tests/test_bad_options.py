@@ -106,3 +106,20 @@ def test_prime_with_characters_outside_the_vocabulary(victim):
     )
     assert result.exit_code == 0 and len(result.stdout) == 5 and "Warning" in result.stderr
     assert victim.unchanged()
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (["--bogus"], "Error: No such option '--bogus'."),
+        (
+            ["train", "--hidden-sise", "8", "x.txt"],
+            "Error: No such option '--hidden-sise'. Did you mean '--hidden-size'?",
+        ),
+        (["sample", "-Z"], "Error: No such option '-Z'."),
+        (["sample", "--top"], "Error: No such option '--top'. Did you mean '--temp', '--top-k' or '--top-p'?"),
+        (["inspect", "score", "-", "--gradients"], "Error: No such option '--gradients'."),
+    ],
+)
+def test_an_unknown_option_is_named_in_quotes_whatever_click_is_installed(args, line):
+    assert assert_clean_error(invoke(args), 2) == line

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from charrnn.cli import workers
+from charrnn.cli.train import ranks, workers
 from tests import cli_helpers as cli
 
 needs_mpi = pytest.mark.skipif(
@@ -269,7 +269,7 @@ def test_an_mpi_error_on_rank_0_is_one_line_naming_the_lost_worker_and_the_check
             self.aborted = code
 
     comm = Comm()
-    with workers.together(comm, trained):
+    with ranks.together(comm, trained):
         raise MPI.Exception(MPI.ERR_OTHER)
     line = capsys.readouterr().err.strip()
     assert line.startswith("Error: a worker stopped answering (MPI: ") and "\n" not in line

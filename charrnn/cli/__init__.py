@@ -16,9 +16,10 @@ import sys
 import click
 
 from charrnn import __version__
-from charrnn.cli import streams, workers
+from charrnn.cli import streams
 from charrnn.cli.common import ARGV, HelpOnStdout
 from charrnn.cli.interrupts import interrupted, stop_by_exception
+from charrnn.cli.train import workers
 
 workers.share_cores()  # a worker started by mpiexec takes its share of the cores, before NumPy starts its BLAS
 from charrnn.cli import export, inspect, sample, train  # noqa: E402
@@ -29,17 +30,24 @@ class Group(HelpOnStdout, click.Group):
     keeps the arguments as typed, for messages that give a command line to run next."""
 
     def parse_args(self, ctx, args):
+        from charrnn.cli.errors import unknown_option
+
         ctx.meta[ARGV] = list(args)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as e:  # an option before the command's name
+            raise unknown_option(e) from None
 
     def invoke(self, ctx):
         from charrnn import files
-        from charrnn.cli.errors import OUT_OF_MEMORY, as_click
+        from charrnn.cli.errors import OUT_OF_MEMORY, as_click, unknown_option
         from charrnn.errors import CharRNNError
 
         try:
             with files.command():  # what the command reads, its writes may not replace
                 return super().invoke(ctx)
+        except click.NoSuchOption as e:  # a command's (or a view's) options are parsed here
+            raise unknown_option(e) from None
         except CharRNNError as e:  # bad option values (ConfigError) exit 2, the others 1
             raise as_click(e) from None
         except MemoryError:

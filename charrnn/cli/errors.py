@@ -130,6 +130,18 @@ def caution(c) -> str:
     return f"{c}; {advice}" if advice else str(c)
 
 
+def unknown_option(e: click.NoSuchOption) -> click.NoSuchOption:
+    """An unknown option said in one wording whatever click is installed: click 8.4 quotes the
+    option and its close matches, click 8.2 and 8.3 do not, and their plurals differ."""
+    close = [repr(p) for p in sorted(e.possibilities or ())]
+    e.message = f"No such option {e.option_name!r}."
+    if close:
+        choices = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+        e.message += f" Did you mean {choices}?"
+    e.possibilities = None  # said above
+    return e
+
+
 def as_click(e: errors.CharRNNError) -> click.ClickException:
     """A library error as click shows it: bad option values (ConfigError) are usage errors, exit 2."""
     if isinstance(e, errors.ConfigError):

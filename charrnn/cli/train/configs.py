@@ -1,0 +1,112 @@
+"""What `charrnn train` will do, settled before anything is read: the checks on the checkpoint's
+path (continue it, replace it, or refuse), and the run's configs from the options, the checkpoint
+resumed or the model fine-tuned."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import click
+
+from charrnn.cli import options as opts
+from charrnn.cli.common import command_line, output_to
+from charrnn.cli.train import fine_tuning
+from charrnn.cli.train.run import Saver
+from charrnn.config import ModelConfig, TrainConfig
+
+
+@dataclass
+class Setup:
+    """A run's configs, the checkpoint it continues (or None), the Saver that writes it, and the
+    model a fine-tuning run starts from (a fine_tuning.Start, or None)."""
+
+    model: ModelConfig
+    train: TrainConfig
+    previous: object  # checkpoint.Checkpoint | None
+    save: Saver
+    init: fine_tuning.Start | None
+
+
+def configured(corpus: tuple[str, ...], checkpoint: Path, resume: bool, force: bool, options: dict) -> Setup:
+    """The checks on the checkpoint's path, and the run's Setup. `options` holds every config
+    field's value and `init_from`, the --init-from path (or None)."""
+    from charrnn import checkpoint as ckpt_io
+    from charrnn import files
+
+    if resume and force:
+        raise click.UsageError("--resume and --force contradict each other; choose one")
+    if checkpoint.exists():
+        check_replaceable(corpus, checkpoint, resume, force)
+    elif resume:
+        raise click.ClickException(f"--resume: there is no checkpoint at {checkpoint} to continue")
+    with output_to("-c"):
+        ckpt_io.check_writable(checkpoint)
+    # the file this run may replace: any (--force), the one there now (--resume), else none at all
+    save = Saver(checkpoint, files.ANY if force else files.identity(checkpoint) or files.NEW)
+    previous = ckpt_io.load(checkpoint, for_update=True) if resume else None
+    options = dict(options)
+    init_from = options.pop("init_from")
+    check_schedule(options, previous)
+    stated = opts.given(click.get_current_context(), options)
+    if init_from is None:
+        return Setup(*configs(options, stated, previous), previous, save, None)
+    model_given, train_given = (
+        {k: v for k, v in stated.items() if k in field_names(c)} for c in (ModelConfig, TrainConfig)
+    )
+    init, model_cfg, train_cfg = fine_tuning.start(init_from, model_given, train_given, resume)
+    return Setup(model_cfg, train_cfg, None, save, init)
+
+
+def check_replaceable(corpus: tuple[str, ...], path: Path, resume: bool, force: bool) -> None:
+    """A file exists where the checkpoint goes: continue it, replace it, or refuse to touch it."""
+    from charrnn import checkpoint as ckpt_io
+
+    if not path.is_file():  # -c /dev/null must not replace /dev/null
+        raise click.ClickException(f"{path} is not a regular file; choose a checkpoint file with -c")
+    if any(c != "-" and os.path.isfile(c) and os.path.samefile(c, path) for c in corpus):
+        raise click.UsageError(f"-c {path} is the corpus itself; choose another file for the checkpoint")
+    if path.stat().st_size and not ckpt_io.is_npz(path):
+        raise click.ClickException(
+            f"{path} is not a charrnn checkpoint (not an .npz file), and charrnn replaces only its own "
+            "checkpoints; choose another file with -c"
+        )
+    if not (resume or force):
+        raise click.ClickException(
+            f"{path} already exists; continue training it with `{command_line(adding=('--resume',))}`, "
+            f"replace it with `{command_line(adding=('--force',))}`, or choose another file with -c"
+        )
+
+
+def check_schedule(options: dict, previous) -> None:
+    """A cosine schedule decays over a number of steps: the run must have one."""
+    c = {k: options[k] for k in ("lr_schedule", "max_steps", "epochs", "cosine_steps")}
+    if previous is not None:
+        ctx = click.get_current_context()
+        c = {
+            k: v if ctx.get_parameter_source(k).name != "DEFAULT" else getattr(previous.train, k) for k, v in c.items()
+        }
+    if c["lr_schedule"] == "cosine" and c["max_steps"] is None and c["epochs"] is None and c["cosine_steps"] is None:
+        raise click.UsageError(
+            "--lr-schedule cosine decays over a number of steps: give --max-steps, --epochs or --cosine-steps"
+        )
+
+
+def field_names(cls) -> set[str]:
+    return {f.name for f in fields(cls)}
+
+
+def configs(options: dict, given: dict, previous) -> tuple[ModelConfig, TrainConfig]:
+    """Model and training configs: from all the options for a new model; for a resumed one, the
+    checkpoint's, with the options `given` on top (ResumeMismatch for those it may not change)."""
+    from charrnn.training.resume import check_resumable
+
+    model_fields, train_fields = field_names(ModelConfig), field_names(TrainConfig)
+    if previous is None:
+        model_cfg = ModelConfig(**{k: options[k] for k in model_fields})
+        return model_cfg, TrainConfig(**{k: options[k] for k in train_fields})
+    model_cfg = replace(previous.model, **{k: v for k, v in given.items() if k in model_fields})
+    train_cfg = replace(previous.train, **{k: v for k, v in given.items() if k in train_fields})
+    check_resumable(previous, model_cfg, train_cfg)
+    return model_cfg, train_cfg

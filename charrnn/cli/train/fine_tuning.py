@@ -1,0 +1,61 @@
+"""`charrnn train --init-from OLD.npz`: a new run that starts from a model's weights and settings,
+its shape kept, over the joint vocabulary of the model and the text (training/finetune.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import click
+
+SHAPE = ("cell", "hidden_size", "num_layers", "nonlinearity")  # what fine-tuning keeps from its model
+
+
+@dataclass
+class Start:
+    """The model that --init-from starts from, and where it was read."""
+
+    path: Path
+    ckpt: object  # checkpoint.Checkpoint
+
+
+def start(path: Path, given_model: dict, given_train: dict, resume: bool):
+    """The model --init-from starts from (a Start), and the run's configs: its shape, its training
+    settings with the options given on top. Shape options that differ are refused."""
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.cli.options import flag
+
+    if resume:
+        raise click.UsageError("--init-from starts a new run from a model; --resume continues one: choose one")
+    old = ckpt_io.load(path)
+    changed = [
+        f"{flag(k)} (it is {getattr(old.model, k)})"
+        for k, v in given_model.items()
+        if k in SHAPE and getattr(old.model, k) != v
+    ]
+    if changed:
+        raise click.UsageError(f"--init-from keeps the model's shape; it cannot change {', '.join(changed)}")
+    return Start(path, old), replace(old.model, **given_model), replace(old.train, **given_train)
+
+
+def adapt(data, start: Start):
+    """The corpus in the joint vocabulary of the model and the text (see training/finetune.py)."""
+    from charrnn.training import finetune
+
+    return data.with_vocab(finetune.joint_vocab(start.ckpt.vocab, data.vocab.chars)[0])
+
+
+def announce(start: Start, vocab) -> str:
+    """The opening line of a fine-tuning run: from which model, and which characters are new to it."""
+    from charrnn.vocab import list_chars
+
+    old, path = start.ckpt, start.path
+    new_chars = old.vocab.missing("".join(vocab.chars))
+    corpus = old.progress.get("corpus", {})
+    origin = f"{path} ({old.progress.get('step', 0):,} steps on {corpus.get('name', 'an unknown corpus')})"
+    if not new_chars:
+        return f"A new run from the weights of {origin}; every character of the text is one it knows"
+    return (
+        f"A new run from the weights of {origin}; {len(new_chars)} character"
+        f"{'s' * (len(new_chars) != 1)} it never saw get new rows: {list_chars(new_chars, limit=20)}"
+    )

@@ -1,0 +1,110 @@
+"""`charrnn train --workers N|auto`: how many workers, their share of the cores, and the launcher
+that starts the MPI job on this machine (its output is relayed by relay.py; under mpiexec, what
+each rank does is ranks.py's).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from charrnn.cli.common import ARGV
+from charrnn.cli.console import TERMINAL_VARIABLE
+from charrnn.cli.interrupts import SIGNAL_EXIT
+from charrnn.cli.train.ranks import kept
+from charrnn.cli.train.relay import relay
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def mpi_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("mpi4py") is not None and _mpiexec() is not None
+
+
+def _mpiexec() -> str | None:
+    """The mpiexec beside this Python (the mpich wheel's), else the first on PATH."""
+    return shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
+
+
+def count(workers, batch_size: int) -> int:
+    """How many workers to run: auto (the default) is parallel.auto_workers with the mpi extra,
+    one process without it."""
+    from charrnn.training import parallel
+
+    if workers == "auto":
+        return parallel.auto_workers(batch_size) if mpi_installed() else 1
+    if workers > batch_size:
+        raise click.UsageError(
+            f"--workers {workers} is more than --batch-size {batch_size}, and each worker needs at least one stream: "
+            "use fewer workers or a larger batch"
+        )
+    if workers > 1 and not mpi_installed():
+        raise click.UsageError(
+            f"--workers {workers} needs MPI, which is not installed: pip install 'charrnn[mpi]' (or train in one "
+            "process without --workers)"
+        )
+    return workers
+
+
+def share_cores() -> None:
+    """Under mpiexec, share this host's cores among its workers' BLAS threads, unless the user chose
+    a number (as torchrun does with OMP_NUM_THREADS). Must run before NumPy is imported."""
+    from charrnn.training import parallel
+
+    if parallel.under_mpi() and not any(v in os.environ for v in THREAD_VARIABLES):
+        n = str(max(1, parallel.cores() // max(1, parallel.local_size())))
+        os.environ.update(dict.fromkeys(THREAD_VARIABLES, n))
+
+
+# -- the launcher: --workers N --------------------------------------------------------------------
+
+CHARRNN_STATUSES = (0, 1, 2, *SIGNAL_EXIT.values())  # the exit statuses charrnn itself gives
+
+
+def argv_again(ctx: click.Context) -> list[str]:
+    """This command's arguments as the user typed them, less --workers, for the workers."""
+    typed = ctx.meta.get(ARGV, [])
+    args = typed[typed.index(ctx.info_name) + 1 :] if ctx.info_name in typed else []
+    kept, skip = [], False
+    for a in args:
+        if skip or a.startswith("--workers="):
+            skip = False
+        elif a == "--workers":
+            skip = True
+        else:
+            kept.append(a)
+    return kept
+
+
+def launch(ctx: click.Context, n: int, checkpoint: Path) -> None:
+    """Run this same training as an MPI job of n workers on this machine; exit with its status."""
+    exe = _mpiexec()
+    cmd = [exe, "-n", str(n), sys.executable, "-m", "charrnn", "train", *argv_again(ctx)]
+    env = dict(os.environ)
+    if sys.stderr.isatty():
+        env[TERMINAL_VARIABLE] = "1"
+        env.setdefault("COLUMNS", str(shutil.get_terminal_size().columns))
+    try:  # a session of its own: a Ctrl-C at the terminal reaches mpiexec once, through us
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as e:
+        raise click.ClickException(f"cannot start {exe}: {e.strerror or e}") from None
+    forward = {s: signal.signal(s, lambda signum, frame: proc.send_signal(signum)) for s in SIGNAL_EXIT}
+    try:
+        death = relay(proc)
+        status = proc.wait()
+    finally:
+        for s, h in forward.items():
+            signal.signal(s, h)
+    if death is not None:
+        raise click.ClickException(f"a worker {death}, so the whole MPI job was stopped; {kept(checkpoint)}")
+    if status not in CHARRNN_STATUSES:  # not one of ours: mpiexec's own failure
+        raise click.ClickException(f"the MPI job failed (mpiexec exited with status {status}); see above")
+    ctx.exit(status)
