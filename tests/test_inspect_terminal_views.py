@@ -6,6 +6,7 @@ facts give only what applies to the cell; the page and the terminal count alike.
 from __future__ import annotations
 
 import colorsys
+import json
 import re
 
 import numpy as np
@@ -13,10 +14,10 @@ import pytest
 
 from charrnn.analysis import page as pages
 from charrnn.analysis import scoring
-from charrnn.cli import render
+from charrnn.cli.render import neurons, score
 
 from .cli_helpers import ESCAPES
-from .test_analysis import counting_rnn, decaying_rnn, remembering_lstm
+from .test_analysis import CODE, counting_lstm, counting_rnn, decaying_rnn, remembering_lstm
 from .test_inspect_cli import HISTORY, inspect, save
 from .test_pipeline import COLOUR, on_terminal
 
@@ -51,7 +52,7 @@ def test_in_colour_the_legend_shows_every_colour_the_text_uses(q_model, in_colou
     for band in ("< 2 bits", "< 4 bits", "< 6 bits", "< 8 bits", "< 10 bits", ">= 10 bits"):
         assert band in ESCAPES.sub("", legend)
     in_legend = set(COLOUR.findall(legend))
-    assert len(in_legend) == len(render.SURPRISE_COLOURS) == 6
+    assert len(in_legend) == len(score.SURPRISE_COLOURS) == 6
     used = set(COLOUR.findall("\n".join(body)))
     assert used and used <= in_legend  # here green (1.58 bits) and the reddest (Q)
     assert " | " not in ESCAPES.sub("", "\n".join(body))  # the plain view's gutter is for no colour
@@ -93,12 +94,12 @@ def from_css(colour: str) -> tuple[float, float, float]:
 
 
 def test_every_neuron_colour_pair_in_the_terminal_has_a_contrast_of_at_least_4_5():
-    pairs = {render.activation_style(v, 1.0) for v in np.linspace(-1.0, 1.0, 801)}
+    pairs = {neurons.activation_style(v, 1.0) for v in np.linspace(-1.0, 1.0, 801)}
     assert len(pairs) > 100
     for style in pairs:
         fg, bg = re.fullmatch(r"(#[0-9a-f]{6}) on (#[0-9a-f]{6})", style).groups()
         assert wcag_contrast(from_hex(fg), from_hex(bg)) >= 4.5, style
-    assert render.activation_style(-1.0, 1.0) != "black on #0000ff"  # the old unreadable pair
+    assert neurons.activation_style(-1.0, 1.0) != "black on #0000ff"  # the old unreadable pair
 
 
 @pytest.mark.parametrize("neuron", [False, True])
@@ -147,3 +148,77 @@ def test_at_80_columns_the_gradient_table_keeps_each_models_row_whole(tmp_path, 
         figures = re.compile(r"(\d\.\de[+-]\d\d +){3}")
         assert any(model in line and figures.search(line) and far in line for line in lines), model  # one line
         assert f"{model[0]} {path}" in lines
+
+
+# -- the renderers ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def every_view(tmp_path):
+    """Each view's command line, on a text and checkpoints whose training corpus is where it was."""
+    from charrnn import checkpoint
+    from charrnn.config import TrainConfig
+    from charrnn.data.corpus import read_corpus
+
+    text = tmp_path / "code.txt"
+    text.write_text(CODE * 6)
+    corpus = read_corpus(text).meta()
+    paths = []
+    for name, (params, cfg, vocab) in (("rnn", counting_rnn(CODE * 6)), ("lstm", counting_lstm(CODE * 6, "("))):
+        progress = {"step": 200, "history": HISTORY, "corpus": corpus, "best_val_loss": 1.9}
+        paths.append(tmp_path / f"{name}.npz")
+        params = {k: v.astype(np.float32) for k, v in params.items()}
+        checkpoint.save(checkpoint.Checkpoint(cfg, TrainConfig(), vocab, params, progress), paths[-1])
+    a, b = paths
+    return {
+        "facts": ["-c", a],
+        "score": ["score", text, "-c", a, "--show", 40],
+        "neurons": ["neurons", text, "-c", a, "--unit", "0:2", "--show", 40],
+        "find-neurons": ["find-neurons", text, "-c", a],
+        "gradients": ["gradients", text, "-c", a, "-c", b, "--span", 8, "--positions", 4],
+        "compare": ["compare", text, "-c", a, "-c", b],
+        "novelty": ["novelty", text, "-c", b, "--min-copy", 5],
+    }
+
+
+@pytest.mark.parametrize("name", ["facts", "score", "neurons", "find-neurons", "gradients", "compare", "novelty"])
+def test_a_view_is_drawn_on_the_console_it_is_given_and_leaves_its_result_as_it_was(
+    every_view, name, monkeypatch, capsys
+):
+    """What the command prints is its renderer's drawing of its result on the console given, and
+    drawing it again (elsewhere, from the result alone) writes nothing else and changes nothing."""
+    import io
+
+    from rich.console import Console
+
+    from charrnn.cli.inspect import view
+
+    shown, real_show = [], view.show
+    monkeypatch.setattr(view, "show", lambda result, as_json, render, page=None: shown.append((result, render)))
+    assert inspect(*every_view[name]).exit_code == 0
+    monkeypatch.setattr(view, "show", real_show)
+    (result, render), printed = shown[0], inspect(*every_view[name]).stdout
+    before = json.dumps(result.to_dict(), default=np.ndarray.tolist)
+    capsys.readouterr()
+    screen = io.StringIO()
+    render(result, Console(file=screen, width=80, markup=False, emoji=False, highlight=False, color_system=None))
+    assert capsys.readouterr() == ("", "")  # nothing on the real stdout or stderr
+    assert screen.getvalue() == printed and printed.strip()
+    assert json.dumps(result.to_dict(), default=np.ndarray.tolist) == before
+
+
+@pytest.mark.parametrize(
+    "name, fields",
+    [
+        ("score", ["view", "checkpoint", "text", "score", "shown_chars", "passages", "html"]),
+        ("neurons", ["view", "checkpoint", "text", "neuron", "score", "html"]),
+        ("find-neurons", ["view", "checkpoint", "text", "chars", "properties", "constant_properties"]),
+        ("novelty", ["view", "checkpoint", "text", "corpus", "novelty"]),
+        ("compare", ["view", "text", "chars", "comparable_chars", "models"]),
+        ("gradients", ["view", "text", "models"]),
+    ],
+)
+def test_a_views_json_gives_its_fields_in_the_order_docs_json_md_lists_them(every_view, name, fields):
+    result = inspect(*every_view[name], "--json")
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(result.stdout)) == fields

@@ -56,6 +56,10 @@ class Ranking:
     common: np.ndarray  # (N,) bool: the characters every model scored
     chars: int  # characters in the text
 
+    @property
+    def comparable_chars(self) -> int:
+        return int(self.common.sum())
+
     def bits_per_char(self, s: ModelScore) -> float:
         """Bits per character over the comparable characters: the ranking's measure."""
         return float(s.bits[self.common].mean())
@@ -63,7 +67,7 @@ class Ranking:
     def to_dict(self) -> dict:
         return {
             "chars": self.chars,
-            "comparable_chars": int(self.common.sum()),
+            "comparable_chars": self.comparable_chars,
             "models": [
                 {
                     "rank": rank,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from charrnn.checkpoint import Checkpoint
-from charrnn.config import to_dict
+from charrnn.config import ModelConfig, to_dict
 from charrnn.nn.functional import bits
 from charrnn.nn.model import num_params
 
@@ -56,9 +56,11 @@ def describe(ckpt: Checkpoint, path: str | Path) -> dict[str, Any]:
 
 @dataclass
 class Facts:
-    """The facts view's result (`charrnn inspect` alone): describe()'s data."""
+    """The facts view's result (`charrnn inspect` alone): describe()'s data, and the checkpoint's
+    model, which the view names in one line."""
 
     data: dict[str, Any]
+    model: ModelConfig
 
     def to_dict(self) -> dict[str, Any]:
         return self.data

@@ -2,10 +2,12 @@
 
 `charrnn inspect` alone shows the checkpoint's facts (cli/facts.py). Each view is a subcommand
 in a module of its own here: its click command, its options, and the dataclass its result is,
-with one `to_dict()` (its JSON, documented in docs/json.md); its terminal renderer is in
-cli/render.py, and what the views share (options, the text, showing a result, the page) in
-view.py. To add a view: write its module on the pattern of score.py, add its renderer, list its
-command in VIEWS below, and document its JSON.
+with one `to_dict()` (its JSON, documented in docs/json.md); its terminal renderer is the module
+of the same name in cli/render/ (the facts': cli/render/facts.py), and what the views share
+(options, the text, showing a result, the fields their results begin with, the page) is in
+view.py. To add a view: write its module on the pattern of score.py, its renderer on the
+pattern of cli/render/score.py (`render(result, out)`), list its command in VIEWS below, and
+document its JSON.
 """
 
 from __future__ import annotations
@@ -60,10 +62,11 @@ def inspect(ctx, checkpoint, as_json):
     if ctx.invoked_subcommand is not None:
         return
     from charrnn import checkpoint as ckpt_io
-    from charrnn.cli import render
     from charrnn.cli.facts import Facts, describe
+    from charrnn.cli.render.facts import render
 
-    view.show(Facts(describe(ckpt_io.load(checkpoint), checkpoint)), as_json, render.info)
+    ckpt = ckpt_io.load(checkpoint)
+    view.show(Facts(describe(ckpt, checkpoint), ckpt.model), as_json, render)
 
 
 for command in VIEWS:

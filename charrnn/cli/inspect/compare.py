@@ -32,7 +32,7 @@ def compare(text_path, encoding, decode_errors, checkpoints, as_json):
       charrnn inspect compare passage.txt -c shakespeare.npz -c code.npz
     """
     from charrnn.analysis import ranking
-    from charrnn.cli import render
+    from charrnn.cli.render.compare import render
     from charrnn.language_model import LanguageModel
 
     if len(checkpoints) < 2:
@@ -40,4 +40,4 @@ def compare(text_path, encoding, decode_errors, checkpoints, as_json):
     models = [(str(path), LanguageModel.load(path)) for path in checkpoints]
     text = view.read_text(text_path, encoding, decode_errors)
     scores = [ranking.score_known(name, model, text) for name, model in models]
-    view.show(CompareView(text_path, ranking.rank(scores)), as_json, render.compare)
+    view.show(CompareView(text_path, ranking.rank(scores)), as_json, render)

@@ -11,13 +11,11 @@ from charrnn.cli.inspect import view
 
 
 @dataclass
-class FindNeuronsView:
-    checkpoint: str
-    text: str  # its path, or - for standard input
+class FindNeuronsView(view.OneCheckpoint):
     search: NeuronSearch
 
     def to_dict(self) -> dict:
-        return {"view": "find-neurons", "checkpoint": self.checkpoint, "text": self.text, **self.search.to_dict()}
+        return self.json("find-neurons", **self.search.to_dict())
 
 
 @click.command(
@@ -35,10 +33,10 @@ def find_neurons(text_path, encoding, decode_errors, checkpoint, as_json):
       charrnn inspect find-neurons held_out.txt
     """
     from charrnn.analysis import neurons
-    from charrnn.cli import render
+    from charrnn.cli.render.find_neurons import render
     from charrnn.language_model import LanguageModel
 
     model = LanguageModel.load(checkpoint)
     text = view.read_text(text_path, encoding, decode_errors)
     search = neurons.find_neurons(model, text)
-    view.show(FindNeuronsView(str(checkpoint), text_path, search), as_json, render.find_neurons)
+    view.show(FindNeuronsView(str(checkpoint), text_path, search), as_json, render)

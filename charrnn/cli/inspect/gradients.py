@@ -48,7 +48,7 @@ def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, 
       charrnn inspect gradients held_out.txt -c rnn.npz -c lstm.npz
     """
     from charrnn.analysis import gradient_reach
-    from charrnn.cli import render
+    from charrnn.cli.render.gradients import render
     from charrnn.language_model import LanguageModel
 
     models = [(str(path), LanguageModel.load(path)) for path in checkpoints]
@@ -57,4 +57,4 @@ def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, 
     for name, model in models:
         curve = gradient_reach.gradient_curve(model, text, span, positions)
         curves.append(ModelCurve(name, model.cfg.describe(), curve))
-    view.show(GradientsView(text_path, curves), as_json, render.gradients)
+    view.show(GradientsView(text_path, curves), as_json, render)

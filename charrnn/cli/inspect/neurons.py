@@ -9,7 +9,6 @@ import click
 import numpy as np
 
 from charrnn.analysis.neurons import Unit
-from charrnn.analysis.scoring import Score
 from charrnn.cli.inspect import view
 
 
@@ -28,24 +27,13 @@ class UnitRef(click.ParamType):
 
 
 @dataclass
-class NeuronView:
-    checkpoint: str
-    text: str  # its path, or - for standard input
-    shown: str  # the text, or its first characters: those whose values were kept
+class NeuronView(view.ShownText):
     unit: Unit
     values: np.ndarray  # the unit's activation after each character of `shown`
-    score: Score
-    html: str | None = None  # the page written, if any
 
     def to_dict(self) -> dict:
-        return {
-            "view": "neurons",
-            "checkpoint": self.checkpoint,
-            "text": self.text,
-            "neuron": {**asdict(self.unit), "label": self.unit.label, "values": self.values},
-            "score": self.score.to_dict(),
-            "html": self.html,
-        }
+        neuron = {**asdict(self.unit), "label": self.unit.label, "values": self.values}
+        return self.json("neurons", neuron=neuron, score=self.score.to_dict())
 
 
 @click.command("neurons", cls=view.View, short_help="Colour a text by one unit's activation after each character.")
@@ -68,7 +56,7 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
     from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import neurons as analysis
     from charrnn.analysis import page, scoring
-    from charrnn.cli import render
+    from charrnn.cli.render.neurons import render
     from charrnn.language_model import LanguageModel
 
     ckpt = ckpt_io.load(checkpoint)
@@ -82,7 +70,7 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
         reading = scoring.read(LanguageModel.of(ckpt), text, keep=keep, top=top, probe=probe, observe=progress)
     shown = text if show_all else text[:show]
     score = reading.score.first(len(shown) - 1)
-    result = NeuronView(str(checkpoint), text_path, shown, unit, reading.values[: len(shown)], score)
+    result = NeuronView(str(checkpoint), text_path, shown, score, unit, reading.values[: len(shown)])
     if html_path:
         result.html = view.write_page(html_path, str(checkpoint), ckpt, text, text_path, reading, unit.label)
-    view.show(result, as_json, render.neurons, html_path)
+    view.show(result, as_json, render, html_path)

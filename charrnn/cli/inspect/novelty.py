@@ -13,21 +13,13 @@ from charrnn.config import SampleConfig
 
 
 @dataclass
-class NoveltyView:
-    checkpoint: str
-    text: str  # its path, or - for standard input
+class NoveltyView(view.OneCheckpoint):
     corpus: dict  # the training corpus's record: name, bytes, chars, sha256, path
     shown: str  # the text read
     novelty: object  # analysis.novelty.Novelty
 
     def to_dict(self) -> dict:
-        return {
-            "view": "novelty",
-            "checkpoint": self.checkpoint,
-            "text": self.text,
-            "corpus": self.corpus,
-            "novelty": self.novelty.to_dict(),
-        }
+        return self.json("novelty", corpus=self.corpus, novelty=self.novelty.to_dict())
 
 
 @click.command("novelty", cls=view.View, short_help="How much of a text is copied verbatim from the training corpus.")
@@ -48,11 +40,11 @@ def novelty(text_path, encoding, decode_errors, checkpoint, corpus_path, min_cop
       charrnn inspect novelty out.txt --corpus ~/corpora/shakespeare.txt --min-copy 30 --json
     """
     from charrnn import checkpoint as ckpt_io
-    from charrnn.cli import render
     from charrnn.cli.common import training_index
+    from charrnn.cli.render.novelty import render
 
     ckpt = ckpt_io.load(checkpoint)
     text = view.read_text(text_path, encoding, decode_errors)
     index, corpus = training_index(ckpt, corpus_path)
     result = NoveltyView(str(checkpoint), text_path, corpus.meta(), text, index.novelty(text, min_copy))
-    view.show(result, as_json, render.novelty)
+    view.show(result, as_json, render)

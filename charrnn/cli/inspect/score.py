@@ -7,29 +7,17 @@ from dataclasses import dataclass
 import click
 
 from charrnn.analysis.passages import Passages
-from charrnn.analysis.scoring import Score
 from charrnn.cli.inspect import view
 
 
 @dataclass
-class ScoreView:
-    checkpoint: str
-    text: str  # its path, or - for standard input
-    shown: str  # the text, or its first characters: those whose surprisal `score` keeps
-    score: Score  # over the whole text
-    passages: Passages  # its most and least surprising lines
-    html: str | None = None  # the page written, if any
+class ScoreView(view.ShownText):
+    passages: Passages  # the whole text's most and least surprising lines
 
     def to_dict(self) -> dict:
-        return {
-            "view": "score",
-            "checkpoint": self.checkpoint,
-            "text": self.text,
-            "score": self.score.to_dict(),
-            "shown_chars": len(self.shown),
-            "passages": self.passages.to_dict(),
-            "html": self.html,
-        }
+        return self.json(
+            "score", score=self.score.to_dict(), shown_chars=len(self.shown), passages=self.passages.to_dict()
+        )
 
 
 @click.command("score", cls=view.View, short_help="Bits per character of a text, each character coloured by surprise.")
@@ -53,7 +41,7 @@ def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_p
     """
     from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import page, scoring
-    from charrnn.cli import render
+    from charrnn.cli.render.score import render
     from charrnn.language_model import LanguageModel
 
     ckpt = ckpt_io.load(checkpoint)
@@ -69,4 +57,4 @@ def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_p
     result = ScoreView(str(checkpoint), text_path, shown, reading.score.first(len(shown) - 1), passages)
     if html_path:
         result.html = view.write_page(html_path, str(checkpoint), ckpt, text, text_path, reading)
-    view.show(result, as_json, render.score, html_path)
+    view.show(result, as_json, render, html_path)

@@ -2,7 +2,9 @@
 
 A view's command reads its checkpoint(s) and its text, computes its result as a dataclass with
 one `to_dict()` (its JSON, documented in docs/json.md) and hands it to `show` with the
-renderer that draws it in the terminal (cli/render.py).
+renderer that draws it in the terminal (cli/render/). The results of one checkpoint reading one
+text begin with the fields of `OneCheckpoint`; those that show the text character by character
+(score, neurons) with those of `ShownText`.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 import numpy as np
@@ -21,9 +24,47 @@ from charrnn.cli import streams
 from charrnn.cli.common import HelpOnStdout, file_option, output_to, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_options, read_options
 
+if TYPE_CHECKING:
+    from charrnn.analysis.scoring import Score
+
 
 class Result(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class OneCheckpoint:
+    """A view of one checkpoint reading one text: its JSON opens with these."""
+
+    checkpoint: str
+    text: str  # its path, or - for standard input
+
+    def json(self, view: str, **fields: Any) -> dict[str, Any]:
+        """The view's JSON: its name, the checkpoint and the text, then its own `fields` in order."""
+        return {"view": view, "checkpoint": self.checkpoint, "text": self.text, **fields}
+
+
+@dataclass
+class ShownText(OneCheckpoint):
+    """A view that shows the text, or its first characters, one by one, with the score of all of it;
+    its JSON ends with the page written."""
+
+    shown: str  # the text, or its first characters: those whose numbers were kept
+    score: Score  # over the whole text, with the surprisal of the characters of `shown`
+    html: str | None = field(default=None, kw_only=True)  # the page written, if any
+
+    @property
+    def length(self) -> int:
+        """The whole text's characters: every scored one and the first."""
+        return self.score.chars + 1
+
+    @property
+    def cut(self) -> bool:
+        """Whether `shown` is only the text's first characters."""
+        return len(self.shown) < self.length
+
+    def json(self, view: str, **fields: Any) -> dict[str, Any]:
+        return super().json(view, **fields, html=self.html)
 
 
 class View(HelpOnStdout, click.Command):
@@ -135,8 +176,9 @@ def display_name(text_path: str) -> str:
     return "standard input" if text_path == "-" else f"the text {files.display(text_path)}"
 
 
-def show(result: Result, as_json: bool, render: Callable[[Any], None], page: Path | None = None) -> None:
-    """The result on stdout: as JSON, or drawn by its renderer; then, on stderr, the page written."""
+def show(result: Result, as_json: bool, render: Callable[[Any, Any], None], page: Path | None = None) -> None:
+    """The result on stdout: as JSON, or drawn by its renderer (`render(result, console)`, one of
+    cli/render/); then, on stderr, the page written."""
     from charrnn import files
     from charrnn.cli import console
 
@@ -146,7 +188,7 @@ def show(result: Result, as_json: bool, render: Callable[[Any], None], page: Pat
             sys.stdout.write("\n")
             sys.stdout.flush()
         else:
-            render(result)
+            render(result, console.console())
     if page is not None:
         console.message(f"wrote {files.display(page)}")
 
@@ -191,8 +233,8 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
     characters, and a unit's values when neuron_label names it); returns the path written."""
     from charrnn import files
     from charrnn.analysis import page
-    from charrnn.cli import render
     from charrnn.cli.facts import describe
+    from charrnn.cli.render.score import counts
 
     facts = describe(ckpt, name)
     m, t, score = facts["model"], facts["training"], reading.score
@@ -204,7 +246,7 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
             f"{facts['corpus'].get('name', '?')}: {t['steps']:,} steps"
             + ("" if t["best_val_bits"] is None else f", best validation {t['best_val_bits']:.3f} bits/char"),
         ),
-        ("this text", f"{text_name(text_path)}: {render.counts(score)}, {score.bits_per_char:.4f} bits/char"),
+        ("this text", f"{text_name(text_path)}: {counts(score)}, {score.bits_per_char:.4f} bits/char"),
     ]
     neuron = None if neuron_label is None else page.NeuronColouring(neuron_label, reading.values)
     source = "standard input" if text_path == "-" else Path(text_path).name

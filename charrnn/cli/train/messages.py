@@ -44,9 +44,9 @@ def limits(cfg) -> str:
 
 def baselines(trainer) -> str:
     """The baselines, measured now (or kept from the run resumed): what the model's figure means."""
-    from charrnn.cli import render
+    from charrnn.cli.render.baselines import baselines_line
 
-    return "Baselines on the validation text: " + render.baselines_line(trainer.measure_baselines().to_dict())
+    return "Baselines on the validation text: " + baselines_line(trainer.measure_baselines().to_dict())
 
 
 def already_trained(trainer, path: Path) -> str:
@@ -71,13 +71,13 @@ def stopped_early(trainer) -> str:
 
 
 def done(trainer, path: Path) -> str:
-    from charrnn.cli import render
+    from charrnn.cli.render.baselines import below_baseline
     from charrnn.nn.functional import bits
 
     best = bits(trainer.best_val)
     return (
         f"Done: {trainer.step:,} steps, {console.format_duration(trainer.elapsed)}; best validation "
-        f"{best:.3f} bits/char at step {trainer.best_step:,}: {render.below_baseline(best, trainer.baselines.to_dict())}"
+        f"{best:.3f} bits/char at step {trainer.best_step:,}: {below_baseline(best, trainer.baselines.to_dict())}"
         f"; checkpoint: {path}"
     )
 
