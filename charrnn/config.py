@@ -275,7 +275,12 @@ C = TypeVar("C", ModelConfig, TrainConfig, SampleConfig, ReadConfig, ReachConfig
 
 def finite_number(x: Any) -> bool:
     """A number read from a saved record: an int or float (JSON's true is not one), and finite."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int beyond every float (10**400): no number a record holds
+        return False
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -123,3 +123,19 @@ def test_prime_with_characters_outside_the_vocabulary(victim):
 )
 def test_an_unknown_option_is_named_in_quotes_whatever_click_is_installed(args, line):
     assert assert_clean_error(invoke(args), 2) == line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "c.txt", "--hidden-size", "1.5"],
+        ["train", "c.txt", "--sample-length", "1e3"],
+        ["sample", "--num-samples", "x"],
+        ["inspect", "score", "-", "--show", "1e308"],
+        ["inspect", "gradients", "-", "--span", "nan"],
+        ["inspect", "novelty", "-", "--min-copy", ""],
+    ],
+)
+def test_a_count_that_is_no_whole_number_is_said_to_be_none(args):
+    line = assert_clean_error(invoke(args), 2, repr(args[-1]), "is not a whole number", args[-2])
+    assert "range" not in line  # click's own wording, "is not a valid integer range", reads as if a range were asked

@@ -9,11 +9,13 @@ through links inside it, and a view that writes through them must leave the devi
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -146,3 +148,73 @@ def test_any_hostile_checkpoint_path_of_bare_inspect_is_a_result_or_a_clean_erro
     monkeypatch.chdir(place)
     clean(invoke(["inspect", "-c", checkpoint, *(["--json"] if json else [])]))
     devices_intact()
+
+
+HOSTILE_JSON = [-1, 0, 2**63, 10**400, 1e308, -1e308, "x", "", None, [], {}, True, [1] * 100]
+EVERY_COMMAND = [  # each command that reads a checkpoint (at D), in the place
+    ["inspect", "-c", "D"],
+    ["inspect", "--json", "-c", "D"],
+    *([*arguments, "-c", "D"] for arguments in (command.split() for command in [
+        "inspect score t.txt", "inspect neurons t.txt --unit 0:1", "inspect find-neurons t.txt",
+        "inspect gradients t.txt --span 5 --positions 3", "inspect novelty t.txt",
+    ])),
+    ["inspect", "compare", "t.txt", "-c", "m.npz", "-c", "D"],
+    ["sample", "-n", "3", "--seed", "0", "-c", "D"],
+    ["sample", "-n", "3", "--beam", "2", "-c", "D"],
+    ["export", "-c", "D", "page.html"],
+    ["train", "corpus.txt", "--resume", "-q", "--max-steps", "30", "-c", "D"],
+    ["train", "corpus.txt", "--init-from", "D", "-q", "--max-steps", "2", "--force", "-c", "tuned.npz"],
+]  # fmt: skip
+
+
+def leaves(value, path=()):
+    """Every path to a number, string, null or boolean in a JSON value."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in leaves(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in leaves(v, (*path, i))]
+    return [path]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_damaged_checkpoint_is_refused_cleanly_by_every_command(trained, place, monkeypatch, data):
+    """A checkpoint whose metadata holds a hostile value where a good one was (its zip intact, so
+    that the value reaches the parser), or whose bytes are damaged: every command that reads it
+    gives a result or one clean error."""
+    monkeypatch.chdir(place)
+    with np.load(trained, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    *parents, last = data.draw(st.sampled_from(leaves(meta)), "where in the metadata")
+    parent = meta
+    for key in parents:
+        parent = parent[key]
+    parent[last] = data.draw(st.sampled_from(HOSTILE_JSON), "its value")
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(place / "D.npz", **arrays)
+    if data.draw(st.booleans(), "its bytes damaged too"):
+        raw = bytearray((place / "D.npz").read_bytes())
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] ^= data.draw(st.integers(1, 255))
+        write(place / "D.npz", bytes(raw))
+    command = data.draw(st.sampled_from(EVERY_COMMAND), "command")
+    clean(invoke([a.replace("D", "D.npz") if a == "D" else a for a in command]))
+    devices_intact()
+
+
+@pytest.mark.parametrize("where", [("step",), ("baselines", "uniform"), ("best_val_loss",)])
+def test_a_whole_number_beyond_every_float_in_the_metadata_is_refused(trained, tmp_path, where):
+    """10**400 is a JSON number that no float holds: the check that the record's numbers are
+    finite refuses it instead of failing with an OverflowError (an internal error)."""
+    with np.load(trained, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    record = meta["progress"]
+    for key in where[:-1]:
+        record = record[key]
+    record[where[-1]] = 10**400
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "huge.npz", **arrays)
+    for command in (["inspect"], ["sample", "-n", "3"]):
+        assert_clean_error(invoke([*command, "-c", tmp_path / "huge.npz"]), 1, "huge.npz")

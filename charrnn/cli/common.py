@@ -28,6 +28,19 @@ class Real(click.FloatRange):
         return rv
 
 
+class Whole(click.IntRange):
+    """An IntRange whose refusal of what is no whole number says so: click's says "'1e3' is not
+    a valid integer range", which reads as if the user had written a range."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            try:
+                int(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class Duration(click.ParamType):
     """90s, 10m, 1h30m, 1.5h -> seconds. Every number needs its unit: a bare 10 could mean ten
     seconds or ten minutes, and guessing wrong wastes a run."""

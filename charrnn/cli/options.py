@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from charrnn.cli.common import DEFAULT_CHECKPOINT, Duration, Real
+from charrnn.cli.common import DEFAULT_CHECKPOINT, Duration, Real, Whole
 from charrnn.config import Bounds, ReadConfig
 
 FLAGS = {"cell": "--model", "num_layers": "--layers", "temperature": "--temp", "show_all": "--all"}
@@ -89,7 +89,7 @@ def param_type(f: dataclasses.Field) -> click.ParamType | None:
         return click.Choice(choices)
     kind = str(f.type).split("|")[0].strip()
     if kind == "int":
-        return click.IntRange(bounds.min, bounds.max, min_open=bounds.min_open, max_open=bounds.max_open)
+        return Whole(bounds.min, bounds.max, min_open=bounds.min_open, max_open=bounds.max_open)
     if kind == "float":
         return Real(bounds.min, bounds.max, min_open=bounds.min_open, max_open=bounds.max_open)
     return None  # str, bool: click's own

@@ -9,7 +9,7 @@ import click
 from click.core import ParameterSource
 
 from charrnn.cli import streams
-from charrnn.cli.common import Command, corpus_option, file_option, quiet_broken_pipe
+from charrnn.cli.common import Command, Whole, corpus_option, file_option, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_option, config_options
 from charrnn.config import SampleConfig
 
@@ -20,9 +20,7 @@ from charrnn.config import SampleConfig
 @click.option("--prime", default="", help="Text to warm the model up on; printed first.")
 @click.option("--no-prime-echo", is_flag=True, help="Do not print the prime text.")
 @click.option("--skip-unknown", is_flag=True, help="Drop prime characters the model never saw, with a warning.")
-@click.option(
-    "--num-samples", type=click.IntRange(min=1), default=1, show_default=True, help="Samples to draw, as one batch."
-)
+@click.option("--num-samples", type=Whole(min=1), default=1, show_default=True, help="Samples to draw, as one batch.")
 @click.option(
     "--separator", show_default="a line of dashes", help="Printed between samples; e.g. $'\\n\\n' for a blank line."
 )

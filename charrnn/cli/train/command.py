@@ -8,7 +8,7 @@ from contextlib import nullcontext
 import click
 
 from charrnn.cli import streams
-from charrnn.cli.common import Command, file_option
+from charrnn.cli.common import Command, Whole, file_option
 from charrnn.cli.interrupts import deferred_signals
 from charrnn.cli.options import checkpoint_option, config_option, config_options, given, read_options
 from charrnn.cli.train import configs, ranks, reading, run
@@ -36,7 +36,7 @@ from charrnn.config import ModelConfig, ParallelConfig, SourceConfig, TrainConfi
 @click.option("--force", is_flag=True, help="Replace an existing checkpoint.")
 @click.option(
     "--sample-length",
-    type=click.IntRange(min=0),
+    type=Whole(min=0),
     default=300,
     show_default=True,
     help="Characters of sample shown at the end (0: none).",
