@@ -92,16 +92,18 @@ def _decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
         buffered = len(decoder.getstate()[0])
         try:
             text = carry + decoder.decode(data, final)
-        except UnicodeDecodeError as e:
+        except UnicodeError as e:
+            # utf-16 and utf-32 without a byte-order mark: no byte order to read by. Python 3.13 says it
+            # with a UnicodeDecodeError, earlier Pythons with a plain UnicodeError: both name the BOM.
+            if "BOM" in str(e):
+                raise NoByteOrder(
+                    f"the text is {encoding} without a byte-order mark, so its byte order is unknown", encoding, 0
+                ) from None
+            if not isinstance(e, UnicodeDecodeError):
+                raise UndecodableText(f"the text cannot be decoded as {encoding} ({e})", encoding, offset) from None
             at = offset - buffered + e.start
             raise UndecodableText(
                 f"the corpus is not valid {encoding}: undecodable byte at offset {at}", encoding, at
-            ) from None
-        except UnicodeError as e:  # utf-16 and utf-32 without a byte-order mark: no byte order to read by
-            if "BOM" not in str(e):
-                raise UndecodableText(f"the text cannot be decoded as {encoding} ({e})", encoding, offset) from None
-            raise NoByteOrder(
-                f"the text is {encoding} without a byte-order mark, so its byte order is unknown", encoding, 0
             ) from None
         offset += len(data)
         carry = ""
