@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from charrnn.checkpoint import Checkpoint
 from charrnn.config import SampleConfig, TrainConfig
 from charrnn.errors import CharRNNError, DataError
 from tests.conftest import PATTERN
+from tests.test_layering import library_modules, source_of
 
 
 def saved(tmp_path, trained) -> str:
@@ -44,3 +47,30 @@ def test_load_of_a_file_that_is_no_checkpoint_is_a_library_error(tmp_path):
     np.savez(bad, x=np.zeros(3))
     with pytest.raises(CharRNNError):
         charrnn.load(str(bad))
+
+
+def loose_model_parts(source: str) -> list[str]:
+    """Public functions of `source` that take a model's parts loose: weights (Params) or a
+    ModelConfig together with a Vocab, where one LanguageModel would do."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+            args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+            kinds = {ast.unparse(a.annotation) for a in args if a.annotation is not None}
+            if "Vocab" in kinds and kinds & {"Params", "ModelConfig"}:
+                found.append(node.name)
+    return found
+
+
+def test_outside_the_core_and_training_the_library_takes_one_model_not_its_parts():
+    """nn/ and training/ work on the weights and the config as the maths does; everything above
+    them (analysis, generation, the browser page) takes the one LanguageModel."""
+    modules = [m for m in library_modules() if not m.startswith(("charrnn.nn.", "charrnn.training."))]
+    offenders = {m: loose_model_parts(source_of(m).read_text()) for m in modules}
+    assert {m: names for m, names in offenders.items() if names} == {}
+
+
+def test_the_loose_parts_check_would_notice_a_function_taking_them():
+    before = "def windows(params: Params, cfg: ModelConfig, vocab: Vocab, text: str): ...\n"
+    assert loose_model_parts(before + "def _private(cfg: ModelConfig, vocab: Vocab): ...\n") == ["windows"]
+    assert loose_model_parts("def windows(model: LanguageModel, text: str): ...\n") == []
