@@ -85,6 +85,37 @@ class NotTheTrainingCorpus(DataError):
     """The training corpus a checkpoint records is not where it says, or a file is not that corpus."""
 
 
+class NoRoom(DataError):
+    """The temporary directory cannot hold what a corpus needs there, found before it is full.
+
+    Facts: `what` (a copy of a stream, or the corpus's ids) would need `needed` bytes in
+    `directory`, which has `left` bytes free; `read` bytes of the source were read (-1: not a
+    stream being copied). The reason is `reason`, the system's own words when it gave some.
+    """
+
+    def __init__(self, what: str, directory: str, needed: int = -1, left: int = -1, read: int = -1, reason: str = ""):
+        if read >= 0:
+            said = (
+                f"{what} does not end, or is too long to copy: {_size(read)} read into {directory}, which has "
+                f"{_size(max(left, 0))} left (room is kept for its ids and to spare); set TMPDIR to a directory "
+                "with more room, or give a finite corpus"
+            )
+        else:
+            cause = reason or f"it needs {_size(needed)} and {_size(max(left, 0))} is free"
+            said = (
+                f"cannot keep {what} in {directory}: {cause}; free some space there or set TMPDIR to another directory"
+            )
+        super().__init__(said)
+        self.what, self.directory, self.needed, self.left, self.read, self.reason = (
+            what,
+            directory,
+            needed,
+            left,
+            read,
+            reason,
+        )
+
+
 class CheckpointError(CharRNNError):
     """A checkpoint that is missing, damaged, foreign or from an incompatible version."""
 

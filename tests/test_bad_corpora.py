@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from charrnn.data import corpus as corpus_io
+from charrnn.data import mapped, streams
 from charrnn.data.corpus import read_corpus
 from tests.cli_helpers import (
     TEXT,
@@ -60,7 +61,7 @@ def test_corpus_unreadable_even_for_root(victim, corpus, monkeypatch):
     def refuse(path, *args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
 
-    monkeypatch.setattr(corpus_io, "open", refuse, raising=False)
+    monkeypatch.setattr(streams, "open", refuse, raising=False)
     assert_clean_error(train_over(victim, corpus), 1, "cannot read the corpus", "Permission denied")
     assert victim.unchanged()
 
@@ -93,7 +94,7 @@ def test_corpus_invalid_utf8_names_the_offset(victim, tmp_path):
 
 
 def test_corpus_invalid_utf8_offset_across_chunks(victim, tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus_io, "CHUNK_BYTES", 7)
+    monkeypatch.setattr(streams, "CHUNK_BYTES", 7)
     bad = write(tmp_path / "bad.txt", INVALID)
     assert_clean_error(train_over(victim, bad), 1, "offset 60")
     binary = write(tmp_path / "b.bin", bytes(np.random.default_rng(0).integers(0, 256, 2000, dtype=np.uint8)))
@@ -171,10 +172,10 @@ def test_no_room_for_the_corpus_copy_or_its_ids(victim, corpus, monkeypatch):
             return False
 
     with monkeypatch.context() as m:
-        m.setattr(corpus_io.tempfile, "TemporaryFile", full)  # a pipe is copied to a file first
+        m.setattr(streams.tempfile, "TemporaryFile", full)  # a pipe is copied to a file first
         with pytest.raises(corpus_io.DataError, match="No space left on device.*TMPDIR"):
             read_corpus(Pipe(TEXT.encode()))
     with monkeypatch.context() as m:
-        m.setattr(corpus_io.os, "posix_fallocate", full, raising=False)
+        m.setattr(mapped.os, "posix_fallocate", full, raising=False)
         assert_clean_error(train_over(victim, corpus), 1, "corpus's ids", "No space left on device", "TMPDIR")
     assert victim.unchanged()

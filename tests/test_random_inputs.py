@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from charrnn import checkpoint as ckpt_io
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data import corpus as corpus_io
+from charrnn.data import streams
 from charrnn.data.corpus import read_corpus
 from charrnn.nn.model import init_params
 from tests.cli_helpers import (
@@ -32,7 +33,7 @@ def normalised(text: str) -> str:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(min_size=0, max_size=120), chunk=st.integers(1, 9))
 def test_any_unicode_round_trips_through_vocabulary_encoding_and_checkpoint(tmp_path, monkeypatch, text, chunk):
-    monkeypatch.setattr(corpus_io, "CHUNK_BYTES", chunk)  # multi-byte characters and \r\n split over chunks
+    monkeypatch.setattr(streams, "CHUNK_BYTES", chunk)  # multi-byte characters and \r\n split over chunks
     path = write(tmp_path / "corpus.txt", text)
     expected = normalised(text)
     if not expected:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from charrnn import checkpoint as ckpt_io
-from charrnn.data import corpus as corpus_io
+from charrnn.data import mapped
 from tests.cli_helpers import RESUMABLE, TEXT, invoke, script, tiny
 from tests.test_interrupts import stop_at_step
 
@@ -37,7 +37,7 @@ def test_the_ids_file_never_has_a_name(tmp_path):
             seen.append(sorted(os.listdir(tmp_path)))  # while the ids are being written
             yield np.full(10, i, np.uint8)
 
-    ids = corpus_io._ids_to_memmap(chunks(), np.dtype(np.uint8), 50, str(tmp_path))
+    ids = mapped.ids_to_memmap(chunks(), np.dtype(np.uint8), 50, str(tmp_path))
     assert seen == [[]] * 5 and os.listdir(tmp_path) == []
     assert ids.tolist() == [i for i in range(5) for _ in range(10)]
 

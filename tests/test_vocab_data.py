@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-import charrnn.data.corpus
+import charrnn.data.streams
 from charrnn.data.batching import Streams, split
 from charrnn.data.corpus import Corpus, read_corpus
 from charrnn.errors import DataError
@@ -162,7 +162,7 @@ NEWLINES = b"ab\r\ncd\r\r\nef\rg\n\nh\r\n\r\ni\r"
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 4, 5, 7, 1 << 20])
 def test_crlf_and_cr_become_newlines_across_chunk_boundaries(tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(charrnn.data.corpus, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(charrnn.data.streams, "CHUNK_BYTES", chunk)
     expected = "ab\ncd\n\nef\ng\n\nh\n\ni\n"
     assert text_of(read_bytes(tmp_path, NEWLINES)) == expected
     assert text_of(read_corpus(io.BytesIO(BOM + NEWLINES))) == expected
@@ -171,7 +171,7 @@ def test_crlf_and_cr_become_newlines_across_chunk_boundaries(tmp_path, monkeypat
 
 def test_crlf_straddling_the_default_chunk_boundary(tmp_path):
     """A real 1 MiB chunk: the \\r is the chunk's last byte and its \\n the next chunk's first."""
-    head = b"x" * (charrnn.data.corpus.CHUNK_BYTES - 1)
+    head = b"x" * (charrnn.data.streams.CHUNK_BYTES - 1)
     c = read_bytes(tmp_path, head + b"\r\nyz")
     assert len(c.ids) == len(head) + 3
     assert text_of(c)[-4:] == "x\nyz"
@@ -209,7 +209,7 @@ def with_bom(cases):
 @pytest.mark.parametrize("data,offset", without_bom(invalid_utf8_cases()))
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 8, 1 << 20])
 def test_invalid_utf8_names_the_byte_offset_across_chunks(tmp_path, monkeypatch, chunk, data, offset):
-    monkeypatch.setattr(charrnn.data.corpus, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(charrnn.data.streams, "CHUNK_BYTES", chunk)
     with pytest.raises(DataError, match=rf"offset {offset}\b") as e:
         read_bytes(tmp_path, data)
     assert "utf-8" in str(e.value)
@@ -223,7 +223,7 @@ def test_invalid_utf8_names_the_byte_offset_across_chunks(tmp_path, monkeypatch,
 @pytest.mark.parametrize("chunk", [1, 3])
 def test_invalid_utf8_offset_counts_the_bom(tmp_path, monkeypatch, chunk, data, offset):
     """Chunks of 1 and 3 bytes: the BOM is complete before the bad byte is read."""
-    monkeypatch.setattr(charrnn.data.corpus, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(charrnn.data.streams, "CHUNK_BYTES", chunk)
     with pytest.raises(DataError, match=rf"offset {offset}\b"):
         read_bytes(tmp_path, data)
 

@@ -32,7 +32,7 @@ class Encoding(click.ParamType):
     name = "encoding"
 
     def convert(self, value, param, ctx):
-        from charrnn.data.corpus import check_decoding
+        from charrnn.data.streams import check_decoding
         from charrnn.errors import DataError
 
         try:

@@ -29,7 +29,7 @@ import numpy as np
 
 from charrnn import files
 from charrnn.config import ReadConfig
-from charrnn.data import corpus as stream
+from charrnn.data import mapped, streams
 from charrnn.data.corpus import Corpus
 from charrnn.errors import DataError, UndecodableText
 from charrnn.vocab import Vocab
@@ -52,9 +52,9 @@ class Source:
         """The file, to read in a `with`; a stream is rewound and left open."""
         if self.stream is not None:
             self.stream.seek(0)
-            return stream._Unclosed(self.stream)
+            return streams.Unclosed(self.stream)
         files.reading(self.path)  # no output of the command may be written over it
-        return stream._open_path(self.path)
+        return streams.open_path(self.path)
 
 
 @dataclass
@@ -153,7 +153,7 @@ def _is_binary(raw: BinaryIO, encoding: str) -> bool:
 
 
 def _documents_of(raw: BinaryIO, encoding: str, errors: str, separator: str | None) -> Iterator[str | None]:
-    return split_documents(stream._decoded_chunks(raw, encoding, errors), separator)
+    return split_documents(streams.decoded_chunks(raw, encoding, errors), separator)
 
 
 def _survey_one(src: Source, encoding: str, errors: str, separator: str | None, survey: _Survey, skipped: Skipped):
@@ -166,7 +166,7 @@ def _survey_one(src: Source, encoding: str, errors: str, separator: str | None, 
         if _is_binary(raw, encoding):
             skipped.add("binary", src.name)
             return
-        hashing, seen, lengths = stream._Hashing(raw), set(), [0]
+        hashing, seen, lengths = streams.Hashing(raw), set(), [0]
         try:
             for piece in _documents_of(hashing, encoding, errors, separator):
                 if piece is None:
@@ -239,7 +239,7 @@ def read_documents(
     workdir: str | None = None,
 ) -> tuple[Corpus, Skipped]:
     """Read `sources` as one corpus of documents; `boundary` is the one to use if the text allows."""
-    stream.check_decoding(encoding, errors)
+    streams.check_decoding(encoding, errors)
     survey, skipped = _Survey(), Skipped()
     for src in sources:
         _survey_one(src, encoding, errors, separator, survey, skipped)
@@ -253,7 +253,7 @@ def read_documents(
     n = int(lengths.sum()) + (len(lengths) + 1 if several else 0)
     order = _writing_order(len(lengths), held)
     chunks = _ids(survey, order, vocab, mark, encoding, errors, separator)
-    ids = stream._ids_to_memmap(_counted(chunks, n), vocab.dtype, n, workdir)
+    ids = mapped.ids_to_memmap(_counted(chunks, n), vocab.dtype, n, workdir)
     total_bytes = sum(f["bytes"] for f in survey.files)
     provenance = {**_manifest(survey.files), "skipped": skipped.counts(), "separator": separator}
     return (

@@ -151,7 +151,9 @@ def share_corpus(comm: Solo | World, corpus: Corpus | None) -> Corpus:
     input works, and no worker holds more than a chunk in memory."""
     import numpy as np
 
-    from charrnn.data.corpus import CHUNK_BYTES, Corpus, _ids_to_memmap, release_pages
+    from charrnn.data.corpus import Corpus
+    from charrnn.data.mapped import ids_to_memmap, release_pages
+    from charrnn.data.streams import CHUNK_BYTES
 
     if not comm.distributed:
         return corpus
@@ -173,4 +175,4 @@ def share_corpus(comm: Solo | World, corpus: Corpus | None) -> Corpus:
         for _ in chunks():
             release_pages(corpus.ids)  # the pages read to send stay resident otherwise
         return corpus
-    return Corpus(ids=_ids_to_memmap(chunks(), dtype, n, None), **about)
+    return Corpus(ids=ids_to_memmap(chunks(), dtype, n, None), **about)

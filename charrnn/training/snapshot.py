@@ -11,7 +11,7 @@ import numpy as np
 
 from charrnn.analysis.baselines import Baselines
 from charrnn.checkpoint import Checkpoint, from_resume, resume_arrays
-from charrnn.data.corpus import CHUNK_BYTES
+from charrnn.data.streams import CHUNK_BYTES
 from charrnn.errors import NotResumable
 from charrnn.training.resume import check_resumable, other_corpus
 from charrnn.training.schedules import Schedule

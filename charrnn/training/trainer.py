@@ -20,7 +20,8 @@ from charrnn.analysis.baselines import Baselines
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.batching import Streams, split
-from charrnn.data.corpus import Corpus, release_pages
+from charrnn.data.corpus import Corpus
+from charrnn.data.mapped import release_pages
 from charrnn.errors import ConfigError
 from charrnn.nn import model, optim
 from charrnn.nn.workspace import Workspace

@@ -33,11 +33,11 @@ def read(corpora, encoding, decode_errors, include, exclude, separator, val_frac
 
 def _read_documents(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary):
     from charrnn.cli import streams
-    from charrnn.data import corpus as stream
     from charrnn.data import sources
+    from charrnn.data import streams as data_streams
 
     if corpora == ("-",):
-        found = [sources.Source("<stdin>", stream=stream._open_twice_readable(streams.stdin_bytes(), None).__enter__())]
+        found = [sources.Source("<stdin>", stream=data_streams.twice_readable(streams.stdin_bytes()).__enter__())]
     else:
         found = sources.select(corpora, include, exclude)
     name = corpora[0] if len(corpora) == 1 else None
