@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
@@ -12,6 +13,9 @@ from charrnn.cli import streams
 from charrnn.cli.common import Command, Whole, corpus_option, file_option, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_option, config_options
 from charrnn.config import SampleConfig
+
+if TYPE_CHECKING:
+    from charrnn.language_model import LanguageModel
 
 
 @click.command(cls=Command, short_help="Write new text to stdout.")
@@ -96,10 +100,11 @@ def sample(
     given = click.get_current_context().get_parameter_source("min_copy") is ParameterSource.COMMANDLINE
     if (corpus_path or given) and not novelty:
         raise click.UsageError("--corpus and --min-copy say how --novelty checks; give --novelty too")
-    model = ckpt_io.load(checkpoint)
+    ckpt = ckpt_io.load(checkpoint)  # the model, and what its training recorded (documents, corpus)
+    model = LanguageModel.of(ckpt)
     if judge and not judge.exists():
         raise click.UsageError(f"--judge {judge}: there is no checkpoint there to rank the samples with")
-    judge_model = ckpt_io.load(judge) if judge else None
+    judge_model = LanguageModel.load(judge) if judge else None
     try:
         model.vocab.check(prime, "the prime text", "prime")
     except UnknownCharacters as e:
@@ -107,7 +112,7 @@ def sample(
             raise
         console.warning(f"skipping prime characters the model never saw: {list_chars(e.chars)}")
         prime = "".join(ch for ch in prime if ch in model.vocab)
-    index = training_index(model, corpus_path)[0] if novelty else None  # before the work: a wrong corpus fails now
+    index = training_index(ckpt, corpus_path)[0] if novelty else None  # before the work: a wrong corpus fails now
     head = "" if no_prime_echo else prime
     # every sample is kept until the batch ends: (num_samples x length) references to characters
     kept = num_samples * (8 * length + 256)
@@ -117,41 +122,43 @@ def sample(
         {"num_samples": num_samples, "length": length},
     )
     if documents:
-        _check_documents(model, num_samples, stop_at, as_json)
+        _check_documents(ckpt.progress, num_samples, stop_at, as_json)
     with quiet_broken_pipe():
         if documents:
-            samples = [Sample(t) for t in _write_documents(model, cfg, prime, head, separator)]
+            samples = [Sample(t) for t in _write_documents(model, ckpt.progress, cfg, prime, head, separator)]
         elif beam or best_of or as_json:
             samples = chosen(model, judge_model, cfg, prime, num_samples, stop_at)
             _print_all([s.text for s in samples], head, separator, as_json)
         else:
-            streams = LanguageModel.of(model).generate(cfg, prime, num_samples)
+            streams = model.generate(cfg, prime, num_samples)
             samples = [Sample(t) for t in _write_samples(streams, num_samples, head, separator, stop_at)]
         for s in samples:
             s.novelty = index.novelty(s.text, min_copy) if index else None
         report(samples, cfg, prime, as_json, judge)
 
 
-def _check_documents(model, num_samples: int, stop_at: str | None, as_json: bool) -> None:
+def _check_documents(progress: dict, num_samples: int, stop_at: str | None, as_json: bool) -> None:
     """--documents N draws N documents to their ends: it takes the place of these options."""
     clash = [o for o, v in (("--num-samples", num_samples > 1), ("--stop-at", stop_at), ("--json", as_json)) if v]
     if clash:
         raise click.UsageError(f"--documents N draws N documents, each to its end; drop {', '.join(clash)}")
-    if not model.progress.get("corpus", {}).get("boundary"):
+    if not progress.get("corpus", {}).get("boundary"):
         raise click.ClickException(
             "this model was trained on one text, without document boundaries, so it cannot end a document; "
             "train it on several files or a folder, or with --document-separator"
         )
 
 
-def _write_documents(model, cfg, prime: str, head: str, separator: str | None) -> list[str]:
-    """Stream N whole documents, separated by `separator`; say which ones -n cut short."""
+def _write_documents(
+    model: LanguageModel, progress: dict, cfg, prime: str, head: str, separator: str | None
+) -> list[str]:
+    """Stream N whole documents, separated by `separator`; say which ones -n cut short. The
+    boundary and the text before one are the training's (`progress`, the checkpoint's record)."""
     from charrnn.cli import console
     from charrnn.generation.documents import documents
-    from charrnn.language_model import LanguageModel
 
-    boundary, lead_in = model.progress["corpus"]["boundary"], model.progress.get("lead_in") or ""
-    streams = documents(LanguageModel.of(model), boundary, cfg, cfg.documents, prime, lead_in)
+    boundary, lead_in = progress["corpus"]["boundary"], progress.get("lead_in") or ""
+    streams = documents(model, boundary, cfg, cfg.documents, prime, lead_in)
     texts = _write_samples(streams, cfg.documents, head, separator, None)
     cut = [i + 1 for i, t in enumerate(texts) if len(t) == cfg.length]
     if cut:
@@ -228,22 +235,21 @@ class Sample:
         return out
 
 
-def chosen(model, judge, cfg, prime: str, n: int, stop_at: str | None) -> list[Sample]:
+def chosen(
+    model: LanguageModel, judge: LanguageModel | None, cfg, prime: str, n: int, stop_at: str | None
+) -> list[Sample]:
     """The samples to print, best first, when they are not streamed: beam search's best
     hypotheses, the best of a batch, or (--json) the batch itself, each with its score."""
     import numpy as np
 
     from charrnn.generation import beam, best_of
     from charrnn.generation.sampling import start_text
-    from charrnn.language_model import LanguageModel
 
-    writer = LanguageModel.of(model)
     if cfg.beam:
         text = start_text(model.vocab, prime, np.random.default_rng(cfg.seed))
-        hyps = beam.search(writer, text, cfg.beam, cfg.length, stop_at)[:n]
+        hyps = beam.search(model, text, cfg.beam, cfg.length, stop_at)[:n]
         return [Sample(model.vocab.decode(h.ids), h.bits_per_char, h.logp) for h in hyps]
-    by = None if judge is None else LanguageModel.of(judge)
-    kept = best_of.best_of(writer, cfg, cfg.best_of or n, n, prime, stop_at, by)
+    kept = best_of.best_of(model, cfg, cfg.best_of or n, n, prime, stop_at, judge)
     if not cfg.best_of:  # --json alone: the batch as drawn, each with its score
         kept = sorted(kept, key=lambda s: s.index)
     return [Sample(s.text, s.bits_per_char, drawn=s.index + 1 if cfg.best_of else None) for s in kept]
