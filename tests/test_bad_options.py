@@ -134,8 +134,12 @@ def test_an_unknown_option_is_named_in_quotes_whatever_click_is_installed(args, 
         ["inspect", "score", "-", "--show", "1e308"],
         ["inspect", "gradients", "-", "--span", "nan"],
         ["inspect", "novelty", "-", "--min-copy", ""],
+        ["train", "c.txt", "--lr", "x"],
+        ["train", "c.txt", "--plateau-factor", ""],
+        ["sample", "--temp", "1/2"],
     ],
 )
-def test_a_count_that_is_no_whole_number_is_said_to_be_none(args):
-    line = assert_clean_error(invoke(args), 2, repr(args[-1]), "is not a whole number", args[-2])
+def test_a_value_that_is_no_number_is_said_to_be_none(args):
+    expected = "is not a number" if args[-2] in ("--lr", "--plateau-factor", "--temp") else "is not a whole number"
+    line = assert_clean_error(invoke(args), 2, repr(args[-1]), expected, args[-2])
     assert "range" not in line  # click's own wording, "is not a valid integer range", reads as if a range were asked

@@ -3,71 +3,43 @@
 missing, links to devices, not UTF-8, empty or binary files), drawn by hypothesis, gives a result
 or one clean error (exit 1 or 2), never a traceback, "internal error" or "please report".
 
-Everything the views are pointed at lives in one tmp directory; /dev/null and /dev/full only
-through links inside it, and a view that writes through them must leave the device a device.
+Everything the views are pointed at lives in one tmp directory (tests/hostile.py); /dev/null and
+/dev/full only through links inside it, and a view that writes through them must leave the
+device a device. Also: a checkpoint with a hostile value anywhere in its metadata, read by every
+command that reads one.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import stat
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from charrnn.cli import cli, streams
-from tests.cli_helpers import TEXT, assert_clean_error, write
-
-NUMBERS = ["0", "1", "2", "3", "-1", "1e308", "1e-300", str(10**30), str(2**63), "nan", "inf", "-inf", "", "x", "1_0"]
-UNITS = ["0:0", "0:7", "0:8", "1:0", "-1:0", "0:-1", f"0:{10**30}", f"{2**63}:0", ":", "0:", "0", "0:0:0", "a:b", "٣:٣"]
-ENCODINGS = [
-    "utf-8", "utf-16", "utf-16-be", "utf-32", "latin-1", "utf-8-sig", "utf-7", "idna", "punycode", "unicode_escape",
-    "raw_unicode_escape", "rot13", "hex", "zlib", "base64", "uu", "undefined", "nope", "", "x" * 300,
-]  # fmt: skip
-DECODE_ERRORS = ["strict", "replace", "ignore", "surrogateescape", "backslashreplace", ""]
-NOT_UTF8 = os.fsdecode(b"caf\xe9")  # a name as Linux may hold it: its byte \xe9 is no UTF-8
-
-# names in the place (below): files, a folder, nothing, links to devices, names that are not UTF-8
-TEXTS = ["t.txt", "empty.txt", "binary.bin", "one.txt", "dir", "missing.txt", "null", "m.npz", NOT_UTF8 + ".txt"]
-CHECKPOINTS = [
-    "m.npz",
-    "other.npz",
-    "dir",
-    "missing.npz",
-    "null",
-    "empty.txt",
-    "binary.bin",
-    "t.txt",
-    NOT_UTF8 + ".npz",
-]
-PAGES = ["page.html", "t.txt", "m.npz", "dir", "null", "full", "missing/page.html", "link.html", NOT_UTF8 + ".html"]
-CORPORA = ["corpus.txt", "t.txt", "empty.txt", "binary.bin", "dir", "missing.txt", "null"]
+from tests.cli_helpers import assert_clean_error, write
+from tests.hostile import (
+    CHECKPOINTS,
+    CORPORA,
+    DECODE_ERRORS,
+    ENCODINGS,
+    NUMBERS,
+    PAGES,
+    TEXTS,
+    UNITS,
+    clean,
+    devices_intact,
+    invoke,
+    make_place,
+)
 
 
 @pytest.fixture(scope="module")
 def place(trained, tmp_path_factory) -> Path:
     """A folder of everything a view may be pointed at (shared by the examples: nothing in it may change)."""
-    d = tmp_path_factory.mktemp("place")
-    for name in ("m.npz", NOT_UTF8 + ".npz"):
-        (d / name).write_bytes(trained.read_bytes())
-    (d / "other.npz").write_bytes(trained.read_bytes())
-    write(d / "t.txt", TEXT[:200])
-    write(d / (NOT_UTF8 + ".txt"), TEXT[:50])
-    write(d / "one.txt", "t")
-    write(d / "empty.txt", "")
-    write(d / "binary.bin", bytes(range(256)) * 4)
-    write(d / "corpus.txt", TEXT)
-    (d / "dir").mkdir()
-    (d / "null").symlink_to("/dev/null")
-    (d / "full").symlink_to("/dev/full")
-    (d / "link.html").symlink_to(d / "page.html")
-    return d
+    return make_place(tmp_path_factory.mktemp("place"), trained)
 
 
 READING = {"--encoding": ENCODINGS, "--decode-errors": DECODE_ERRORS}
@@ -98,37 +70,6 @@ def hostile_arguments(draw, view: str) -> list[str]:
     options = [arg for flag in own if flag in value for arg in (flag, value[flag])]
     chosen = draw(st.lists(st.sampled_from(flags), unique=True))
     return ["inspect", *head, view, value["TEXT"], *tail, *options, *chosen]
-
-
-class ScriptRunner(CliRunner):
-    """CliRunner with the console script's streams (cli/streams.guard): names that are not UTF-8
-    are written as escapes there, and must be here too."""
-
-    @contextmanager
-    def isolation(self, *args, **kwargs):
-        with super().isolation(*args, **kwargs) as outputs:
-            streams.guard()
-            yield outputs
-
-
-def invoke(args: list[str], input: bytes | None = None):
-    result = ScriptRunner().invoke(cli, [str(a) for a in args], input=input, prog_name="charrnn")
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-    return result
-
-
-def clean(result) -> None:
-    """A result, or one clean error line with exit 1 or 2; never a bug's message."""
-    if result.exit_code != 0:
-        assert result.exit_code in (1, 2), result.stderr
-        assert_clean_error(result, result.exit_code, stdout_empty=False)
-    for bug in ("internal error", "please report", "Traceback"):
-        assert bug not in result.stderr + result.stdout
-
-
-def devices_intact() -> None:
-    for device in ("/dev/null", "/dev/full"):
-        assert stat.S_ISCHR(os.stat(device).st_mode), f"{device} is no longer a device"
 
 
 @pytest.mark.parametrize("view", sorted(VIEWS))

@@ -19,9 +19,15 @@ ARGV = "charrnn.argv"  # the key in click's ctx.meta under which the group keeps
 
 
 class Real(click.FloatRange):
-    """A FloatRange that also refuses nan and inf (nan passes every range check)."""
+    """A FloatRange that also refuses nan and inf (nan passes every range check), and says of what
+    is no number that it is none (click's "'x' is not a valid float range" reads as if a range were asked)."""
 
     def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a number", param, ctx)
         rv = super().convert(value, param, ctx)
         if not math.isfinite(rv):
             self.fail(f"{value!r} is not a finite number", param, ctx)

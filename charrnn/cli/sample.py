@@ -252,7 +252,9 @@ def chosen(
     kept = best_of.best_of(model, cfg, cfg.best_of or n, n, prime, stop_at, judge)
     if not cfg.best_of:  # --json alone: the batch as drawn, each with its score
         kept = sorted(kept, key=lambda s: s.index)
-    return [Sample(s.text, s.bits_per_char, drawn=s.index + 1 if cfg.best_of else None) for s in kept]
+    # a draw of which no character could be scored (an empty one, or one the judge cannot read) has no score
+    scores = [None if np.isnan(s.bits_per_char) else s.bits_per_char for s in kept]
+    return [Sample(s.text, b, drawn=s.index + 1 if cfg.best_of else None) for s, b in zip(kept, scores)]
 
 
 def _print_all(texts: list[str], head: str, separator: str | None, as_json: bool) -> None:
