@@ -4,7 +4,7 @@ Writes a synthetic text of --mb megabytes (default 500) to a temporary directory
 `charrnn train` on it in a subprocess for a few steps of config B (2 x 256 LSTM, batch 32,
 seq 64) and prints the child's peak resident set size (resource.getrusage), beside the same
 run on a 5 MB text for comparison, and on a folder of --files files (default 5,000) that hold
-the large text between them (read as documents: data/sources.py). Reading the corpus streams it
+the large text between them (read as documents: data/corpus.py). Reading the corpus streams it
 in 1 MiB chunks and memory-maps its ids (one byte per character here), so the figures should be
 close.
 

@@ -31,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     ckpt = checkpoint.load(args.checkpoint)
     if args.text:
-        text = read_text(args.text)[-args.chars :]
+        text = read_text(args.text, None)[-args.chars :]
     else:
         corpus = novelty.training_corpus(ckpt.progress["corpus"])
         text = corpus.vocab.decode(corpus.ids[-args.chars :].tolist())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from charrnn.data import sources
-from charrnn.data.sources import read_documents, select, split_documents
+from charrnn.data.corpus import read_documents
+from charrnn.data.sources import select, split_documents
 from charrnn.errors import DataError
 from tests import cli_helpers
 

@@ -11,7 +11,8 @@ from threadpoolctl import threadpool_limits
 from charrnn import checkpoint
 from charrnn.cli.sample import SEPARATOR_LINE
 from charrnn.config import ModelConfig, SampleConfig, TrainConfig
-from charrnn.data.sources import read_documents, select
+from charrnn.data.corpus import read_documents
+from charrnn.data.sources import select
 from charrnn.errors import DataError
 from charrnn.generation.documents import documents
 from charrnn.language_model import LanguageModel

@@ -112,7 +112,7 @@ def test_the_ids_are_refused_before_their_file_is_made_when_they_cannot_fit(monk
 def test_a_corpus_larger_than_a_checkpoint_can_record_is_refused_at_once(monkeypatch, tmp_path):
     monkeypatch.setattr(streams, "MAX_BYTES", 100)
     corpus = write(tmp_path / "big.txt", TEXT)
-    with pytest.raises(streams.DataError, match=f"{len(TEXT):,} bytes, more than a checkpoint can record"):
+    with pytest.raises(streams.DataError, match=f"big.txt has {len(TEXT):,} bytes, more than a checkpoint can record"):
         read_corpus(corpus)
     result = invoke(["train", corpus, "-c", tmp_path / "m.npz", *tiny()])
     assert_clean_error(result, 1, "more than a checkpoint can record")

@@ -153,7 +153,8 @@ def test_sample_novelty_reports_each_sample_against_the_training_corpus(tmp_path
 
 
 def test_a_corpus_of_several_files_is_refused_plainly(tmp_path):
-    from charrnn.data.sources import read_documents, select
+    from charrnn.data.corpus import read_documents
+    from charrnn.data.sources import select
 
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text(f"the text of {name}\n" * 10)

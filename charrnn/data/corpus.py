@@ -1,16 +1,36 @@
-"""Corpora: read any text as a compact, memory-mapped array of ids.
+"""Corpora: any text, one file or many, read as one compact, memory-mapped array of ids.
 
-A corpus is read twice in chunks: once to build the vocabulary (and hash and count it), once to
-write its ids to a temporary file that is then memory-mapped. Memory stays flat whatever the size
-of the text; the disk holds one small integer per character. Standard input is spooled to a
-temporary file first so that it too can be read twice.
+One reader serves every corpus: `read` takes a selection of sources (data/sources.py finds the
+files of folders; one file or standard input is a selection of one) and reads it in chunks, in
+two passes. The first learns the vocabulary, each document's length and each file's size and
+SHA-256; the second writes the ids to an anonymous temporary file that is then memory-mapped
+(data/mapped.py). Memory stays flat whatever the size of the text. A stream that can be read only
+once is copied first (data/streams.py). `read_corpus` reads one text whole, `read_documents` a
+selection of files as documents.
+
+What a corpus records of what it read (`Corpus.meta()`, saved in the checkpoint, compared when a
+run is resumed, shown by `inspect`, checked by the novelty check) is the same for every corpus:
+
+- `name`, `bytes`, `chars`, `sha256`, `encoding`, `decode_errors`: what it is called, its size in
+  bytes and in ids, its identity and how it was decoded. `sha256` is the SHA-256 of the bytes of
+  a text read whole (a file, or standard input); of the manifest (below) of a corpus read as
+  documents, which stands for every file read, in order.
+- `path`: where a file read whole is (absolute), so that it can be found and checked again.
+- `documents`, `boundary`, `held_out`: with more than one document, how many, the symbol that
+  ends each and the ids of whole documents held out for validation at the end (0: none).
+- `files`, `manifest_sha256`, `file_list`, `skipped`, `separator`: of a corpus read as documents,
+  the files read (each one's path, bytes and SHA-256: up to MANIFEST_LIST of them), the hash of
+  the manifest that lists them, the files skipped by reason, and the separator that cut them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from dataclasses import dataclass
+import stat
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,10 +38,13 @@ import numpy as np
 
 from charrnn import files
 from charrnn.config import ReadConfig
-from charrnn.data import mapped, streams
+from charrnn.data import mapped, sources, streams
+from charrnn.data.sources import Skipped, Source
 from charrnn.data.streams import CHUNK_BYTES
-from charrnn.errors import DataError
+from charrnn.errors import DataError, UndecodableText
 from charrnn.vocab import Vocab
+
+CHANGED = "a corpus file changed while it was being read; train again once it is complete"
 
 
 @dataclass
@@ -30,14 +53,14 @@ class Corpus:
     vocab: Vocab
     name: str  # file name, or "<stdin>"
     n_bytes: int
-    sha256: str  # of the raw bytes (of the manifest, for several files: see data/sources.py)
+    sha256: str  # of the raw bytes of a text read whole; of the manifest of documents (see above)
     path: str | None = None  # where it was read from (absolute), None for standard input or a text
     encoding: str = ReadConfig.encoding  # how it was decoded, so that it can be read again the same way
     decode_errors: str = ReadConfig.decode_errors
     documents: int = 1  # texts joined by `boundary`: files, or chunks between separators
     boundary: str | None = None  # the symbol between documents, which the text never contains
     held_out: int = 0  # ids at the end that are whole documents held out for validation (0: none)
-    provenance: dict | None = None  # the files read: see data/sources.py
+    provenance: dict | None = None  # the files read as documents: see above
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>", vocab: Vocab | None = None) -> Corpus:
@@ -61,9 +84,11 @@ class Corpus:
         return dataclasses.replace(self, ids=ids, vocab=vocab)
 
     def meta(self) -> dict:
+        """What the corpus records of what it read: the fields in this module's docstring."""
         meta = {"name": self.name, "bytes": self.n_bytes, "chars": int(len(self.ids)), "sha256": self.sha256}
         if self.path is not None:
-            meta.update(path=self.path, encoding=self.encoding, decode_errors=self.decode_errors)
+            meta["path"] = self.path
+        meta.update(encoding=self.encoding, decode_errors=self.decode_errors)
         if self.documents > 1:
             meta.update(documents=self.documents, boundary=self.boundary, held_out=self.held_out)
         return meta if self.provenance is None else {**meta, **self.provenance}
@@ -71,14 +96,15 @@ class Corpus:
 
 def read_text(
     source: str | Path | BinaryIO,
+    max_chars: int | None,
     encoding: str = ReadConfig.encoding,
     errors: str = ReadConfig.decode_errors,
-    max_chars: int | None = None,
 ) -> str:
     """A whole (small) text as one string, decoded and normalised as a corpus is, read in one pass.
 
-    Raises DataError once it is longer than `max_chars`, having held no more than that: an endless
-    source (/dev/zero, `yes |`) ends in an error, not in exhausted memory or a full disk.
+    Raises DataError once it is longer than `max_chars` (None: no limit, for a text known to be
+    small), having held no more than that: an endless source (/dev/zero, `yes |`) ends in an
+    error, not in exhausted memory or a full disk.
     """
     streams.check_decoding(encoding, errors)
     files.reading(source)
@@ -95,28 +121,189 @@ def read_text(
     return "".join(parts)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How a selection of sources is read."""
+
+    encoding: str = ReadConfig.encoding
+    errors: str = ReadConfig.decode_errors
+    separator: str | None = None  # what ends a document within a file (None: each file is one)
+    val_fraction: float = 0.0  # the share of whole documents held out, when there are enough
+    boundary: str | None = None  # the boundary symbol to use if the text allows (a model's own)
+    whole: bool = False  # one text read whole: a failure is the corpus's error, not a skipped file
+
+
 def read_corpus(
     source: str | Path | BinaryIO,
     encoding: str = ReadConfig.encoding,
     errors: str = ReadConfig.decode_errors,
+    *,
     workdir: str | None = None,
 ) -> Corpus:
-    """Read a text file (or binary stream) into a memory-mapped Corpus."""
-    streams.check_decoding(encoding, errors)
-    name = "<stdin>" if not isinstance(source, (str, Path)) else Path(source).name
-    with streams.twice_readable(source, workdir) as raw:
-        # pass 1: vocabulary, length, hash
-        seen: set[str] = set()
-        n_chars, hashing = 0, streams.Hashing(raw)
-        for text in streams.decoded_chunks(hashing, encoding, errors):
-            seen.update(text)
-            n_chars += len(text)
-        if n_chars == 0:
-            raise DataError(f"the corpus {name} is empty; give it some text to learn from")
-        vocab = Vocab(seen)
-        # pass 2: ids into a memory-mapped temporary file
-        raw.seek(0)
-        chunks = map(vocab.encode, streams.decoded_chunks(raw, encoding, errors))
-        ids = mapped.ids_to_memmap(chunks, vocab.dtype, n_chars, workdir)
-    path = str(Path(source).resolve()) if isinstance(source, (str, Path)) else None
-    return Corpus(ids, vocab, name, hashing.n_bytes, hashing.digest.hexdigest(), path, encoding, errors)
+    """One text, a file or a binary stream, read whole: a selection of one source. Its temporary
+    files go to `workdir` (default: TMPDIR)."""
+    named = isinstance(source, (str, Path))
+    src = Source(Path(source).name, Path(source)) if named else Source("<stdin>", stream=source)
+    return read([src], Reading(encoding, errors, whole=True), workdir=workdir)[0]
+
+
+def read_documents(
+    selection: Sequence[Source],
+    encoding: str = ReadConfig.encoding,
+    errors: str = ReadConfig.decode_errors,
+    separator: str | None = None,
+    val_fraction: float = 0.0,
+    boundary: str | None = None,
+    name: str | None = None,
+) -> tuple[Corpus, Skipped]:
+    """Files (data/sources.py selects them) as one corpus of documents; the files that are binary, not
+    valid in the encoding, empty or unreadable are skipped and counted."""
+    return read(selection, Reading(encoding, errors, separator, val_fraction, boundary), name)
+
+
+def read(
+    selection: Sequence[Source], how: Reading, name: str | None = None, workdir: str | None = None
+) -> tuple[Corpus, Skipped]:
+    """The one reader: the selection's survey, then its ids, and what it records (see above)."""
+    streams.check_decoding(how.encoding, how.errors)
+    survey, skipped = _Survey(), Skipped()
+    for src in selection:
+        _survey_one(_rereadable(src, workdir), how, survey, skipped)
+    if not survey.read:
+        said = ", ".join(f"{n} {reason}" for reason, n in skipped.counts().items())
+        raise DataError(f"none of the {len(selection)} files could be read as {how.encoding} text ({said})")
+    lengths = np.frombuffer(survey.lengths, np.int64)
+    several = len(lengths) > 1
+    mark = sources.choose_boundary(survey.seen, how.boundary) if several else None
+    vocab = Vocab(survey.seen | ({mark} if mark else set()))
+    held = sources.held_out_documents(lengths, how.val_fraction) if several else np.zeros(0, np.intp)
+    n = int(lengths.sum()) + (len(lengths) + 1 if several else 0)
+    chunks = _ids(survey, sources.writing_order(len(lengths), held), vocab, mark, how)
+    ids = mapped.ids_to_memmap(_counted(chunks, n), vocab.dtype, n, workdir)
+    held_out = int(lengths[held].sum()) + len(held) + 1 if len(held) else 0
+    facts = dict(encoding=how.encoding, decode_errors=how.errors, documents=len(lengths), boundary=mark)
+    return Corpus(ids, vocab, **_identity(survey, skipped, how, name), **facts, held_out=held_out), skipped
+
+
+def _identity(survey: _Survey, skipped: Skipped, how: Reading, name: str | None) -> dict:
+    """Name, size, SHA-256 and where from: a text read whole is its file; documents, their manifest."""
+    if how.whole:
+        (facts,), (src,) = survey.files, survey.read
+        path = str(src.path.resolve()) if src.path else None
+        return dict(name=src.name, n_bytes=facts["bytes"], sha256=facts["sha256"], path=path)
+    provenance = {**sources.manifest(survey.files), "skipped": skipped.counts(), "separator": how.separator}
+    n_files = len(survey.files)
+    return dict(
+        name=name or (survey.files[0]["path"] if n_files == 1 else f"{n_files} files"),
+        n_bytes=sum(f["bytes"] for f in survey.files),
+        sha256=provenance["manifest_sha256"],
+        provenance=provenance,
+    )
+
+
+@dataclass
+class _Survey:
+    """What the first pass learns: the characters, each document's length and file, each file's facts."""
+
+    seen: set[str] = field(default_factory=set)
+    lengths: array = field(default_factory=lambda: array("q"))  # per document, in characters
+    file_of: array = field(default_factory=lambda: array("q"))  # per document, its source's index
+    files: list[dict] = field(default_factory=list)  # per source read: name, bytes, sha256
+    read: list[Source] = field(default_factory=list)
+
+    def add(self, src: Source, seen: set[str], lengths: list[int], hashing: streams.Hashing) -> None:
+        self.seen |= seen
+        self.lengths.extend(lengths)
+        self.file_of.extend([len(self.read)] * len(lengths))
+        self.files.append({"path": src.name, "bytes": hashing.n_bytes, "sha256": hashing.digest.hexdigest()})
+        self.read.append(src)
+
+
+def _rereadable(src: Source, workdir: str | None) -> Source:
+    """The source, or, for a stream, a named pipe or a device, its copy (data/streams.py): each
+    source is read twice, and a pipe gives its bytes once and a device may never end."""
+    if src.stream is None:
+        try:
+            if stat.S_ISREG(src.path.stat().st_mode):
+                return src
+        except OSError:
+            return src  # missing or unreadable: said when it is opened
+    copy = streams.twice_readable(src.path if src.stream is None else src.stream, workdir)
+    return Source(src.name, src.path, copy.__enter__())
+
+
+def _survey_one(src: Source, how: Reading, survey: _Survey, skipped: Skipped) -> None:
+    """One source's characters, documents and facts. One that cannot be read is skipped and
+    counted by reason, or, read whole, is the corpus's error."""
+    try:
+        with src.open() as raw:
+            if not how.whole and sources.is_binary(raw, how.encoding):
+                return skipped.add("binary", src.name)
+            hashing = streams.Hashing(raw)
+            seen, lengths = _learn(hashing, how)
+    except (DataError, OSError) as e:
+        if how.whole:
+            raise
+        return skipped.add("undecodable" if isinstance(e, UndecodableText) else "unreadable", src.name)
+    if not lengths:
+        if how.whole:
+            raise DataError(f"the corpus {src.name} is empty; give it some text to learn from")
+        return skipped.add("empty", src.name)
+    survey.add(src, seen, lengths, hashing)
+
+
+def _documents_of(raw: BinaryIO, how: Reading) -> Iterator[str | None]:
+    return sources.split_documents(streams.decoded_chunks(raw, how.encoding, how.errors), how.separator)
+
+
+def _learn(raw: BinaryIO, how: Reading) -> tuple[set[str], list[int]]:
+    """The characters of a source and the lengths of its documents (empty ones left out)."""
+    seen, lengths = set(), [0]
+    for piece in _documents_of(raw, how):
+        if piece is None:
+            lengths.append(0)
+        else:
+            seen.update(piece)
+            lengths[-1] += len(piece)
+    return seen, [n for n in lengths if n]
+
+
+def _ids(
+    survey: _Survey, order: list[np.ndarray], vocab: Vocab, mark: str | None, how: Reading
+) -> Iterator[np.ndarray]:
+    """The ids, document by document in `order`, each document after a boundary, and one at the end."""
+    first_doc = np.concatenate([[0], np.cumsum(np.bincount(survey.file_of, minlength=len(survey.read)))])
+    b = vocab.encode(mark) if mark else None
+    for docs in order:
+        wanted = np.zeros(len(survey.lengths), bool)
+        wanted[docs] = True
+        for f in np.unique(np.frombuffer(survey.file_of, np.int64)[docs]):
+            doc, started = int(first_doc[f]), False
+            with survey.read[f].open() as raw:
+                for piece in _documents_of(raw, how):
+                    if piece is None:
+                        doc, started = doc + started, False
+                        continue
+                    if not piece:
+                        continue
+                    if doc >= first_doc[f + 1]:
+                        raise DataError(CHANGED)
+                    if wanted[doc]:
+                        yield from (
+                            [b, vocab.encode(piece)] if not started and b is not None else [vocab.encode(piece)]
+                        )
+                    started = True
+    if b is not None:
+        yield b
+
+
+def _counted(chunks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
+    """Pass the chunks on; a file that changed between the passes is an error, not a garbled corpus."""
+    written = 0
+    for c in chunks:
+        written += len(c)
+        if written > n:
+            break
+        yield c
+    if written != n:
+        raise DataError(CHANGED)

@@ -65,9 +65,14 @@ def open_path(path: Path) -> BinaryIO:
     if path.is_dir():
         raise DataError(f"corpus is a directory, not a text file: {path}")
     try:
-        return open(path, "rb")
+        raw = open(path, "rb")
     except OSError as e:
         raise DataError(f"cannot read the corpus {path}: {e.strerror}") from None
+    size = os.fstat(raw.fileno()).st_size
+    if size > MAX_BYTES:
+        raw.close()
+        raise DataError(f"the corpus {path} has {size:,} bytes, more than a checkpoint can record ({MAX_BYTES:,})")
+    return raw
 
 
 def opened(source: str | Path | BinaryIO):
@@ -84,10 +89,7 @@ def _rereadable(raw: BinaryIO) -> bool:
         fd = raw.fileno()
     except (OSError, ValueError, io.UnsupportedOperation):
         return True  # in memory
-    st = os.fstat(fd)
-    if stat.S_ISREG(st.st_mode) and st.st_size > MAX_BYTES:
-        raise DataError(f"the corpus has {st.st_size:,} bytes, more than a checkpoint can record ({MAX_BYTES:,})")
-    return stat.S_ISREG(st.st_mode)
+    return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
 def twice_readable(source: str | Path | BinaryIO, workdir: str | None = None):

@@ -159,7 +159,7 @@ def read_text(text_path: str, encoding: str, decode_errors: str) -> str:
     from charrnn.data.corpus import read_text
 
     source = streams.stdin_bytes() if text_path == "-" else text_path
-    text = read_text(source, encoding, decode_errors, max_chars=budget.text_chars_max())
+    text = read_text(source, budget.text_chars_max(), encoding, decode_errors)
     if not text:  # every view reads a text: none of them has anything to say of no text
         raise click.ClickException(f"{display_name(text_path)} is empty: there is no text to read; give a text")
     return text

@@ -34,14 +34,14 @@ def read(corpora, encoding, decode_errors, include, exclude, separator, val_frac
 def _read_documents(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary):
     from charrnn.cli import streams
     from charrnn.data import sources
-    from charrnn.data import streams as data_streams
+    from charrnn.data.corpus import read_documents
 
     if corpora == ("-",):
-        found = [sources.Source("<stdin>", stream=data_streams.twice_readable(streams.stdin_bytes()).__enter__())]
+        found = [sources.Source("<stdin>", stream=streams.stdin_bytes())]
     else:
         found = sources.select(corpora, include, exclude)
     name = corpora[0] if len(corpora) == 1 else None
-    data, skipped = sources.read_documents(
+    data, skipped = read_documents(
         found, encoding, decode_errors, separator, val_fraction, boundary=boundary, name=name
     )
     if not quiet:
