@@ -56,7 +56,7 @@ STDOUTS = {"full": ("full", "No space left on device"), "closed": ("closed", "st
 STDINS = {  # a standard input that holds no text, and what the error says of it
     "closed": ("closed", "standard input is closed"),
     "empty": ("empty", "empty"),
-    "binary": ("binary", "not valid utf-8"),
+    "binary": ("binary", "the text is not valid utf-8"),  # "the corpus" said so of a text to score
 }
 
 

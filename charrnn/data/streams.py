@@ -175,7 +175,7 @@ def decoded_chunks(raw: BinaryIO, encoding: str, errors: str) -> Iterator[str]:
                 raise UndecodableText(f"the text cannot be decoded as {encoding} ({e})", encoding, offset) from None
             at = offset - buffered + e.start
             raise UndecodableText(
-                f"the corpus is not valid {encoding}: undecodable byte at offset {at}", encoding, at
+                f"the text is not valid {encoding}: undecodable byte at offset {at}", encoding, at
             ) from None
         offset += len(data)
         carry = ""
