@@ -14,10 +14,11 @@ import tempfile
 import numpy as np
 import pytest
 
+from charrnn.cli.train import workers
 from charrnn.data import mapped, scratch, streams
 from charrnn.data.corpus import read_corpus
 from charrnn.errors import NoRoom
-from tests.cli_helpers import TEXT, assert_clean_error, invoke, tiny, write
+from tests.cli_helpers import TEXT, assert_clean_error, checkpoint_meta, invoke, run, tiny, write
 
 MiB = 1 << 20
 
@@ -116,3 +117,27 @@ def test_a_corpus_larger_than_a_checkpoint_can_record_is_refused_at_once(monkeyp
         read_corpus(corpus)
     result = invoke(["train", corpus, "-c", tmp_path / "m.npz", *tiny()])
     assert_clean_error(result, 1, "more than a checkpoint can record")
+
+
+def test_an_endless_standard_input_is_refused_before_an_mpi_job_starts(small_disk, tmp_path, monkeypatch):
+    """The launcher of --workers copies standard input itself, bounded, before mpiexec starts."""
+    monkeypatch.setattr(workers, "mpi_installed", lambda: True)
+    monkeypatch.setattr(workers, "launch", lambda *a: pytest.fail("an MPI job started on an endless corpus"))
+    result = invoke(["train", "-", "-c", tmp_path / "m.npz", *tiny(), "--workers", "2"], input=io.BufferedReader(Yes()))
+    assert_clean_error(result, 1, "standard input does not end", "TMPDIR")
+    assert os.listdir(small_disk) == []
+
+
+@pytest.mark.skipif(not workers.mpi_installed(), reason="the mpi extra is not installed: no MPI job can run")
+def test_a_megabyte_piped_into_several_workers_trains(tmp_path):
+    """mpiexec would pass standard input on to rank 0 through a pipe, and end the job when rank 0
+    read it more slowly than it came: the workers read the launcher's copy instead."""
+    scratch_dir = tmp_path / "tmp"
+    scratch_dir.mkdir()
+    text = TEXT * 800  # a megabyte, written as fast as the pipe takes it
+    args = ["train", "-", "-c", tmp_path / "m.npz", *tiny(max_steps=2, eval_every=2), "--workers", "2", "-q"]
+    result = run(args, input=text.encode(), env={**os.environ, "TMPDIR": str(scratch_dir)}, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    corpus = checkpoint_meta(tmp_path / "m.npz")["progress"]["corpus"]
+    assert corpus["name"] == "<stdin>" and corpus["chars"] == len(text)
+    assert os.listdir(scratch_dir) == []

@@ -88,8 +88,18 @@ def json_line(obj) -> str:
     return re.sub("[\ud800-\udfff]", lambda m: display(m[0]).replace("\\", "\\\\"), text)
 
 
+STDIN_VARIABLE = "CHARRNN_STDIN_FD"  # set by `train --workers`: the descriptor of its standard input's copy
+
+
 def stdin_bytes():
-    """Standard input as a binary stream, or a one-line error if the caller closed it."""
+    """Standard input as a binary stream, or a one-line error if the caller closed it.
+
+    A worker of `train --workers` reads its launcher's copy of it instead (STDIN_VARIABLE): mpiexec
+    would pass standard input on through a pipe that fails when the reader falls behind.
+    """
+    fd = os.environ.get(STDIN_VARIABLE)
+    if fd is not None and fd.isdigit():
+        return os.fdopen(int(fd), "rb", closefd=False)
     if isinstance(sys.stdin, ClosedStream) or sys.stdin is None:
         raise click.ClickException("standard input is closed; give a file, or pipe the text in")
     return sys.stdin.buffer

@@ -80,16 +80,21 @@ def opened(source: str | Path | BinaryIO):
     return open_path(Path(source)) if isinstance(source, (str, Path)) else Unclosed(source)
 
 
+def has_descriptor(raw: BinaryIO) -> bool:
+    """Whether the stream is a file descriptor's (not bytes in memory)."""
+    try:
+        raw.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return True
+
+
 def _rereadable(raw: BinaryIO) -> bool:
     """Whether the stream can be read again from its start and has an end: a regular file, or bytes
     in memory. A terminal, a pipe or a device is not (/dev/zero can seek, but never ends)."""
     if not raw.seekable():
         return False
-    try:
-        fd = raw.fileno()
-    except (OSError, ValueError, io.UnsupportedOperation):
-        return True  # in memory
-    return stat.S_ISREG(os.fstat(fd).st_mode)
+    return not has_descriptor(raw) or stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
 
 
 def twice_readable(source: str | Path | BinaryIO, workdir: str | None = None):

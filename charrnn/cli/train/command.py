@@ -106,7 +106,7 @@ def train(
     setup = configs.configured(*plan)
     n = 1 if parallel.under_mpi() else mpi_job.count(workers, setup.train.batch_size)
     if n > 1:
-        mpi_job.launch(ctx, n, checkpoint)
+        mpi_job.launch(ctx, n, checkpoint, reading.stdin_copy(quiet) if "-" in corpus else None)
     data = reading.in_model_ids(corpus, how, quiet, setup)
     run.train_and_report(data, setup, sample_length, quiet, comm, None, log)
 

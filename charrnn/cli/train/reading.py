@@ -21,14 +21,38 @@ def read(corpora, encoding, decode_errors, include, exclude, separator, val_frac
     stdin = "-" in corpora
     if stdin and len(corpora) > 1:
         raise click.UsageError("- (standard input) cannot be read with other files; give either")
-    if stdin and streams.stdin_bytes() and sys.stdin.isatty() and not quiet:
-        from charrnn.cli import console
-
-        console.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
+    if stdin:
+        _from_the_terminal(quiet)
     one_file = len(corpora) == 1 and (stdin or not Path(corpora[0]).is_dir())
     if one_file and not (separator or include or exclude):
         return read_corpus(streams.stdin_bytes() if stdin else corpora[0], encoding, decode_errors)
     return _read_documents(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary)
+
+
+def _from_the_terminal(quiet: bool) -> None:
+    """Say how to end a corpus typed at the terminal."""
+    from charrnn.cli import streams
+
+    if streams.stdin_bytes() and sys.stdin.isatty() and not quiet:
+        from charrnn.cli import console
+
+        console.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
+
+
+def stdin_copy(quiet: bool):
+    """Standard input as a file that can be read again from its start, for the workers of an MPI
+    job: standard input itself when it is a regular file, else its copy (data/streams.py: bounded
+    by the room of TMPDIR), as a descriptor of its own."""
+    import os
+
+    from charrnn.cli import streams
+    from charrnn.data import streams as data_streams
+
+    _from_the_terminal(quiet)
+    with data_streams.twice_readable(streams.stdin_bytes()) as raw:
+        if not data_streams.has_descriptor(raw):  # bytes in memory (a test's input)
+            raw = data_streams.spool(raw, "standard input", None)
+        return os.fdopen(os.dup(raw.fileno()), "rb")
 
 
 def _read_documents(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary):

@@ -17,6 +17,7 @@ import click
 from charrnn.cli.common import ARGV
 from charrnn.cli.console import TERMINAL_VARIABLE
 from charrnn.cli.interrupts import SIGNAL_EXIT
+from charrnn.cli.streams import STDIN_VARIABLE
 from charrnn.cli.train.ranks import kept
 from charrnn.cli.train.relay import relay
 
@@ -84,16 +85,32 @@ def argv_again(ctx: click.Context) -> list[str]:
     return kept
 
 
-def launch(ctx: click.Context, n: int, checkpoint: Path) -> None:
-    """Run this same training as an MPI job of n workers on this machine; exit with its status."""
+def launch(ctx: click.Context, n: int, checkpoint: Path, stdin=None) -> None:
+    """Run this same training as an MPI job of n workers on this machine; exit with its status.
+
+    `stdin`, a file (the copy of a corpus given on standard input), is handed to the workers as a
+    descriptor of their own, and mpiexec reads nothing: it would pass standard input on to rank 0
+    through a pipe, and stop the job when rank 0 reads it more slowly than it comes.
+    """
     exe = _mpiexec()
     cmd = [exe, "-n", str(n), sys.executable, "-m", "charrnn", "train", *argv_again(ctx)]
     env = dict(os.environ)
     if sys.stderr.isatty():
         env[TERMINAL_VARIABLE] = "1"
         env.setdefault("COLUMNS", str(shutil.get_terminal_size().columns))
+    fds = () if stdin is None else (stdin.fileno(),)
+    if stdin is not None:
+        env[STDIN_VARIABLE] = str(stdin.fileno())
     try:  # a session of its own: a Ctrl-C at the terminal reaches mpiexec once, through us
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdin=subprocess.DEVNULL if fds else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=fds,
+        )
     except OSError as e:
         raise click.ClickException(f"cannot start {exe}: {e.strerror or e}") from None
     forward = {s: signal.signal(s, lambda signum, frame: proc.send_signal(signum)) for s in SIGNAL_EXIT}
