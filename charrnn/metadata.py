@@ -152,7 +152,8 @@ def _progress(progress: Any) -> dict[str, Any]:
     corpus = progress.get("corpus", {})
     if not isinstance(corpus, dict) or not (
         all(number(corpus.get(k, 0)) for k in ("bytes", "chars"))
-        and all(isinstance(corpus.get(k, ""), str) for k in ("name", "sha256"))
+        and all(isinstance(corpus.get(k, ""), str) for k in ("name", "sha256", "encoding", "decode_errors"))
+        and isinstance(corpus.get("path"), (str, type(None)))  # where to read it again (novelty), if known
     ):
         bad.append("corpus")
     if progress.get("baselines") is not None:

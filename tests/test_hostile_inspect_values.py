@@ -159,3 +159,17 @@ def test_a_whole_number_beyond_every_float_in_the_metadata_is_refused(trained, t
     np.savez(tmp_path / "huge.npz", **arrays)
     for command in (["inspect"], ["sample", "-n", "3"]):
         assert_clean_error(invoke([*command, "-c", tmp_path / "huge.npz"]), 1, "huge.npz")
+
+
+@pytest.mark.parametrize("field, value", [("encoding", -1), ("decode_errors", []), ("path", 7)])
+def test_a_corpus_record_of_the_wrong_type_is_refused_as_damaged(trained, tmp_path, field, value):
+    """The corpus record says how to read the corpus again (novelty re-reads it): an encoding
+    that is no string reached codecs.lookup, a TypeError (an internal error)."""
+    with np.load(trained, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["progress"]["corpus"][field] = value
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "odd.npz", **arrays)
+    for command in (["inspect", "novelty", "-"], ["sample", "-n", "3", "--novelty"], ["inspect"]):
+        assert_clean_error(invoke([*command, "-c", tmp_path / "odd.npz"], input=b"the quick"), 1, "odd.npz")
