@@ -13,13 +13,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from charrnn.config import ModelConfig, TrainConfig
+from charrnn.config import ModelConfig, SampleConfig, TrainConfig
 from charrnn.errors import ResourceError
 from charrnn.nn import cells
 
 FLOAT = 4  # bytes of a float32
 # a text held for scoring: itself (up to 4 bytes a character), and its surprisal (8) when every one is kept
 TEXT_BYTES_PER_CHAR = 16
+# a sample kept until its batch ends: a list of one reference per character (8), then the joined text (4)
+SAMPLE_BYTES_PER_CHAR = 12
+# a text scored whole (best-of's judge, compare): a known-character flag (1), the text read (4), float64 bits (2 x 8)
+SCORED_BYTES_PER_CHAR = 21
 
 
 def memory_total() -> int:
@@ -47,6 +51,49 @@ def check_training(model_cfg: ModelConfig, train_cfg: TrainConfig, vocab: int) -
     settings = {"hidden_size": model_cfg.hidden_size, "num_layers": model_cfg.num_layers}
     settings.update(batch_size=train_cfg.batch_size, seq_len=train_cfg.seq_len)
     require("training this model", need, settings, _defaults(settings, ModelConfig(), TrainConfig()))
+
+
+# how each way of sampling names the streams it draws at once (config fields), and says what it does
+DRAWN_BY = {
+    "num_samples": "drawing {n:,} samples of {length:,} characters at once",
+    "documents": "drawing {n:,} documents of up to {length:,} characters at once",
+    "best_of": "drawing the best of {n:,} samples of {length:,} characters",
+    "beam": "a beam search of {n:,} hypotheses over {length:,} characters",
+}
+
+
+def check_sampling(cfg: ModelConfig, vocab: int, sample_cfg: SampleConfig, num_samples: int = 1) -> None:
+    """Refuse a sampling run whose streams and kept texts could not fit in this machine's memory:
+    the streams are the beam's hypotheses, the best-of draws, the documents or the samples asked for."""
+    setting = next((k for k in ("beam", "best_of", "documents") if getattr(sample_cfg, k)), "num_samples")
+    n = num_samples if setting == "num_samples" else getattr(sample_cfg, setting)
+    check_drawing(cfg, vocab, sample_cfg.length, n, setting)
+
+
+def check_drawing(cfg: ModelConfig, vocab: int, length: int, streams: int, setting: str = "num_samples") -> None:
+    """Refuse drawing `length` characters from `streams` streams at once, every text kept until the
+    last ends; `setting` is the config field that asked for the streams (a key of DRAWN_BY)."""
+    what = (
+        "drawing a sample of {length:,} characters" if (setting, streams) == ("num_samples", 1) else DRAWN_BY[setting]
+    )
+    require(
+        what.format(n=streams, length=length),
+        drawing_bytes(cfg, vocab, length, streams, setting),
+        {setting: streams, "length": length},
+        {setting: 1, "length": SampleConfig.length},
+    )
+
+
+def drawing_bytes(cfg: ModelConfig, vocab: int, length: int, streams: int, setting: str = "num_samples") -> int:
+    """The streams' states and draws, and every text kept to the end; a beam also keeps each step's
+    parent and character per slot (16 bytes) and ranks K x V float64 candidates (with their order,
+    24 bytes each); best-of scores each kept text whole."""
+    need = stream_bytes(cfg, vocab, streams) + streams * (SAMPLE_BYTES_PER_CHAR * length + 256)
+    if setting == "beam":
+        need += streams * (16 * length + 24 * vocab)
+    if setting == "best_of":
+        need += SCORED_BYTES_PER_CHAR * length
+    return need
 
 
 def check_streams(cfg: ModelConfig, vocab: int, streams: int) -> None:

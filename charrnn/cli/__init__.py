@@ -17,7 +17,7 @@ import click
 
 from charrnn import __version__
 from charrnn.cli import streams
-from charrnn.cli.common import ARGV, HelpOnStdout
+from charrnn.cli.common import ARGV, VIEW, HelpOnStdout
 from charrnn.cli.interrupts import interrupted, stop_by_exception
 from charrnn.cli.train import workers
 
@@ -40,7 +40,7 @@ class Group(HelpOnStdout, click.Group):
 
     def invoke(self, ctx):
         from charrnn import files
-        from charrnn.cli.errors import OUT_OF_MEMORY, as_click, unknown_option
+        from charrnn.cli.errors import as_click, out_of_memory, unknown_option
         from charrnn.errors import CharRNNError
 
         try:
@@ -50,8 +50,8 @@ class Group(HelpOnStdout, click.Group):
             raise unknown_option(e) from None
         except CharRNNError as e:  # bad option values (ConfigError) exit 2, the others 1
             raise as_click(e) from None
-        except MemoryError:
-            raise click.ClickException(OUT_OF_MEMORY) from None
+        except MemoryError:  # the command that ran: an inspect view names itself (view.View)
+            raise click.ClickException(out_of_memory(ctx.meta.get(VIEW, ctx.invoked_subcommand))) from None
         except KeyboardInterrupt as e:  # click would say "Aborted!" and exit 1; the shell convention is 130
             interrupted(getattr(e, "signum", signal.SIGINT))
         except OSError as e:  # the system refused (a name too long, a full disk): the user's condition

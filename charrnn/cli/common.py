@@ -16,6 +16,7 @@ from charrnn.errors import one_line
 
 DEFAULT_CHECKPOINT = "charrnn.npz"  # in the current directory, for all three commands
 ARGV = "charrnn.argv"  # the key in click's ctx.meta under which the group keeps the arguments as typed
+VIEW = "charrnn.view"  # ... and under which an inspect view keeps its name, for the messages said after it ends
 
 
 class Real(click.FloatRange):

@@ -110,10 +110,25 @@ CAUTION_ADVICE = {  # Trainer.warnings(), by kind
 }
 
 
-OUT_OF_MEMORY = (
-    f"out of memory; use a smaller {flag('hidden_size')} or {flag('num_layers')}, "
-    f"or fewer {flag('batch_size')} or {flag('num_samples')}"
-)
+MEMORY_ADVICE = {  # by command (an inspect view by its name): what makes it need less memory
+    "train": f"use a smaller {flag('hidden_size')} or fewer {flag('num_layers')}, or a smaller {flag('batch_size')} "
+    f"or {flag('seq_len')}",
+    "sample": f"use a smaller {_spelled('length')}, or fewer {flag('num_samples')}, {flag('beam')}, "
+    f"{flag('best_of')} or {flag('documents')}",
+    "score": f"give a shorter text, or a smaller {flag('show')} (or no {flag('show_all')})",
+    "neurons": f"give a shorter text, or a smaller {flag('show')} (or no {flag('show_all')})",
+    "find-neurons": "give a shorter text",
+    "gradients": f"use a smaller {flag('span')} or fewer {flag('positions')}, or fewer checkpoints (-c)",
+    "compare": "give a shorter text, or fewer checkpoints (-c)",
+    "novelty": "give a shorter text, or a model trained on a smaller corpus",
+}
+
+
+def out_of_memory(command: str | None) -> str:
+    """The line for a MemoryError in `command` (an inspect view by its name): the advice that
+    applies to it, or none where nothing but the checkpoint's size could be the cause."""
+    advice = MEMORY_ADVICE.get(command or "")
+    return f"out of memory; {advice}" if advice else "out of memory: the checkpoint is too large for this machine"
 
 
 def message(e: Exception) -> str:

@@ -102,6 +102,7 @@ def sample(
         raise click.UsageError("--corpus and --min-copy say how --novelty checks; give --novelty too")
     ckpt = ckpt_io.load(checkpoint)  # the model, and what its training recorded (documents, corpus)
     model = LanguageModel.of(ckpt)
+    budget.check_sampling(model.cfg, len(model.vocab), cfg, num_samples)  # before any stream or text is kept
     if judge and not judge.exists():
         raise click.UsageError(f"--judge {judge}: there is no checkpoint there to rank the samples with")
     judge_model = LanguageModel.load(judge) if judge else None
@@ -114,13 +115,6 @@ def sample(
         prime = "".join(ch for ch in prime if ch in model.vocab)
     index = training_index(ckpt, corpus_path)[0] if novelty else None  # before the work: a wrong corpus fails now
     head = "" if no_prime_echo else prime
-    # every sample is kept until the batch ends: (num_samples x length) references to characters
-    kept = num_samples * (8 * length + 256)
-    budget.require(
-        f"keeping {num_samples:,} samples of {length:,} characters",
-        kept,
-        {"num_samples": num_samples, "length": length},
-    )
     if documents:
         _check_documents(ckpt.progress, num_samples, stop_at, as_json)
     with quiet_broken_pipe():

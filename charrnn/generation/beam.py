@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from charrnn import budget
 from charrnn.generation.sampling import warmed_up
 from charrnn.nn.functional import LOG2, log_softmax
 
@@ -54,6 +55,7 @@ class Hypothesis:
 def search(model: LanguageModel, text: str, width: int, length: int, stop_at: str | None = None) -> list[Hypothesis]:
     """The hypotheses left when the beam of `width` stops, best first (see the module's text).
     `text` is read first, as sampling.start_text gives it."""
+    budget.check_drawing(model.cfg, len(model.vocab), length, width, "beam")  # before a stream is allocated
     step, x = warmed_up(model, text, width)
     vocab = model.vocab
     V = len(vocab)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from charrnn import budget
 from charrnn.analysis.ranking import score_known
 from charrnn.config import SampleConfig
 from charrnn.generation.sampling import generate, start_text
@@ -60,6 +61,7 @@ def best_of(
     judge: LanguageModel | None = None,
 ) -> list[Scored]:
     """The `keep` best of `n` samples, best first; by the writer's own score unless a judge is given."""
+    budget.check_drawing(model.cfg, len(model.vocab), sample_cfg.length, n, "best_of")  # before a text is kept
     rng = np.random.default_rng(sample_cfg.seed)
     context, texts = draw(model, sample_cfg, prime, n, stop_at, rng)
     scored = [Scored(t, bits_per_char(judge or model, context, t), i) for i, t in enumerate(texts)]

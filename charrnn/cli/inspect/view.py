@@ -21,7 +21,7 @@ import numpy as np
 from click.core import ParameterSource
 
 from charrnn.cli import streams
-from charrnn.cli.common import HelpOnStdout, file_option, output_to, quiet_broken_pipe
+from charrnn.cli.common import VIEW, HelpOnStdout, file_option, output_to, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_options, read_options
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class View(HelpOnStdout, click.Command):
     from only after the option's callback (before 8.5), so a callback cannot ask."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        ctx.meta[VIEW] = self.name
         parent = ctx.parent
         if parent is not None:
             for name in ("as_json", "checkpoint", "checkpoints"):

@@ -94,9 +94,9 @@ def _abort(comm, e: BaseException, checkpoint: Path | None = None) -> None:
 
         said = f"Error: {one_line(e.format_message()) if isinstance(e, click.ClickException) else message(e)}"
     elif isinstance(e, MemoryError):
-        from charrnn.cli.errors import OUT_OF_MEMORY
+        from charrnn.cli.errors import out_of_memory
 
-        said = f"Error: {OUT_OF_MEMORY}"
+        said = f"Error: {out_of_memory('train')}"
     else:
         said = f"Error: internal error ({type(e).__name__}: {one_line(e)}); please report it"
     who = f"worker {comm.rank} of {comm.size}: " if comm.rank else ""
