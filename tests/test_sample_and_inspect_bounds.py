@@ -43,3 +43,21 @@ def test_a_beam_over_a_billion_characters_is_refused_before_it_searches(trained)
 def test_one_long_sample_is_said_in_the_singular(trained):
     line = assert_clean_error(invoke(["sample", "-c", trained, "-n", str(10**12)]), 1, "-n/--length")
     assert "a sample of 1,000,000,000,000 characters" in line
+
+
+def test_gradients_say_when_the_text_has_room_for_fewer_positions_than_asked(trained, tmp_path):
+    text = write(tmp_path / "t.txt", TEXT[:300])  # room for 300 - 100 = 200 positions 100 steps back
+    result = invoke(["inspect", "gradients", text, "-c", trained, "--positions", "100000", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert "room for 200 positions" in result.stderr and "100,000 asked" in result.stderr
+    import json
+
+    model = json.loads(result.stdout)["models"][0]
+    assert (model["positions"], model["positions_asked"]) == (200, 100000)
+
+
+def test_gradients_measured_at_every_position_asked_say_nothing_more(trained, tmp_path):
+    text = write(tmp_path / "t.txt", TEXT)
+    result = invoke(["inspect", "gradients", text, "-c", trained, "--positions", "8", "--json"])
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+    assert '"positions": 8, "positions_asked": 8' in result.stdout

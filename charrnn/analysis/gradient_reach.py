@@ -38,6 +38,7 @@ THRESHOLD = 0.01  # "forgotten": the gradient is below 1% of its size at k = 0
 class GradientCurve:
     norms: np.ndarray  # (K,) mean over positions of |d loss_t / d x_{t-k}|, k = 0 .. K-1
     positions: int  # N, the positions averaged over
+    asked: int  # the positions asked for: more than N where the text has room for only N
 
     @property
     def relative(self) -> np.ndarray:
@@ -61,6 +62,7 @@ class GradientCurve:
         return {
             "span": len(self.norms),
             "positions": self.positions,
+            "positions_asked": self.asked,
             "threshold": THRESHOLD,
             "k_below_threshold": self.k_below(),
             "far_factor_per_step": self.far_factor(),
@@ -117,4 +119,4 @@ def gradient_curve(model: LanguageModel, text: str, span: int = SPAN, positions:
     backward(params, cfg, dlogits, cache, input_grads=input_grads)
     dx = input_grads[0] @ params["rnn.weight_ih_l0"]  # (K, N, V): the gradient with respect to the one-hot input
     norms = np.linalg.norm(dx, axis=2).mean(axis=1)  # (K,) indexed by window step j
-    return GradientCurve(norms[::-1].copy(), N)  # k = K-1-j steps back from the last input
+    return GradientCurve(norms[::-1].copy(), N, positions)  # k = K-1-j steps back from the last input

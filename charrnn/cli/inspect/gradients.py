@@ -57,4 +57,18 @@ def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, 
     for name, model in models:
         curve = gradient_reach.gradient_curve(model, text, span, positions)
         curves.append(ModelCurve(name, model.cfg.describe(), curve))
+    _fewer_positions(curves[0].curve, span)
     view.show(GradientsView(text_path, curves), as_json, render)
+
+
+def _fewer_positions(curve: GradientCurve, span: int) -> None:
+    """Say so when the text has room for fewer positions than asked (each needs `span` characters
+    before it and one after): the curve is their mean, and a mean of few is noisy."""
+    from charrnn.cli import console
+    from charrnn.cli.options import flag
+
+    if curve.positions < curve.asked:
+        console.warning(
+            f"the text has room for {curve.positions:,} positions {span:,} steps back, so the curve is their "
+            f"mean, not that of the {curve.asked:,} asked for ({flag('positions')}); a longer text has room for more"
+        )
