@@ -106,6 +106,18 @@ def check_streams(cfg: ModelConfig, vocab: int, streams: int) -> None:
     )
 
 
+def check_models(count: int, n_bytes: int) -> None:
+    """Refuse holding `count` models at once (a view that compares them) in more than this machine's memory."""
+    require(f"holding {count:,} models at once", n_bytes, {"checkpoints": count}, {"checkpoints": 1})
+
+
+def check_ranking(chars: int, models: int) -> None:
+    """Refuse scoring a text of `chars` characters under `models` models, each character's surprisal
+    kept for every model (8 bytes each), beyond what scoring one text whole takes."""
+    need = chars * (SCORED_BYTES_PER_CHAR + 8 * models)
+    require(f"scoring {chars:,} characters under {models:,} models", need, {})
+
+
 def _defaults(settings: dict, *configs) -> dict:
     return {k: getattr(c, k) for c in configs for k in settings if hasattr(c, k)}
 

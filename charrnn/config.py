@@ -153,6 +153,11 @@ class TrainConfig(Checked):
     patience: int | None = setting(10, "Stop after this many validations without a better loss.", min=1)
 
 
+# novelty measures a copied span up to this many characters (analysis/novelty.py says why), so
+# a span counts as copied from at most this length on
+MAX_COPY_SPAN = 10_000
+
+
 @dataclass(frozen=True)
 class SampleConfig(Checked):
     length: int = setting(1000, "Characters to generate.", min=0)
@@ -174,7 +179,9 @@ class SampleConfig(Checked):
     # novelty: spans of the sample found verbatim in the training corpus count as copied from
     # this length on; about four English words, which text that copies nothing rarely reaches
     # (1 % of README prose against the Shakespeare corpus, against 20 % at 10 characters)
-    min_copy: int = setting(20, "With novelty: count a span as copied from this many characters on.", min=1)
+    min_copy: int = setting(
+        20, "With novelty: count a span as copied from this many characters on.", min=1, max=MAX_COPY_SPAN
+    )
     documents: int | None = setting(
         None, "Write N whole documents, each from a document's start to its end (-n characters at most).", min=1
     )

@@ -61,3 +61,69 @@ def test_gradients_measured_at_every_position_asked_say_nothing_more(trained, tm
     result = invoke(["inspect", "gradients", text, "-c", trained, "--positions", "8", "--json"])
     assert result.exit_code == 0 and result.stderr == "", result.stderr
     assert '"positions": 8, "positions_asked": 8' in result.stdout
+
+
+def _index(corpus: str):
+    import numpy as np
+
+    from charrnn.analysis.novelty import CorpusIndex
+
+    chars = sorted(set(corpus))
+    return CorpusIndex(np.array([chars.index(c) for c in corpus], np.uint8), chars)
+
+
+def test_a_copy_longer_than_measured_is_said_at_least_and_its_share_stays_exact(monkeypatch):
+    """A span is measured up to MAX_SPAN characters (a text copied whole would otherwise cost time
+    quadratic in its length); every character of a longer copy is still counted as copied."""
+    import numpy as np
+
+    from charrnn.analysis import novelty
+
+    corpus = "".join(np.random.default_rng(0).choice(list("acgt\n"), 3000))
+    text = "#" + corpus[100:400] + "%" + corpus[2000:2030] + "#"  # copies of 300 and 30 characters
+    whole = _index(corpus).novelty(text, min_copy=20)
+    assert (whole.longest, whole.longest_at_least, whole.copied_chars) == (300, False, 330)
+    monkeypatch.setattr(novelty, "MAX_SPAN", 50)
+    cut = _index(corpus).novelty(text, min_copy=20)
+    assert (cut.longest, cut.longest_at, cut.longest_at_least) == (50, 1, True)
+    assert cut.copied_chars == 330 and (cut.copied == whole.copied).all()
+    assert cut.to_dict()["longest_at_least"] is True
+
+
+def test_a_min_copy_above_the_longest_span_measured_is_refused(trained, tmp_path):
+    from charrnn.config import MAX_COPY_SPAN
+
+    text = write(tmp_path / "t.txt", TEXT)
+    too_long = str(MAX_COPY_SPAN + 1)
+    assert_clean_error(invoke(["inspect", "novelty", text, "-c", trained, "--min-copy", too_long]), 2, "--min-copy")
+    result = invoke(["sample", "-c", trained, "-n", "5", "--novelty", "--min-copy", too_long])
+    assert_clean_error(result, 2, "--min-copy")
+
+
+def _weights(path) -> int:
+    from charrnn.language_model import LanguageModel
+
+    return sum(a.nbytes for a in LanguageModel.load(path).params.values())
+
+
+@pytest.mark.parametrize("view, small", [("compare", []), ("gradients", ["--span", "5", "--positions", "2"])])
+def test_more_models_than_memory_holds_are_refused_naming_c(trained, tmp_path, monkeypatch, view, small):
+    from charrnn import budget
+
+    # room for a few such models and the work of two on the text, not for forty models at once
+    monkeypatch.setattr(budget, "memory_total", lambda: 5 * _weights(trained) + 64 * len(TEXT))
+    text = write(tmp_path / "t.txt", TEXT)
+    line = assert_clean_error(invoke(["inspect", view, text, *["-c", trained] * 40, *small]), 1, "holding 40 models")
+    assert line.endswith("give fewer -c/--checkpoint"), line
+    two = invoke(["inspect", view, text, *["-c", trained] * 2, *small])
+    assert two.exit_code == 0, two.stderr
+
+
+def test_a_text_too_long_to_rank_under_every_model_is_refused_before_scoring(trained, tmp_path, monkeypatch):
+    from charrnn import budget
+
+    # room for the two models and the text itself, not for each character's surprisal under both
+    monkeypatch.setattr(budget, "memory_total", lambda: 2 * _weights(trained) + 16 * len(TEXT))
+    text = write(tmp_path / "t.txt", TEXT)
+    line = assert_clean_error(invoke(["inspect", "compare", text, "-c", trained, "-c", trained]), 1, "scoring 1,312")
+    assert line.endswith("give a shorter text"), line

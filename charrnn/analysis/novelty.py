@@ -7,7 +7,11 @@ it, and the share of the text's characters inside spans of at least `min_copy` c
 The index is a suffix array: the start positions of all suffixes of the corpus in sorted order.
 Every substring of the corpus is a prefix of some suffix, and the suffixes that share the
 longest prefix with a query sit next to where a binary search would insert the query, so one
-search of log2(n) comparisons per position finds m_i. It is built by prefix doubling (Manber and
+search of log2(n) comparisons per position finds m_i. A comparison costs as much as the prefix
+the two share, so a span is measured up to MAX_SPAN characters only: a text copied whole from the
+corpus would otherwise cost time quadratic in its length (hours for 100,000 characters). A
+longer copy is reported as at least MAX_SPAN characters; the share copied stays exact, since
+every character of a longer copy lies in a span of MAX_SPAN that starts within it. It is built by prefix doubling (Manber and
 Myers): suffixes sorted by their first k characters are re-sorted by the pair (rank of the first
 k, rank of the next k), which orders them by 2k characters. The first sort keys pack as many
 characters as fit in 63 bits, and each round re-sorts only the groups still tied, so a corpus
@@ -22,12 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from charrnn.config import SampleConfig
+from charrnn.config import MAX_COPY_SPAN, SampleConfig
 from charrnn.data.corpus import Corpus, read_corpus
-from charrnn.errors import DataError, NotTheTrainingCorpus
+from charrnn.errors import ConfigError, DataError, NotTheTrainingCorpus
 
 MAX_INDEX_CHARS = 32_000_000  # the build's peak: about 30 bytes per character (benchmarks/novelty.py), 1 GB here
 MIN_COPY = SampleConfig.min_copy  # see there why
+MAX_SPAN = MAX_COPY_SPAN  # the longest span measured (the module's text says why); at least min_copy
 
 
 def suffix_array(ids: np.ndarray) -> np.ndarray:
@@ -86,6 +91,7 @@ class Novelty:
     copied_chars: int  # characters of the text inside copied spans of at least min_copy
     min_copy: int
     copied: np.ndarray = field(repr=False)  # (chars,) bool: the characters inside those spans
+    longest_at_least: bool = False  # the longest span reached MAX_SPAN, where measuring stops: it may go on
 
     @property
     def copied_share(self) -> float:
@@ -121,16 +127,14 @@ class CorpusIndex:
     def _compare(self, p: int, q: np.ndarray) -> tuple[bool, int]:
         """(suffix at p sorts before q, length of their common prefix)."""
         a = self.ids[p : p + len(q)]
-        n = len(a)
-        common = n
-        for lo in range(0, n, 64):  # most comparisons end in the first few characters
-            diff = np.flatnonzero(a[lo : lo + 64] != q[lo : min(lo + 64, n)])
+        n, lo, size = len(a), 0, 64
+        while lo < n:  # most comparisons end in the first chunk; a long common prefix in ever larger ones
+            diff = np.flatnonzero(a[lo : lo + size] != q[lo : min(lo + size, n)])
             if len(diff):
                 common = lo + int(diff[0])
-                break
-        if common < n:
-            return bool(a[common] < q[common]), common
-        return n < len(q), common  # a proper prefix of q sorts before it; q's extensions after
+                return bool(a[common] < q[common]), common
+            lo, size = lo + size, 2 * size
+        return n < len(q), n  # a proper prefix of q sorts before it; q's extensions after
 
     def _search(self, q: np.ndarray, upper: bool = False) -> int:
         """The first SA position whose suffix is not before q (upper: nor starts with q)."""
@@ -145,20 +149,23 @@ class CorpusIndex:
         return lo
 
     def matches(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For each position i of q: the length of the longest prefix of q[i:] in the corpus and
-        the SA position of a suffix that has it (one of the two beside where q[i:] would go)."""
+        """For each position i of q: the length of the longest prefix of q[i:] in the corpus (up to
+        MAX_SPAN) and the SA position of a suffix that has it (one of the two beside where it would go)."""
         m, n = len(q), len(self.sa)
         length, where = np.zeros(m, np.int64), np.zeros(m, np.int64)
         for i in range(m):
             if q[i] < 0:
                 continue
-            lo = self._search(q[i:])
-            at = self._compare(int(self.sa[lo]), q[i:])[1] if lo < n else 0
-            below = self._compare(int(self.sa[lo - 1]), q[i:])[1] if lo > 0 else 0
+            qi = q[i : i + MAX_SPAN]
+            lo = self._search(qi)
+            at = self._compare(int(self.sa[lo]), qi)[1] if lo < n else 0
+            below = self._compare(int(self.sa[lo - 1]), qi)[1] if lo > 0 else 0
             length[i], where[i] = (at, lo) if at >= below else (below, lo - 1)
         return length, where
 
     def novelty(self, text: str, min_copy: int = MIN_COPY) -> Novelty:
+        if min_copy > MAX_SPAN:  # a longer copy would not be seen whole (SampleConfig bounds it)
+            raise ConfigError.invalid("min_copy", min_copy, f"at most {MAX_SPAN:,}, the longest span measured")
         q = self.encode(text)
         length, _ = self.matches(q)
         m = len(q)
@@ -176,7 +183,8 @@ class CorpusIndex:
             newline = self._code.get("\n")
             line = 1 + (int(np.count_nonzero(self.ids[:corpus_at] == newline)) if newline is not None else 0)
         span = text[i : i + best]
-        return Novelty(m, best, i, span, corpus_at, line, occurrences, int(copied.sum()), min_copy, copied)
+        copied_chars = int(copied.sum())
+        return Novelty(m, best, i, span, corpus_at, line, occurrences, copied_chars, min_copy, copied, best == MAX_SPAN)
 
 
 def training_corpus(record: dict, path: str | Path | None = None) -> Corpus:

@@ -84,6 +84,8 @@ def _resource(e: errors.ResourceError) -> str:
     named = raised or given_ones or [k for k in settings if e.settings[k] != e.defaults.get(k)] or settings
     if not named:  # it grows with the text alone
         return f"{e}: give a shorter text"
+    if named == ["checkpoints"]:  # a count of repeats of -c
+        return f"{e}: give fewer {_spelled('checkpoints')}"
     return f"{e}: lower {' or '.join(_spelled(k) for k in named)}"
 
 

@@ -16,8 +16,14 @@ from click.core import ParameterSource
 from charrnn.cli.common import DEFAULT_CHECKPOINT, Duration, Real, Whole
 from charrnn.config import Bounds, ReadConfig
 
-FLAGS = {"cell": "--model", "num_layers": "--layers", "temperature": "--temp", "show_all": "--all"}
-SHORT = {"length": "-n"}  # short aliases, for the options typed most
+FLAGS = {
+    "cell": "--model",
+    "num_layers": "--layers",
+    "temperature": "--temp",
+    "show_all": "--all",
+    "checkpoints": "--checkpoint",  # the views that compare models: -c repeated
+}
+SHORT = {"length": "-n", "checkpoints": "-c"}  # short aliases, for the options typed most
 TYPES = {"max_time": Duration()}  # fields whose values are written in their own notation
 
 

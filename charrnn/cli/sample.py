@@ -286,7 +286,7 @@ def report(samples: list[Sample], cfg, prime: str, as_json: bool, judge) -> None
             n = s.novelty
             where = f", at corpus line {n.corpus_line:,}" if n.longest else ""
             parts.append(
-                f"longest copied span {n.longest} characters{where}; "
+                f"longest copied span {'at least ' * n.longest_at_least}{n.longest} characters{where}; "
                 f"{n.copied_share:.1%} in copied spans of at least {n.min_copy}"
             )
         if parts:

@@ -31,13 +31,14 @@ def compare(text_path, encoding, decode_errors, checkpoints, as_json):
     Example:
       charrnn inspect compare passage.txt -c shakespeare.npz -c code.npz
     """
+    from charrnn import budget
     from charrnn.analysis import ranking
     from charrnn.cli.render.compare import render
-    from charrnn.language_model import LanguageModel
 
     if len(checkpoints) < 2:
         raise click.UsageError("compare ranks several checkpoints: pass -c at least twice")
-    models = [(str(path), LanguageModel.load(path)) for path in checkpoints]
+    models = view.load_models(checkpoints)
     text = view.read_text(text_path, encoding, decode_errors)
+    budget.check_ranking(len(text), len(models))
     scores = [ranking.score_known(name, model, text) for name, model in models]
     view.show(CompareView(text_path, ranking.rank(scores)), as_json, render)

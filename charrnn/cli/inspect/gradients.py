@@ -49,9 +49,8 @@ def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, 
     """
     from charrnn.analysis import gradient_reach
     from charrnn.cli.render.gradients import render
-    from charrnn.language_model import LanguageModel
 
-    models = [(str(path), LanguageModel.load(path)) for path in checkpoints]
+    models = view.load_models(checkpoints)
     text = view.read_text(text_path, encoding, decode_errors)
     curves = []
     for name, model in models:

@@ -166,6 +166,23 @@ def read_text(text_path: str, encoding: str, decode_errors: str) -> str:
     return text
 
 
+def load_models(paths) -> list[tuple[str, Any]]:
+    """(name, LanguageModel) of each checkpoint, loaded one after another and refused (before the
+    work) once the models held at once would not fit in memory: those loaded, and as many again
+    of the last one's size for each still to load. A model keeps only its weights."""
+    from charrnn import budget
+    from charrnn.language_model import LanguageModel
+
+    models, held = [], 0
+    for k, path in enumerate(paths):
+        model = LanguageModel.load(path)
+        size = sum(a.nbytes for a in model.params.values())
+        held += size
+        budget.check_models(len(paths), held + (len(paths) - 1 - k) * size)
+        models.append((str(path), model))
+    return models
+
+
 def text_name(text_path: str) -> str:
     return "standard input" if text_path == "-" else text_path
 

@@ -15,7 +15,8 @@ def render(view, out) -> None:
     corpus = view.corpus.get("name", "the corpus")
     if n.longest:
         out.print(
-            f"\nlongest span found in {corpus}: {n.longest:,} characters, at {n.longest_at:,} in the text; "
+            f"\nlongest span found in {corpus}: {'at least ' * n.longest_at_least}{n.longest:,} characters, "
+            f"at {n.longest_at:,} in the text; "
             f"in the corpus at character {n.corpus_at:,} (line {n.corpus_line:,}), {n.occurrences:,} time"
             f"{'s' if n.occurrences != 1 else ''}: {n.span!r}"
         )
