@@ -61,7 +61,8 @@ def best_of(
     judge: LanguageModel | None = None,
 ) -> list[Scored]:
     """The `keep` best of `n` samples, best first; by the writer's own score unless a judge is given."""
-    budget.check_drawing(model.cfg, len(model.vocab), sample_cfg.length, n, "best_of")  # before a text is kept
+    drawn_by = "best_of" if sample_cfg.best_of else "num_samples"  # a batch drawn only to be scored
+    budget.check_drawing(model.cfg, len(model.vocab), sample_cfg.length, n, drawn_by)  # before a text is kept
     rng = np.random.default_rng(sample_cfg.seed)
     context, texts = draw(model, sample_cfg, prime, n, stop_at, rng)
     scored = [Scored(t, bits_per_char(judge or model, context, t), i) for i, t in enumerate(texts)]
