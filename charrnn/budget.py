@@ -86,8 +86,8 @@ def check_drawing(cfg: ModelConfig, vocab: int, length: int, streams: int, setti
 
 def drawing_bytes(cfg: ModelConfig, vocab: int, length: int, streams: int, setting: str = "num_samples") -> int:
     """The streams' states and draws, every text kept to the end, and one of them scored whole (as
-    best-of and --json score each); a beam also keeps each step's parent and character per slot
-    (16 bytes) and ranks K x V float64 candidates (with their order, 24 bytes each)."""
+    best-of, and a batch given as JSON, score each); a beam also keeps each step's parent and
+    character per slot (16 bytes) and ranks K x V float64 candidates (with their order, 24 bytes each)."""
     need = stream_bytes(cfg, vocab, streams) + streams * (SAMPLE_BYTES_PER_CHAR * length + 256)
     need += SCORED_BYTES_PER_CHAR * length
     if setting == "beam":
