@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from charrnn.config import ModelConfig, SampleConfig, TrainConfig
+from charrnn.config import ModelConfig, SampleConfig, ShowConfig, TrainConfig
 from charrnn.errors import ResourceError
 from charrnn.nn import cells
 
@@ -102,6 +102,15 @@ def check_streams(cfg: ModelConfig, vocab: int, streams: int) -> None:
         stream_bytes(cfg, vocab, streams),
         {"num_samples": streams},
         {"num_samples": 1},
+    )
+
+
+def check_kept(chars: int, kept: int, numbers: int, settings: dict[str, Any]) -> None:
+    """Refuse keeping `numbers` float64 numbers for each of `kept` characters of a text of `chars`
+    (held at up to 4 bytes a character) beyond this machine's memory; `settings` chose `kept`."""
+    defaults = {"show_all": ShowConfig.show_all, "show": ShowConfig.show}
+    require(
+        f"keeping {numbers} numbers for each of {kept:,} characters", kept * 8 * numbers + 4 * chars, settings, defaults
     )
 
 

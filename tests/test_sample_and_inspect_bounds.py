@@ -127,3 +127,18 @@ def test_a_text_too_long_to_rank_under_every_model_is_refused_before_scoring(tra
     text = write(tmp_path / "t.txt", TEXT)
     line = assert_clean_error(invoke(["inspect", "compare", text, "-c", trained, "-c", trained]), 1, "scoring 1,312")
     assert line.endswith("give a shorter text"), line
+
+
+def test_every_characters_numbers_that_would_not_fit_are_refused_naming_all(trained, tmp_path, monkeypatch):
+    """neurons --all keeps two numbers a character (surprisal and the unit's value), score --all one."""
+    from charrnn import budget
+
+    # room for the text and one number a character, or two for its first 1,000, not two for all of it
+    monkeypatch.setattr(budget, "memory_total", lambda: 22_000)
+    text = write(tmp_path / "t.txt", TEXT)  # 1,312 characters
+    neurons = ["inspect", "neurons", text, "-c", trained, "--unit", "0:1"]
+    line = assert_clean_error(invoke([*neurons, "--all"]), 1, "keeping 2 numbers for each of 1,312 characters")
+    assert line.endswith("leave out --all, or give a shorter text"), line
+    for fits in (neurons, ["inspect", "score", text, "-c", trained, "--all"]):
+        result = invoke(fits)
+        assert result.exit_code == 0, result.stderr

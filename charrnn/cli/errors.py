@@ -86,6 +86,8 @@ def _resource(e: errors.ResourceError) -> str:
         return f"{e}: give a shorter text"
     if named == ["checkpoints"]:  # a count of repeats of -c
         return f"{e}: give fewer {_spelled('checkpoints')}"
+    if named == ["show_all"]:  # a switch
+        return f"{e}: leave out {flag('show_all')}, or give a shorter text"
     return f"{e}: lower {' or '.join(_spelled(k) for k in named)}"
 
 

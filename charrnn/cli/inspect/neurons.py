@@ -66,7 +66,7 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
     view.check_page(html_path)
     top = page.MAX_CHARS if html_path else 0
     with view.progress(text) as progress:
-        keep = view.kept(text, show, show_all, html_path)
+        keep = view.kept(text, show, show_all, html_path, numbers=2)  # surprisal and the unit's value
         reading = scoring.read(LanguageModel.of(ckpt), text, keep=keep, top=top, probe=probe, observe=progress)
     shown = text if show_all else text[:show]
     score = reading.score.first(len(shown) - 1)

@@ -121,13 +121,15 @@ def shown_options(command: Callable) -> Callable:
     return config_options(ShowConfig)(command)
 
 
-def kept(text: str, show: int, show_all: bool, html_path: Path | None) -> int | None:
-    """The characters whose numbers one pass keeps: those shown, and those the page shows."""
+def kept(text: str, show: int, show_all: bool, html_path: Path | None, numbers: int = 1) -> int | None:
+    """The characters whose numbers one pass keeps: those shown, and those the page shows;
+    refused first if `numbers` for each of them (surprisal, a unit's value) would not fit."""
+    from charrnn import budget
     from charrnn.analysis import page
 
-    if show_all:
-        return None
-    return min(len(text), max(show, page.MAX_CHARS if html_path else 0)) - 1
+    n = len(text) if show_all else min(len(text), max(show, page.MAX_CHARS if html_path else 0))
+    budget.check_kept(len(text), n, numbers, {"show_all": True} if show_all else {"show": show})
+    return None if show_all else n - 1
 
 
 @contextmanager
