@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,12 +12,15 @@ from charrnn.cli.inspect import view
 from charrnn.cli.options import config_option
 from charrnn.config import SampleConfig
 
+if TYPE_CHECKING:
+    from charrnn.analysis.novelty import Novelty
+
 
 @dataclass
 class NoveltyView(view.OneCheckpoint):
     corpus: dict  # the training corpus's record: name, bytes, chars, sha256, path
     shown: str  # the text read
-    novelty: object  # analysis.novelty.Novelty
+    novelty: Novelty  # its copied spans
 
     def to_dict(self) -> dict:
         return self.json("novelty", corpus=self.corpus, novelty=self.novelty.to_dict())

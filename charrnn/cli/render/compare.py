@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from charrnn.cli.inspect.compare import CompareView
+
 COLUMNS = (
     ("rank", "right"),
     ("checkpoint", "left"),
@@ -12,7 +19,7 @@ COLUMNS = (
 )
 
 
-def render(view, out) -> None:
+def render(view: CompareView, out: Console) -> None:
     """Checkpoints ranked (a CompareView) by bits per character on the characters all of them could score."""
     from rich.table import Table
 

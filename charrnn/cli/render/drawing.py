@@ -9,12 +9,18 @@ drawn one at a time, so showing a whole long text never builds it in memory as o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from charrnn.cli.inspect.view import ShownText
 
 GUTTER = 9  # columns of the plain view's per-line number
 MARKERS = "*o+x"  # line_plot's marker of each series, in order (a view's table names its series by them)
 
 
-def has_colour(out) -> bool:
+def has_colour(out: Console) -> bool:
     """Whether a rich console shows colours (not for a pipe or file, nor under NO_COLOR)."""
     return out.color_system is not None and not out.no_color
 
@@ -30,7 +36,7 @@ def lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 def draw(
-    out,
+    out: Console,
     text: str,
     styles: Sequence[str | None],
     marks: Sequence[str],
@@ -56,7 +62,7 @@ def draw(
             out.print(f"{'':>{GUTTER}} | {under.rstrip()}", soft_wrap=True)
 
 
-def legend(out, entries: Sequence[tuple[str, str]], plain: str) -> None:
+def legend(out: Console, entries: Sequence[tuple[str, str]], plain: str) -> None:
     """In colour, each (label, style) drawn in its style; plain, the `plain` explanation."""
     from rich.text import Text
 
@@ -69,8 +75,8 @@ def legend(out, entries: Sequence[tuple[str, str]], plain: str) -> None:
     out.print(rendered)
 
 
-def more(out, view) -> None:
-    """Where a view (an inspect.view.ShownText) shows only the text's first characters, how to see more."""
+def more(out: Console, view: ShownText) -> None:
+    """Where a view shows only the text's first characters, how to see more."""
     if view.cut:
         out.print(
             f"\n... the first {len(view.shown):,} of {view.length:,} characters; --show N shows more, --all every one"

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from charrnn.cli import console
 from charrnn.cli.render import drawing
 from charrnn.cli.render.baselines import baselines_line, below_baseline
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from charrnn.cli.facts import Facts
+    from charrnn.config import ModelConfig
+
 FILES_SHOWN = 5  # of a corpus of several files, the first few are named
 
 
-def render(view, out) -> None:
+def render(view: Facts, out: Console) -> None:
     """The facts (a cli.facts.Facts) as a table, then the learning curve."""
     from rich.table import Table
 
@@ -39,7 +47,7 @@ def render(view, out) -> None:
             out.print(line)
 
 
-def rows(facts: dict, model) -> list[tuple[str, str]]:
+def rows(facts: dict, model: ModelConfig) -> list[tuple[str, str]]:
     """The table's (name, value) rows; `model` is the checkpoint's ModelConfig, named in one line."""
     from charrnn.vocab import show_char
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def render(view, out, shown: int = 20) -> None:
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from charrnn.cli.inspect.find_neurons import FindNeuronsView
+
+
+def render(view: FindNeuronsView, out: Console, shown: int = 20) -> None:
     """Properties of the text (a FindNeuronsView) and the units that track them best, strongest
     first: the first `shown` properties."""
     from rich.table import Table

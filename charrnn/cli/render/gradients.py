@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from charrnn.analysis.gradient_reach import THRESHOLD
 from charrnn.cli.render import drawing
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from charrnn.cli.inspect.gradients import GradientsView
+
 STEPS_SHOWN = (1, 10, 50)  # the table's columns of k, those within the span
 
 
-def render(view, out, floor: float = 1e-8) -> None:
+def render(view: GradientsView, out: Console, floor: float = 1e-8) -> None:
     """Gradient norm against steps back (a GradientsView): a table of each checkpoint's figures,
     then its curve on a log scale (figures below `floor` drawn at it)."""
     span = len(view.models[0].curve.norms)
@@ -30,7 +36,7 @@ def render(view, out, floor: float = 1e-8) -> None:
         out.print(line)
 
 
-def table(view, out, steps: list[int]) -> None:
+def table(view: GradientsView, out: Console, steps: list[int]) -> None:
     """One row per checkpoint: its relative norm at each of `steps`, where it fell below the
     threshold, and how fast it shrinks far back."""
     from rich import box

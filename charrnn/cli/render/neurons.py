@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from charrnn.analysis import colours
 from charrnn.cli.render import drawing
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from charrnn.cli.inspect.neurons import NeuronView
 
 
 def activation_style(value: float, scale: float) -> str:
@@ -13,7 +20,7 @@ def activation_style(value: float, scale: float) -> str:
     return f"{colours.hex_code(colours.text_on(background))} on {colours.hex_code(background)}"
 
 
-def render(view, out) -> None:
+def render(view: NeuronView, out: Console) -> None:
     """The text (a NeuronView) with each character's background coloured by one unit's activation
     after it; plain, each line after its mean activation, + and - under strong values."""
     values = view.values  # one for each character of view.shown

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def render(view, out) -> None:
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from charrnn.cli.inspect.novelty import NoveltyView
+
+
+def render(view: NoveltyView, out: Console) -> None:
     """The text (a NoveltyView) with its copied spans highlighted, then the longest span and the share."""
     from rich.text import Text
 

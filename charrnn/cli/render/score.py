@@ -3,7 +3,14 @@ surprising lines, and the totals."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from charrnn.cli.render import drawing
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from charrnn.cli.inspect.score import ScoreView
 
 SURPRISE_COLOURS = ["green", "green_yellow", "yellow", "orange1", "red", "bright_red"]  # 2 bits each
 SURPRISE_MARKS = [" ", " ", "-", "-", "^", "^"]  # the same bands, without colour
@@ -18,7 +25,7 @@ def counts(score) -> str:
     return f"{score.chars:,} characters scored of {score.chars + 1:,}"
 
 
-def render(view, out) -> None:
+def render(view: ScoreView, out: Console) -> None:
     """The scored text (a ScoreView), each character coloured by how surprising it was; for a long
     text its first characters and its most and least surprising lines; then the totals."""
     s = view.score
@@ -35,7 +42,7 @@ def render(view, out) -> None:
     legend(out)
 
 
-def surprisal_text(out, text: str, bits) -> None:
+def surprisal_text(out: Console, text: str, bits) -> None:
     """text coloured (or marked) by the surprisal `bits` of its last len(bits) characters."""
     offset = len(text) - len(bits)  # 1 where the text's first character, never predicted, is in it
     levels = [None] * offset + [surprise_level(b) for b in bits.tolist()]
@@ -49,7 +56,7 @@ def surprisal_text(out, text: str, bits) -> None:
     drawing.draw(out, text, styles, marks, line_label)
 
 
-def legend(out) -> None:
+def legend(out: Console) -> None:
     """The colour of each band of 2 bits; without colour, what the marks mean."""
     last = len(SURPRISE_COLOURS) - 1
     bands = [f"< {2 * (i + 1)}" if i < last else f">= {2 * i}" for i in range(len(SURPRISE_COLOURS))]
