@@ -15,6 +15,7 @@ EPIPE) or a file to write ("full" is a link to /dev/full inside the tests' tmp d
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -47,6 +48,7 @@ def run(cases_path: Path) -> None:
         where = cases_path.parent / str(i)
         pid = os.fork()
         if pid == 0:  # the child: from here on it is the console script
+            signal.alarm(60)  # a case that hangs dies of SIGALRM (exit code -14) rather than stalling the suite
             streams(case, where.with_suffix(".err"), where.with_suffix(".out"))
             sys.argv = ["charrnn", *case["argv"]]
             charrnn.cli.main()
