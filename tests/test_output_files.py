@@ -160,6 +160,15 @@ def test_a_directory_is_refused(tmp_path):
     assert entries(tmp_path / "out") == []
 
 
+def test_a_file_in_a_missing_or_non_directory_folder_is_refused_saying_which(tmp_path):
+    (tmp_path / "plain").write_text("a file")
+    with pytest.raises(OutputError, match="there is no directory .*missing"):
+        files.write_text(tmp_path / "missing" / "page.html", "a page")
+    with pytest.raises(OutputError, match="plain is not a directory"):
+        files.write_text(tmp_path / "plain" / "page.html", "a page")
+    assert not (tmp_path / "missing").exists() and (tmp_path / "plain").read_text() == "a file"
+
+
 def test_a_new_file_refuses_one_that_appeared_and_an_update_refuses_a_replaced_one(tmp_path):
     path = tmp_path / "model.npz"
     ident = files.write(path, b"mine", files.NEW)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,33 +20,38 @@ ARGV = "charrnn.argv"  # the key in click's ctx.meta under which the group keeps
 VIEW = "charrnn.view"  # ... and under which an inspect view keeps its name, for the messages said after it ends
 
 
-class Real(click.FloatRange):
-    """A FloatRange that also refuses nan and inf (nan passes every range check), and says of what
-    is no number that it is none (click's "'x' is not a valid float range" reads as if a range were asked)."""
+class _SaysWhatIsNoNumber:
+    """Click's range types say of what is no number "'x' is not a valid float range" (or integer
+    range), which reads as if a range were asked: this says that it is no number of the kind wanted."""
+
+    parse: Callable[[str], object]
+    kind: str
 
     def convert(self, value, param, ctx):
         if isinstance(value, str):
             try:
-                float(value)
+                self.parse(value)
             except ValueError:
-                self.fail(f"{value!r} is not a number", param, ctx)
+                self.fail(f"{value!r} is not {self.kind}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class Real(_SaysWhatIsNoNumber, click.FloatRange):
+    """A FloatRange that also refuses nan and inf (nan passes every range check)."""
+
+    parse, kind = float, "a number"
+
+    def convert(self, value, param, ctx):
         rv = super().convert(value, param, ctx)
         if not math.isfinite(rv):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return rv
 
 
-class Whole(click.IntRange):
-    """An IntRange whose refusal of what is no whole number says so: click's says "'1e3' is not
-    a valid integer range", which reads as if the user had written a range."""
+class Whole(_SaysWhatIsNoNumber, click.IntRange):
+    """An IntRange that says of what is no whole number ('1e3', '2.5') that it is none."""
 
-    def convert(self, value, param, ctx):
-        if isinstance(value, str):
-            try:
-                int(value)
-            except ValueError:
-                self.fail(f"{value!r} is not a whole number", param, ctx)
-        return super().convert(value, param, ctx)
+    parse, kind = int, "a whole number"
 
 
 class Duration(click.ParamType):

@@ -54,7 +54,7 @@ def check_target(path: str | os.PathLike, in_place: bool = False) -> Target:
     real = Path(os.path.realpath(given))
     try:
         st = os.stat(real)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the folder's check below says which
         st = None
     except OSError as e:
         raise error(given, e.strerror or str(e)) from None
@@ -67,7 +67,11 @@ def check_target(path: str | os.PathLike, in_place: bool = False) -> Target:
             raise error(given, "it is not a regular file", "not-regular")
         return Target(given, real, st)
     if not real.parent.is_dir():
-        raise error(given, f"{display(real.parent)} is not a directory", "no-directory")
+        missing = not real.parent.exists()
+        reason = (
+            f"there is no directory {display(real.parent)}" if missing else f"{display(real.parent)} is not a directory"
+        )
+        raise error(given, reason, "no-directory")
     target = Target(given, real, st)
     fd, tmp = _temporary(target)  # the one sure test that a file can be created there
     os.close(fd)
