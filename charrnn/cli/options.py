@@ -126,6 +126,11 @@ def config_options(*classes: type, omit: tuple[str, ...] = ()):
     return decorate
 
 
+def config_from(cls: type, options: dict):
+    """The config of class `cls` whose fields take the command's options of the same names."""
+    return cls(**{f.name: options[f.name] for f in dataclasses.fields(cls)})
+
+
 def given(ctx: click.Context, names) -> dict:
     """The options of `names` that the user gave (on the command line or in the environment)."""
     defaults = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)

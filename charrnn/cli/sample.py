@@ -11,7 +11,7 @@ from click.core import ParameterSource
 
 from charrnn.cli import streams
 from charrnn.cli.common import Command, Whole, corpus_option, file_option, quiet_broken_pipe
-from charrnn.cli.options import checkpoint_option, config_option, config_options
+from charrnn.cli.options import checkpoint_option, config_from, config_option, config_options
 from charrnn.config import SampleConfig
 
 if TYPE_CHECKING:
@@ -81,25 +81,8 @@ def sample(
     from charrnn.language_model import LanguageModel
     from charrnn.vocab import list_chars
 
-    cfg = SampleConfig(
-        length=length,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        argmax=argmax,
-        seed=seed,
-        beam=beam,
-        best_of=best_of,
-        min_copy=min_copy,
-        documents=documents,
-    )
-    if judge and not best_of:
-        raise click.UsageError("--judge ranks the samples of --best-of N; give --best-of too")
-    if (beam or best_of) and (beam or best_of) < num_samples:
-        raise click.UsageError(f"--num-samples {num_samples} is more than --{'beam' if beam else 'best-of'} gives")
-    given = click.get_current_context().get_parameter_source("min_copy") is ParameterSource.COMMANDLINE
-    if (corpus_path or given) and not novelty:
-        raise click.UsageError("--corpus and --min-copy say how --novelty checks; give --novelty too")
+    cfg = config_from(SampleConfig, click.get_current_context().params)
+    _check_combinations(cfg, num_samples, judge, novelty, corpus_path)
     ckpt = ckpt_io.load(checkpoint)  # the model, and what its training recorded (documents, corpus)
     model = LanguageModel.of(ckpt)
     budget.check_sampling(model.cfg, len(model.vocab), cfg, num_samples)  # before any stream or text is kept
@@ -129,6 +112,18 @@ def sample(
         for s in samples:
             s.novelty = index.novelty(s.text, min_copy) if index else None
         report(samples, cfg, prime, as_json, judge)
+
+
+def _check_combinations(cfg: SampleConfig, num_samples: int, judge, novelty: bool, corpus_path) -> None:
+    """Options that only mean something beside another one, or that ask more than it gives."""
+    if judge and not cfg.best_of:
+        raise click.UsageError("--judge ranks the samples of --best-of N; give --best-of too")
+    drawn = cfg.beam or cfg.best_of
+    if drawn and drawn < num_samples:
+        raise click.UsageError(f"--num-samples {num_samples} is more than --{'beam' if cfg.beam else 'best-of'} gives")
+    given = click.get_current_context().get_parameter_source("min_copy") is ParameterSource.COMMANDLINE
+    if (corpus_path or given) and not novelty:
+        raise click.UsageError("--corpus and --min-copy say how --novelty checks; give --novelty too")
 
 
 def _check_documents(progress: dict, num_samples: int, stop_at: str | None, as_json: bool) -> None:

@@ -104,8 +104,7 @@ def configs(options: dict, given: dict, previous) -> tuple[ModelConfig, TrainCon
 
     model_fields, train_fields = field_names(ModelConfig), field_names(TrainConfig)
     if previous is None:
-        model_cfg = ModelConfig(**{k: options[k] for k in model_fields})
-        return model_cfg, TrainConfig(**{k: options[k] for k in train_fields})
+        return opts.config_from(ModelConfig, options), opts.config_from(TrainConfig, options)
     model_cfg = replace(previous.model, **{k: v for k, v in given.items() if k in model_fields})
     train_cfg = replace(previous.train, **{k: v for k, v in given.items() if k in train_fields})
     check_resumable(previous, model_cfg, train_cfg)
