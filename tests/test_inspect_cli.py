@@ -139,6 +139,18 @@ def test_options_before_the_view_name_are_the_views(tmp_path):
     assert {m["name"] for m in json.loads(result.stdout)["models"]} == {str(small), str(large)}
 
 
+def test_several_checkpoints_before_the_view_name_are_all_the_views(tmp_path):
+    (tmp_path / "t.txt").write_text("abcab\ncab")
+    small = save(tmp_path / "small.npz", counting_rnn("ab\n"))
+    large = save(tmp_path / "large.npz", counting_rnn("abc\n "))
+    result = inspect("-c", large, "-c", small, "--json", "compare", tmp_path / "t.txt")
+    assert result.exit_code == 0, result.output
+    assert [m["name"] for m in json.loads(result.stdout)["models"]] == [str(small), str(large)]
+    for args in ([], ["score", tmp_path / "t.txt"]):  # neither shows more than one checkpoint
+        refused = inspect("-c", large, "-c", small, *args)
+        assert refused.exit_code == 2 and "give -c once" in refused.output
+
+
 def test_html_writes_a_self_contained_page(files):
     tmp, counter, _ = files
     page = tmp / "page.html"

@@ -39,10 +39,10 @@ class Views(HelpOnStdout, click.Group):
     invoke_without_command=True,
     short_help="Show what a checkpoint holds, or how its model reads a text.",
 )
-@checkpoint_option()
+@checkpoint_option("Checkpoint file to read; the views that compare models take several.", multiple=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as one JSON object (docs/json.md).")
 @click.pass_context
-def inspect(ctx, checkpoint, as_json):
+def inspect(ctx, checkpoints, as_json):
     """Show a checkpoint's model, vocabulary, corpus and learning curve; its views (the commands
     below) show how the model reads a text. -c and --json given here apply to the view too.
 
@@ -65,8 +65,10 @@ def inspect(ctx, checkpoint, as_json):
     from charrnn.cli.facts import Facts, describe
     from charrnn.cli.render.facts import render
 
-    ckpt = ckpt_io.load(checkpoint)
-    view.show(Facts(describe(ckpt, checkpoint), ckpt.model), as_json, render)
+    if len(checkpoints) > 1:
+        raise click.UsageError("inspect alone shows one checkpoint: give -c once (compare and gradients take several)")
+    ckpt = ckpt_io.load(checkpoints[0])
+    view.show(Facts(describe(ckpt, checkpoints[0]), ckpt.model), as_json, render)
 
 
 for command in VIEWS:

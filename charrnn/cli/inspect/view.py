@@ -84,18 +84,21 @@ class View(HelpOnStdout, click.Command):
 
 
 def _given_before_the_view(ctx: click.Context, parent: click.Context, name: str) -> None:
-    group_name = "checkpoint" if name == "checkpoints" else name
+    group_name = "checkpoints" if name.startswith("checkpoint") else name
     if parent.get_parameter_source(group_name) is not ParameterSource.COMMANDLINE:
         return
     given_here = ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
     if name == "as_json":
         ctx.params[name] = True
-    elif name == "checkpoints":
-        ctx.params[name] = (parent.params[group_name], *(ctx.params[name] if given_here else ()))
-    elif given_here:
+        return
+    here = () if not given_here else ctx.params[name] if name == "checkpoints" else (ctx.params[name],)
+    paths = (*parent.params[group_name], *here)
+    if name == "checkpoints":
+        ctx.params[name] = paths
+    elif len(paths) > 1:
         raise click.UsageError("this view reads one checkpoint: give -c once, before or after the view's name", ctx)
     else:
-        ctx.params[name] = parent.params[group_name]
+        ctx.params[name] = paths[0]
 
 
 json_option = click.option(
