@@ -114,7 +114,9 @@ def test_a_page_title_that_is_not_utf8_is_written_escaped(trained, tmp_path, mon
     )
 
 
-@pytest.mark.parametrize("extra", [["--json"], ["--json", "--novelty"], ["--best-of", "2"]])
+@pytest.mark.parametrize(
+    "extra", [["--json"], ["--json", "--novelty"], ["--best-of", "2"], ["--beam", "2", "--json"], ["--beam", "2"]]
+)
 def test_an_empty_sample_has_no_score_rather_than_nan(trained, extra):
     """-n 0 draws nothing, and nothing has no bits per character: JSON null and no score on
     stderr, where 0/0 gave NaN (not JSON: an internal error) and "nan bits/char"."""

@@ -85,6 +85,8 @@ def sample(
     _check_combinations(cfg, num_samples, judge, novelty, corpus_path)
     ckpt = ckpt_io.load(checkpoint)  # the model, and what its training recorded (documents, corpus)
     model = LanguageModel.of(ckpt)
+    if documents:  # a model that cannot end a document says so before what a count would cost
+        _check_documents(ckpt.progress, num_samples, stop_at, as_json)
     budget.check_sampling(model.cfg, len(model.vocab), cfg, num_samples)  # before any stream or text is kept
     if judge and not judge.exists():
         raise click.UsageError(f"--judge {judge}: there is no checkpoint there to rank the samples with")
@@ -98,8 +100,6 @@ def sample(
         prime = "".join(ch for ch in prime if ch in model.vocab)
     index = training_index(ckpt, corpus_path)[0] if novelty else None  # before the work: a wrong corpus fails now
     head = "" if no_prime_echo else prime
-    if documents:
-        _check_documents(ckpt.progress, num_samples, stop_at, as_json)
     with quiet_broken_pipe():
         if documents:
             samples = [Sample(t) for t in _write_documents(model, ckpt.progress, cfg, prime, head, separator)]
@@ -237,7 +237,8 @@ def chosen(
     if cfg.beam:
         text = start_text(model.vocab, prime, np.random.default_rng(cfg.seed))
         hyps = beam.search(model, text, cfg.beam, cfg.length, stop_at)[:n]
-        return [Sample(model.vocab.decode(h.ids), h.bits_per_char, h.logp) for h in hyps]
+        # an empty hypothesis (-n 0) has no characters to score: no bits/char, as an empty draw below
+        return [Sample(model.vocab.decode(h.ids), h.bits_per_char if len(h.ids) else None, h.logp) for h in hyps]
     kept = best_of.best_of(model, cfg, cfg.best_of or n, n, prime, stop_at, judge)
     if not cfg.best_of:  # --json alone: the batch as drawn, each with its score
         kept = sorted(kept, key=lambda s: s.index)
