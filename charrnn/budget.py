@@ -110,7 +110,10 @@ def check_kept(chars: int, kept: int, numbers: int, settings: dict[str, Any]) ->
     (held at up to 4 bytes a character) beyond this machine's memory; `settings` chose `kept`."""
     defaults = {"show_all": ShowConfig.show_all, "show": ShowConfig.show}
     require(
-        f"keeping {numbers} numbers for each of {kept:,} characters", kept * 8 * numbers + 4 * chars, settings, defaults
+        f"keeping {'one number' if numbers == 1 else f'{numbers} numbers'} for each of {kept:,} characters",
+        kept * 8 * numbers + 4 * chars,
+        settings,
+        defaults,
     )
 
 

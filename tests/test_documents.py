@@ -91,4 +91,6 @@ def test_sample_documents_says_when_it_cannot(trained, tmp_path):
     one_text = tmp_path / "one.npz"
     assert invoke(["train", write(tmp_path / "t.txt", TEXT), "-c", one_text, *tiny(), "-q"]).exit_code == 0
     assert_clean_error(invoke(["sample", "-c", one_text, "--documents", "2"]), 1, "without document boundaries")
-    assert_clean_error(invoke(["sample", "-c", one_text, "--documents", "1000000000"]), 1, "without document boundaries")
+    assert_clean_error(
+        invoke(["sample", "-c", one_text, "--documents", "1000000000"]), 1, "without document boundaries"
+    )

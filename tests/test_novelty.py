@@ -83,6 +83,16 @@ def test_the_training_corpus_is_read_from_its_recorded_path(tmp_path):
     assert novelty.training_corpus(record, moved).sha256 == record["sha256"]
 
 
+def test_a_corpus_path_that_is_a_folder_or_a_device_is_said_to_be_no_regular_file(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("some training text\n" * 20)
+    record = read_corpus(path).meta()
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    for other in (tmp_path, tmp_path / "zero"):
+        with pytest.raises(DataError, match="is not a regular file, so it cannot be the training corpus corpus.txt"):
+            novelty.training_corpus(record, other)
+
+
 def test_a_corpus_whose_hash_or_size_does_not_match_is_refused(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text("some training text\n" * 20)

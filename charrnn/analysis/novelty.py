@@ -204,8 +204,10 @@ def training_corpus(record: dict, path: str | Path | None = None) -> Corpus:
                 "standard input, or trained by an older charrnn)"
             )
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise NotTheTrainingCorpus(f"the training corpus {name} is not at {path}")
+    if not path.is_file():
+        raise NotTheTrainingCorpus(f"{path} is not a regular file, so it cannot be the training corpus {name}")
     CorpusIndex.check_size(record.get("chars", 0))  # before reading a corpus too large to index
     size, want = os.path.getsize(path), record.get("bytes")
     if want is not None and size != want:
