@@ -209,3 +209,28 @@ def test_scoring_refuses_unknown_characters_and_too_short_texts(trained_lstm):
         scoring.log_probs(t, "hello Qorld")
     with pytest.raises(DataError, match="two characters"):
         scoring.log_probs(t, "h")
+
+
+def _documented_sample_fields() -> set[str]:
+    """The fields the table of docs/json.md's `charrnn sample --json` section names."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "json.md").read_text()
+    section = doc.split("## `charrnn sample --json`")[1].split("\n## ")[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([\w\[\].]+)`", row)}
+
+
+@pytest.mark.parametrize("how", [[], ["--best-of", "3"], ["--beam", "2"]])
+def test_sample_json_gives_the_fields_docs_json_md_lists(trained, how):
+    import json
+
+    from tests.cli_helpers import invoke
+
+    result = invoke(["sample", "-c", trained, "-n", "20", "--seed", "1", "--json", "--novelty", *how])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    given = set(out) - {"samples"} | {f"samples[].{key}" for s in out["samples"] for key in s}
+    assert given <= _documented_sample_fields(), given - _documented_sample_fields()
+    assert {"prime", "method", "scored_by", "samples[].text", "samples[].bits_per_char"} <= given
