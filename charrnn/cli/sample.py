@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -237,14 +238,17 @@ def chosen(
     if cfg.beam:
         text = start_text(model.vocab, prime, np.random.default_rng(cfg.seed))
         hyps = beam.search(model, text, cfg.beam, cfg.length, stop_at)[:n]
-        # an empty hypothesis (-n 0) has no characters to score: no bits/char, as an empty draw below
-        return [Sample(model.vocab.decode(h.ids), h.bits_per_char if len(h.ids) else None, h.logp) for h in hyps]
+        return [Sample(model.vocab.decode(h.ids), _score(h.bits_per_char), h.logp) for h in hyps]
     kept = best_of.best_of(model, cfg, cfg.best_of or n, n, prime, stop_at, judge)
     if not cfg.best_of:  # --json alone: the batch as drawn, each with its score
         kept = sorted(kept, key=lambda s: s.index)
-    # a draw of which no character could be scored (an empty one, or one the judge cannot read) has no score
-    scores = [None if np.isnan(s.bits_per_char) else s.bits_per_char for s in kept]
-    return [Sample(s.text, b, drawn=s.index + 1 if cfg.best_of else None) for s, b in zip(kept, scores)]
+    return [Sample(s.text, _score(s.bits_per_char), drawn=s.index + 1 if cfg.best_of else None) for s in kept]
+
+
+def _score(bits_per_char: float) -> float | None:
+    """A text of which no character could be scored (an empty one, or one the judge cannot read)
+    has no score: NaN from the library, None (JSON null, nothing said) here."""
+    return None if math.isnan(bits_per_char) else bits_per_char
 
 
 def _print_all(texts: list[str], head: str, separator: str | None, as_json: bool) -> None:

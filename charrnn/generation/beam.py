@@ -45,7 +45,7 @@ class Hypothesis:
 
     @property
     def bits_per_char(self) -> float:
-        return -self.logp / LOG2 / len(self.ids) if len(self.ids) else 0.0
+        return -self.logp / LOG2 / len(self.ids) if len(self.ids) else float("nan")  # nothing to score
 
     def rank_key(self) -> tuple[bool, float]:
         """Finished before cut off, then the larger mean log-probability per character."""

@@ -3,7 +3,7 @@
 A model trained on several documents (data/sources.py) has read each one after the boundary
 symbol, with the memory that the end of the document before it left. The start-of-document state
 is therefore the state after reading such an end and the boundary: the checkpoint keeps the last
-characters of a training document before its boundary (the lead-in, see Trainer.lead_in). From a
+characters of a training document before its boundary (the lead-in, see training/snapshot.lead_in). From a
 blank memory and the boundary alone the model starts worse: it never saw that during training.
 A document ends when the model draws the boundary, which is not part of it.
 """

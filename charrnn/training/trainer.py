@@ -104,10 +104,6 @@ class Trainer:
         every worker must call it; rank 0 gets the checkpoint, others None."""
         return snapshot.to_checkpoint(self)
 
-    def lead_in(self, n: int = snapshot.LEAD_IN) -> str | None:
-        """How a document start was reached in training (snapshot.lead_in); None without boundaries."""
-        return snapshot.lead_in(self.corpus, self.train_ids, n)
-
     def measure_baselines(self) -> Baselines:
         """Uniform, unigram and n-gram bits/char on the validation text (see analysis/baselines.py)."""
         if self.baselines is None:

@@ -69,8 +69,8 @@ class ShownText(OneCheckpoint):
 
 class View(HelpOnStdout, click.Command):
     """A view's command. `charrnn inspect -c m.npz score T` is `charrnn inspect score T -c m.npz`:
-    an option of the group given before the view's name is the view's too (the first of several,
-    for a view of several). Merged once every option is parsed: click sets where a value came
+    an option of the group given before the view's name is the view's too (a view of several
+    checkpoints takes every -c given before its name, then those after it). Merged once every option is parsed: click sets where a value came
     from only after the option's callback (before 8.5), so a callback cannot ask."""
 
     def invoke(self, ctx: click.Context) -> Any:
