@@ -161,13 +161,14 @@ def text_argument(command: Callable) -> Callable:
 
 
 def read_text(text_path: str, encoding: str, decode_errors: str) -> str:
-    from charrnn import budget
+    from charrnn import budget, files
     from charrnn.data.corpus import read_text
 
     source = streams.stdin_bytes() if text_path == "-" else text_path
     text = read_text(source, budget.text_chars_max(), encoding, decode_errors)
     if not text:  # every view reads a text: none of them has anything to say of no text
-        raise click.ClickException(f"{display_name(text_path)} is empty: there is no text to read; give a text")
+        named = text_name(text_path, lambda p: f"the text {files.display(p)}")
+        raise click.ClickException(f"{named} is empty: there is no text to read; give a text")
     return text
 
 
@@ -188,15 +189,9 @@ def load_models(paths) -> list[tuple[str, Any]]:
     return models
 
 
-def text_name(text_path: str) -> str:
-    return "standard input" if text_path == "-" else text_path
-
-
-def display_name(text_path: str) -> str:
-    """The text as a message names it: standard input, or the file's name as text (files.display)."""
-    from charrnn import files
-
-    return "standard input" if text_path == "-" else f"the text {files.display(text_path)}"
+def text_name(text_path: str, named: Callable[[str], str] = str) -> str:
+    """The text as the user knows it: standard input, or its file's path in the form `named` gives."""
+    return "standard input" if text_path == "-" else named(text_path)
 
 
 def show(result: Result, as_json: bool, render: Callable[[Any, Any], None], page: Path | None = None) -> None:
@@ -272,7 +267,7 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
         ("this text", f"{text_name(text_path)}: {counts(score)}, {score.bits_per_char:.4f} bits/char"),
     ]
     neuron = None if neuron_label is None else page.NeuronColouring(neuron_label, reading.values)
-    source = "standard input" if text_path == "-" else Path(text_path).name
+    source = text_name(text_path, lambda p: Path(p).name)
     html_page = page.page(
         text,
         reading.predictions,
