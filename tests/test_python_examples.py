@@ -1,5 +1,5 @@
-"""The README's Python examples run as written, on a small model trained where they expect it,
-and what they compute is what the command line shows."""
+"""The Python API page's examples (docs/python.md) run as written, on a small model trained
+where they expect it, and what they compute is what the command line shows."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ from pathlib import Path
 
 from .cli_helpers import invoke, train, write
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "python.md"
 # every character the examples' strings use, in lines of a made-up play
 CORPUS = "ROMEO:\nWhat news, my lord? Speak it plainly.\nKING:\nKing. Is it so? Then speak, and be brief.\n" * 30
 
 
 def python_examples() -> list[str]:
-    """The indented code blocks of the README's section "Using charrnn from Python"."""
-    section = README.read_text(encoding="utf-8").split("\n## Using charrnn from Python\n", 1)[1].split("\n## ", 1)[0]
+    """The indented code blocks of docs/python.md."""
+    section = PAGE.read_text(encoding="utf-8")
     blocks = re.findall(r"(?:^|\n\n)((?: {4}.*\n|\n)+)", section)
     return [re.sub(r"^ {4}", "", block, flags=re.M).strip() + "\n" for block in blocks if block.strip()]
 
 
-def test_the_readme_python_examples_run_and_agree_with_inspect(tmp_path, monkeypatch, capsys):
+def test_the_python_api_examples_run_and_agree_with_inspect(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the examples name charrnn.npz, and its corpus where it was
     train(write(tmp_path / "corpus.txt", CORPUS), Path("charrnn.npz"), "--max-steps", "20")
     examples = python_examples()
@@ -29,7 +29,7 @@ def test_the_readme_python_examples_run_and_agree_with_inspect(tmp_path, monkeyp
     printed = []
     for code in examples:
         capsys.readouterr()
-        exec(compile(code, "README.md", "exec"), {})
+        exec(compile(code, "docs/python.md", "exec"), {})
         printed.append(capsys.readouterr().out)
     assert all(out.strip() for out in printed)  # each example prints what it found
     text = re.search(r'^text = "(.*)"$', examples[2], flags=re.M)[1].encode().decode("unicode_escape")
