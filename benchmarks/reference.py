@@ -9,7 +9,9 @@ Everything here is independent of charrnn's own code:
   taken as free, so this is an upper bound on what a NumPy implementation that
   calls the same BLAS can reach.
 * ``torch_train`` / ``torch_sample`` -- PyTorch's CPU nn.LSTM/GRU/RNN on the
-  same shapes, as a conventional char-rnn would use it.
+  same shapes, as a conventional char-rnn would use it; ``TorchLoop`` is its
+  training loop, one step at a time, with a validation that reads a held-out
+  text as charrnn's does (time_to_quality.py trains it against charrnn).
 * ``load_corpus_ids`` -- the shared tinyshakespeare corpus as integer ids.
 
 The module imports without PyTorch; the torch functions import it lazily and
@@ -321,6 +323,75 @@ def _detach(state):
     return state.detach()
 
 
+class TorchLoop:
+    """The conventional PyTorch char-rnn training loop, one step at a time.
+
+    nn.RNN/LSTM/GRU (num_layers=layers, sequence-first) + nn.Linear decoder, one-hot float32
+    input, cross-entropy, Adam at a constant ``lr``, clip_grad_norm_ ``clip``, truncated BPTT
+    over ``batch`` contiguous streams of ``train_ids`` with the hidden state carried and
+    detached between windows of ``seq`` characters (back to the start, and a blank state, when
+    a stream runs out). Threads: PyTorch's default.
+    """
+
+    def __init__(self, cell, hidden, layers, batch, seq, train_ids, vocab, *, lr=2e-3, clip=5.0, seed=0):
+        import torch
+
+        torch.manual_seed(seed)
+        self.model = _torch_model(cell, hidden, layers, vocab)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.batch, self.seq, self.vocab, self.clip = batch, seq, vocab, clip
+        ids = np.asarray(train_ids)
+        self.stream_len = len(ids) // batch
+        if self.stream_len < seq + 1:
+            raise ValueError("text too short for this batch and sequence length")
+        # (stream_len, batch): column b is the b-th contiguous slice of the text.
+        self.streams = torch.from_numpy(
+            ids[: self.stream_len * batch].astype(np.int64).reshape(batch, self.stream_len).T.copy()
+        )
+        self.state, self.pos = None, 0
+
+    def step(self) -> float:
+        """One window: forward, loss, backward, clip, Adam. Returns the window's loss (nats/char)."""
+        import torch
+        import torch.nn.functional as F
+
+        if self.pos + self.seq + 1 > self.stream_len:
+            self.pos, self.state = 0, None
+        x = self.streams[self.pos : self.pos + self.seq]
+        y = self.streams[self.pos + 1 : self.pos + self.seq + 1]
+        self.pos += self.seq
+        logits, state = self.model(x, _detach(self.state))
+        loss = F.cross_entropy(logits.reshape(-1, self.vocab), y.reshape(-1))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.opt.step()
+        self.state = state
+        return loss.item()
+
+    def validation_bits(self, val_ids) -> float:
+        """Mean bits per character over ``val_ids``, read as charrnn validates: min(batch, n-1)
+        streams of (n-1) // streams characters each (the rest left out), in windows of
+        ``seq`` with the state carried, every whole window scored."""
+        import torch
+        import torch.nn.functional as F
+
+        ids = np.asarray(val_ids, dtype=np.int64)
+        B = min(self.batch, len(ids) - 1)
+        L = (len(ids) - 1) // B
+        T = min(self.seq, L)
+        x = torch.from_numpy(ids[: B * L].reshape(B, L).T.copy())  # (L, B)
+        y = torch.from_numpy(ids[1 : B * L + 1].reshape(B, L).T.copy())
+        total, state = 0.0, None
+        self.model.eval()
+        with torch.no_grad():
+            for t in range(0, L // T * T, T):
+                logits, state = self.model(x[t : t + T], state)
+                total += float(F.cross_entropy(logits.reshape(-1, self.vocab), y[t : t + T].reshape(-1)))
+        self.model.train()
+        return total / (L // T) / np.log(2)
+
+
 def torch_train(
     cell,
     hidden,
@@ -336,57 +407,21 @@ def torch_train(
     statistic="median",
     return_details=False,
 ):
-    """PyTorch training speed in chars/s.
+    """PyTorch training speed in chars/s, of ``TorchLoop`` (Adam lr 2e-3, clip 5).
 
-    nn.RNN/LSTM/GRU (num_layers=layers, sequence-first) + nn.Linear decoder,
-    one-hot float32 input, cross-entropy, Adam lr 2e-3, clip_grad_norm_ 5,
-    truncated BPTT over ``batch`` contiguous streams with the hidden state
-    carried and detached between windows of ``seq`` characters.  After
-    ``warmup_steps`` steps, steps are timed one by one for ``seconds``;
+    After ``warmup_steps`` steps, steps are timed one by one for ``seconds``;
     chars/s = batch·seq / median (or ``statistic="min"``: fastest) step time.
-    Threads: PyTorch's default.
     """
     import torch
-    import torch.nn.functional as F
 
-    torch.manual_seed(seed)
-    model = _torch_model(cell, hidden, layers, vocab)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-
-    ids = np.asarray(text_ids)
-    stream_len = len(ids) // batch
-    if stream_len < seq + 1:
-        raise ValueError("text too short for this batch and sequence length")
-    # (stream_len, batch): column b is the b-th contiguous slice of the text.
-    streams = torch.from_numpy(ids[: stream_len * batch].astype(np.int64).reshape(batch, stream_len).T.copy())
-
-    state = None
-    pos = 0
-
-    def step():
-        nonlocal state, pos
-        if pos + seq + 1 > stream_len:
-            pos, state = 0, None
-        x = streams[pos : pos + seq]
-        y = streams[pos + 1 : pos + seq + 1]
-        pos += seq
-        logits, new_state = model(x, _detach(state))
-        loss = F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        state = new_state
-        return loss
-
-    model.train()
+    loop = TorchLoop(cell, hidden, layers, batch, seq, text_ids, vocab, seed=seed)
     for _ in range(warmup_steps):
-        step()
+        loop.step()
     times = []
     t_end = time.perf_counter() + seconds
     while True:
         t0 = time.perf_counter()
-        loss = step()
+        loss = loop.step()
         t1 = time.perf_counter()
         times.append(t1 - t0)
         if t1 >= t_end and len(times) >= 3:
@@ -399,7 +434,7 @@ def torch_train(
             "step_seconds": t_step,
             "steps": len(times),
             "mean_chars_per_second": batch * seq * len(times) / sum(times),
-            "final_loss": float(loss),
+            "final_loss": loss,
             "threads": torch.get_num_threads(),
         }
     return cps
