@@ -198,6 +198,15 @@ def test_a_log_is_appended_line_by_line_in_place(tmp_path):
         out.line("{}")
 
 
+def test_a_log_whose_last_line_was_cut_short_gets_each_new_record_on_a_line_of_its_own(tmp_path):
+    log = tmp_path / "train.jsonl"
+    log.write_bytes(b'{"step": 1}\n{"step": 2, "val_b')  # a run killed mid-record
+    with files.appending(log) as out:
+        out.line('{"step": 3}')
+        out.line('{"step": 4}')
+    assert log.read_bytes().split(b"\n") == [b'{"step": 1}', b'{"step": 2, "val_b', b'{"step": 3}', b'{"step": 4}', b""]
+
+
 def test_undecodable_file_names_are_shown_escaped_and_written_as_utf8(tmp_path):
     name = os.fsdecode(b"caf\xe9.html")  # Latin-1 on a UTF-8 system: the byte cannot be decoded
     assert files.display(name) == "caf\\xe9.html"
