@@ -81,6 +81,15 @@ class NoByteOrder(UndecodableText):
     """UTF-16 or UTF-32 without a byte-order mark: which of its two byte orders is not known."""
 
 
+class Unrepresentable(DataError):
+    """A weight beyond the range of the type it was to be stored in: the largest in magnitude,
+    `value`, of the tensor `name`, against `largest`, the type's (`dtype`) largest finite value."""
+
+    def __init__(self, name: str, value: float, dtype: str, largest: float):
+        super().__init__(f"the weight {value:.6g} in {name} is beyond {dtype}'s range (its largest is {largest:,g})")
+        self.name, self.value, self.dtype, self.largest = name, value, dtype, largest
+
+
 class NotTheTrainingCorpus(DataError):
     """The training corpus a checkpoint records is not where it says, or a file is not that corpus."""
 

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,14 @@ def write(path: Path, content: str | bytes) -> Path:
 
 
 def invoke(args: list[str], input: str | bytes | None = None, env: dict | None = None) -> Result:
-    """Run the click application in-process, as the console script would (prog name `charrnn`)."""
-    result = CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env, prog_name="charrnn")
+    """Run the click application in-process, as the console script would (prog name `charrnn`),
+    with every warning an error: no library's warning may reach the user raw."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # Python itself hides these from users (unless run with -X dev); a descriptor left to the
+        # collector is not said to the user, and when it is collected is not deterministic
+        warnings.simplefilter("ignore", ResourceWarning)
+        result = CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env, prog_name="charrnn")
     # anything but a normal exit is an exception that would have reached the user
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
     return result

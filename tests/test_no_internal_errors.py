@@ -3,6 +3,9 @@ hypothesis, give a result or one clean error (exit 1 or 2), never "internal erro
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -64,3 +67,24 @@ def test_a_long_checkpoint_name_says_what_is_wrong(corpus, tmp_path, name_length
         line = assert_clean_error(invoke([*command, "-c", long]), 1)
         assert "internal error" not in line and "too long" in line.lower()
     assert write(tmp_path / "t.txt", TEXT)
+
+
+LEAKING_COMMAND = """
+import sys, warnings
+import click
+from charrnn import cli
+
+@cli.cli.command()
+def leak():
+    warnings.warn("overflow encountered\\nin cast", RuntimeWarning)
+    click.echo("done")
+
+sys.argv = ["charrnn", "leak"]
+cli.main()
+"""
+
+
+def test_a_library_warning_that_was_not_handled_is_one_line_never_pythons_source_lines(tmp_path):
+    result = subprocess.run([sys.executable, "-c", LEAKING_COMMAND], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == "done\n"
+    assert result.stderr == ("Warning: overflow encountered in cast (RuntimeWarning in <string>); please report it\n")

@@ -17,7 +17,7 @@ from charrnn.config import SampleConfig
 from charrnn.generation.sampling import generate
 from charrnn.web import page as web
 
-from .cli_helpers import NON_ASCII, TEXT, assert_clean_error, invoke, train, write
+from .cli_helpers import NON_ASCII, TEXT, assert_clean_error, checkpoint_arrays, checkpoint_meta, invoke, train, write
 from .conftest import CELLS, PATTERN, train_tiny
 from .test_html import chromium_or_skip, run_chromium
 
@@ -192,3 +192,21 @@ def test_export_writes_the_page_and_refuses_a_prime_the_model_cannot_read(tmp_pa
     assert_clean_error(invoke(["export", "-c", ckpt, tmp_path / "x.html", "--prime", NON_ASCII]), 2, "--prime")
     assert not (tmp_path / "x.html").exists()
     assert_clean_error(invoke(["export", "-c", ckpt, ckpt]), 1, "reads")
+
+
+def test_export_float16_refuses_a_weight_beyond_its_range_in_one_line_naming_it(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    arrays, meta = checkpoint_arrays(ckpt), checkpoint_meta(ckpt)
+    arrays["rnn.weight_hh_l0"][0, 1] = -1e5  # the largest: float16 ends at 65,504
+    arrays["decoder.bias"][0] = 7e4
+    big = tmp_path / "big.npz"
+    np.savez(big, **arrays, meta=np.array(json.dumps(meta)))
+    out = tmp_path / "page.html"
+    refused = invoke(["export", "-c", big, out, "--float16"])  # a RuntimeWarning is an error here
+    assert_clean_error(refused, 1, "the weight -100000 in rnn.weight_hh_l0 is beyond float16's range", "--float16")
+    assert len(refused.stderr.splitlines()) == 1 and not out.exists()
+    assert invoke(["export", "-c", big, out]).exit_code == 0  # float32 holds it
+    arrays["rnn.weight_hh_l0"][0, 1], arrays["decoder.bias"][0] = 65519.0, -65519.0  # round to 65,504: finite
+    np.savez(big, **arrays, meta=np.array(json.dumps(meta)))
+    assert invoke(["export", "-c", big, out, "--float16"]).exit_code == 0

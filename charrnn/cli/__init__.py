@@ -77,8 +77,11 @@ for command in (train.train, sample.sample, inspect.inspect, export.export):
 
 def main() -> None:
     """Console-script entry point: no traceback ever reaches the user."""
+    from charrnn.cli import console
+
     streams.guard()
     stop_by_exception()
+    console.library_warnings_in_one_line()
     try:
         cli.main(prog_name="charrnn")
     except KeyboardInterrupt as e:  # before or after a command runs (Group.invoke sees those during one)

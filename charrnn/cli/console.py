@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from functools import cache
+from pathlib import Path
 
 
 @cache
@@ -31,6 +32,18 @@ def message(text: str, style: str | None = None) -> None:
 
 def warning(text: str) -> None:
     message(f"Warning: {text}", style="yellow")
+
+
+def library_warnings_in_one_line() -> None:
+    """From start-up: a library's warning that charrnn did not handle (it should have: a bug) is
+    one line of ours, not Python's two lines of a source file's path and code."""
+    import warnings
+
+    def show(text, category, filename, lineno, file=None, line=None) -> None:
+        said = " ".join(str(text).split())
+        warning(f"{said} ({category.__name__} in {Path(filename).name}); please report it")
+
+    warnings.showwarning = show
 
 
 TERMINAL_VARIABLE = "CHARRNN_STDERR_IS_TERMINAL"  # set by `train --workers`: its workers' stderr is ours

@@ -104,6 +104,7 @@ SAYS: dict[type, Callable] = {  # the most specific class of an exception that h
     ),
     errors.CheckpointMissing: lambda e: f"{e}; train one with `charrnn train CORPUS` or pass -c PATH",
     errors.NotResumable: lambda e: f"{e}; use --force to start anew",
+    errors.Unrepresentable: lambda e: f"{e}; export it without --float16 (in float32)",
     errors.ResourceError: _resource,
 }
 

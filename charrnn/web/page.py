@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from charrnn.errors import ConfigError
+from charrnn.errors import ConfigError, Unrepresentable
 from charrnn.nn.model import Params, num_params
 
 if TYPE_CHECKING:
@@ -49,11 +49,24 @@ def encode_weights(params: Params, dtype: str = "float32") -> dict[str, str]:
     """Each weight as base64 of its little-endian bytes, in PyTorch's shape, row-major."""
     if dtype not in WEIGHT_DTYPES:
         raise ConfigError(f"weights are stored as {' or '.join(WEIGHT_DTYPES)}, not {dtype}")
+    kept = {name: p for name, p in params.items() if name.startswith(("rnn.", "decoder."))}
+    _check_range(kept, dtype)
     return {
         name: base64.b64encode(np.ascontiguousarray(p, np.dtype(dtype).newbyteorder("<")).tobytes()).decode("ascii")
-        for name, p in params.items()
-        if name.startswith(("rnn.", "decoder."))
+        for name, p in kept.items()
     }
+
+
+def _check_range(params: Params, dtype: str) -> None:
+    """Unrepresentable naming the largest weight if one would become infinite in `dtype` (a page
+    computes with what it holds: an infinite weight makes every probability NaN)."""
+    largest = float(np.finfo(dtype).max)
+    name, p = max(params.items(), key=lambda item: float(np.abs(item[1]).max(initial=0.0)))
+    value = float(p.flat[np.abs(p).argmax()]) if p.size else 0.0
+    with np.errstate(over="ignore"):  # the overflow is the question asked, and said below
+        beyond = np.isinf(np.float64(value).astype(dtype))  # rounding decides, not the largest value itself
+    if beyond:
+        raise Unrepresentable(name, value, dtype, largest)
 
 
 def rounded(params: Params, dtype: str) -> Params:
