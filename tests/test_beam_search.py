@@ -151,3 +151,21 @@ def test_sample_beam_json_gives_each_hypothesis_and_its_total(tmp_path):
         assert np.isclose(s["total_log_prob_nats"], total_logp(model, "the ", s["text"]), atol=1e-3)
     refused = invoke(["sample", "-c", ckpt, "--beam", "2", "--top-k", "3"])
     assert_clean_error(refused, 2, "beam search", "top-k")
+
+
+def test_a_beam_asked_for_more_texts_than_can_differ_says_how_many_it_printed(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    vocab = len(LanguageModel.load(ckpt).vocab)
+    asked = vocab + 3
+    result = invoke(["sample", "-c", ckpt, "-n", "1", "--beam", asked, "--num-samples", asked, "--json"])
+    assert result.exit_code == 0, result.stderr
+    texts = [s["text"] for s in json.loads(result.stdout)["samples"]]
+    assert len(texts) == len(set(texts)) == vocab  # every one-character text, once
+    said = [line for line in result.stderr.splitlines() if "--num-samples" in line]
+    assert said == [
+        f"Warning: --num-samples {asked} asked for more than there are: only {vocab} different texts of 1 character "
+        f"can be written with the model's {vocab} characters; printing {vocab}"
+    ]
+    longer = invoke(["sample", "-c", ckpt, "-n", "3", "--beam", asked, "--num-samples", asked])
+    assert longer.exit_code == 0 and "Warning" not in longer.stderr and f"sample {asked}: " in longer.stderr

@@ -103,3 +103,24 @@ def test_options_that_cannot_go_with_beam_search_are_named_as_flags(tmp_path):
         (["--best-of", "2", "--argmax"], "leave out --argmax"),
     ):
         assert_clean_error(invoke(["sample", "-c", ckpt, "-n", "5", *extra]), 2, named)
+
+
+def test_a_judge_that_can_score_no_sample_is_refused_or_said_not_to_rank(tmp_path):
+    corpus, ckpt = write(tmp_path / "c.txt", TEXT), tmp_path / "m.npz"
+    train(corpus, ckpt)
+    digits, spaced = tmp_path / "digits.npz", tmp_path / "spaced.npz"
+    train(write(tmp_path / "d.txt", "0123456789" * 40), digits)  # not one character of the writer's
+    refused = invoke(["sample", "-c", ckpt, "-n", "5", "--best-of", "3", "--judge", digits])
+    assert_clean_error(refused, 2, "--judge", "digits.npz knows none of the characters the model writes")
+    train(write(tmp_path / "s.txt", "0123456789 " * 40), spaced)  # one character after an unknown prime: none scored
+    args = ["sample", "-c", ckpt, "-n", "1", "--best-of", "3", "--num-samples", "3", "--judge", spaced, "--seed", "3"]
+    unranked = invoke([*args, "--prime", "x"])
+    assert unranked.exit_code == 0, unranked.stderr
+    lines = unranked.stderr.splitlines()
+    assert lines[0] == (
+        "Warning: --judge knows too few characters of each of the 3 draws to score any, so they are not ranked: "
+        "the first drawn are printed"
+    )
+    assert lines[1:] == [
+        f"sample {i}: no score: {spaced} knows too few of its characters to score one; draw {i} of 3" for i in (1, 2, 3)
+    ]

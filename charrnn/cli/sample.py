@@ -74,7 +74,7 @@ def sample(
       charrnn sample -n 1000 --novelty --json
       charrnn sample -c code.npz --documents 3 -n 3000
     """
-    from charrnn import budget
+    from charrnn import budget, files
     from charrnn import checkpoint as ckpt_io
     from charrnn.cli import console
     from charrnn.cli.common import training_index
@@ -92,6 +92,12 @@ def sample(
     if judge and not judge.exists():
         raise click.UsageError(f"--judge {judge}: there is no checkpoint there to rank the samples with")
     judge_model = LanguageModel.load(judge) if judge else None
+    if judge_model and not set(judge_model.vocab.chars) & set(model.vocab.chars):
+        raise click.BadParameter(
+            f"{files.display(judge)} knows none of the characters the model writes, so it could score and rank "
+            "none of its samples; give a judge trained on text written in the same characters",
+            param_hint="--judge",
+        )
     try:
         model.vocab.check(prime, "the prime text", "prime")
     except UnknownCharacters as e:
@@ -238,11 +244,33 @@ def chosen(
     if cfg.beam:
         text = start_text(model.vocab, prime, np.random.default_rng(cfg.seed))
         hyps = beam.search(model, text, cfg.beam, cfg.length, stop_at)[:n]
+        if len(hyps) < n:
+            _fewer_hypotheses(len(hyps), n, len(model.vocab), cfg.length)
         return [Sample(model.vocab.decode(h.ids), _score(h.bits_per_char), h.logp) for h in hyps]
     kept = best_of.best_of(model, cfg, cfg.best_of or n, n, prime, stop_at, judge)
+    if judge and cfg.best_of and math.isnan(kept[0].bits_per_char):  # unscored rank last: then none was scored
+        from charrnn.cli import console
+
+        console.warning(
+            f"--judge knows too few characters of each of the {cfg.best_of:,} draws to score any, so they are not "
+            "ranked: the first drawn are printed"
+        )
     if not cfg.best_of:  # --json alone: the batch as drawn, each with its score
         kept = sorted(kept, key=lambda s: s.index)
     return [Sample(s.text, _score(s.bits_per_char), drawn=s.index + 1 if cfg.best_of else None) for s in kept]
+
+
+def _fewer_hypotheses(found: int, asked: int, vocab: int, length: int) -> None:
+    """Say why a beam gave fewer texts than --num-samples asked: no more differ."""
+    from charrnn.cli import console
+
+    why = (
+        f"only {found:,} different texts of {length:,} character{'s' * (length != 1)} can be written with the "
+        f"model's {vocab:,} characters"
+        if (vocab == 1 or length < asked.bit_length()) and vocab**length < asked  # (else at least 2**length)
+        else f"the beam search ended with {found:,} hypotheses"
+    )
+    console.warning(f"--num-samples {asked:,} asked for more than there are: {why}; printing {found:,}")
 
 
 def _score(bits_per_char: float) -> float | None:
@@ -278,6 +306,8 @@ def report(samples: list[Sample], cfg, prime: str, as_json: bool, judge) -> None
         if s.bits_per_char is not None:
             by = f" by {judge}" if judge else ""
             parts.append(f"{s.bits_per_char:.4f} bits/char{by}")
+        elif judge and s.text:
+            parts.append(f"no score: {judge} knows too few of its characters to score one")
         if s.logp is not None:
             parts.append(f"total log-probability {s.logp:.2f} nats")
         if s.drawn is not None:
