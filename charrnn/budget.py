@@ -22,6 +22,8 @@ FLOAT = 4  # bytes of a float32
 TEXT_BYTES_PER_CHAR = 16
 # a sample kept until its batch ends: a list of one reference per character (8), then the joined text (4)
 SAMPLE_BYTES_PER_CHAR = 12
+# the sample a training run shows at its end: built whole as a sample kept, then copied by the console
+CLOSING_SAMPLE_BYTES_PER_CHAR = SAMPLE_BYTES_PER_CHAR + 4
 # a text scored whole (best-of's judge, compare): a known-character flag (1), the text read (4), float64 bits (2 x 8)
 SCORED_BYTES_PER_CHAR = 21
 
@@ -43,6 +45,11 @@ def require(what: str, n_bytes: int, settings: dict[str, Any], defaults: dict[st
     total = memory_total()
     if n_bytes > total:
         raise ResourceError(what, n_bytes, total, settings, defaults or {})
+
+
+def check_closing_sample(length: int) -> None:
+    """Refuse, before training, a closing sample of `length` characters that could not be held whole."""
+    require(f"a sample of {length:,} characters", CLOSING_SAMPLE_BYTES_PER_CHAR * length, {"sample_length": length})
 
 
 def check_training(model_cfg: ModelConfig, train_cfg: TrainConfig, vocab: int) -> None:

@@ -2,9 +2,16 @@
 
 A thin layer over the library that owns what the user sees: stdout carries only the product
 (samples, tables, JSON), stderr everything else; library errors become one `Error: ...` line
-and exit code 1, usage errors exit 2, and no traceback reaches the user. The library is
-imported inside the commands so that `charrnn --help` starts fast. One module per command;
+and exit code 1, usage errors exit 2, and no traceback reaches the user. One module per command;
 common.py holds what they share.
+
+What click needs to parse a command line (the modules that `import charrnn.cli` loads: the
+commands' declarations and what they share) imports NumPy and the library only inside the
+bodies of the commands that use them, so that `--help` and a usage error start fast and a worker
+under mpiexec can share out the cores before NumPy starts its BLAS. Every other module here
+(render/, facts.py, progress.py, errors.py and train's job, configs, reading, run, messages, ranks
+and fine_tuning) is loaded only by a command's body and imports at the top, with real types.
+tests/test_startup.py checks both.
 """
 
 from __future__ import annotations
@@ -16,13 +23,10 @@ import sys
 import click
 
 from charrnn import __version__
-from charrnn.cli import streams
+from charrnn.cli import export, inspect, sample, streams, train
 from charrnn.cli.common import ARGV, VIEW, HelpOnStdout
 from charrnn.cli.interrupts import interrupted, stop_by_exception
 from charrnn.cli.train import workers
-
-workers.share_cores()  # a worker started by mpiexec takes its share of the cores, before NumPy starts its BLAS
-from charrnn.cli import export, inspect, sample, train  # noqa: E402
 
 
 class Group(HelpOnStdout, click.Group):
@@ -77,6 +81,7 @@ for command in (train.train, sample.sample, inspect.inspect, export.export):
 
 def main() -> None:
     """Console-script entry point: no traceback ever reaches the user."""
+    workers.share_cores()  # a worker started by mpiexec takes its share of the cores, before NumPy starts its BLAS
     from charrnn.cli import console
 
     streams.guard()

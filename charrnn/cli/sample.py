@@ -16,6 +16,7 @@ from charrnn.cli.options import checkpoint_option, config_from, config_option, c
 from charrnn.config import SampleConfig
 
 if TYPE_CHECKING:
+    from charrnn.analysis.novelty import Novelty
     from charrnn.language_model import LanguageModel
 
 
@@ -218,7 +219,7 @@ class Sample:
     bits_per_char: float | None = None  # its score: by the writer (beam, best-of) or a judge
     logp: float | None = None  # beam search: the total log-probability, in nats
     drawn: int | None = None  # best-of: its place in the batch
-    novelty: object = None  # analysis.novelty.Novelty, with --novelty
+    novelty: Novelty | None = None  # with --novelty
 
     def to_dict(self) -> dict:
         out = {"text": self.text, "bits_per_char": self.bits_per_char}

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import click
 
-from charrnn.analysis.ranking import Ranking
 from charrnn.cli.inspect import view
-
-
-@dataclass
-class CompareView:
-    text: str  # its path, or - for standard input
-    ranking: Ranking
-
-    def to_dict(self) -> dict:
-        return {"view": "compare", "text": self.text, **self.ranking.to_dict()}
+from charrnn.cli.views import CompareView
 
 
 @click.command("compare", cls=view.View, short_help="Rank several checkpoints by bits per character on one text.")

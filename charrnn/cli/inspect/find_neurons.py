@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import click
 
-from charrnn.analysis.neurons import NeuronSearch
 from charrnn.cli.inspect import view
-
-
-@dataclass
-class FindNeuronsView(view.OneCheckpoint):
-    search: NeuronSearch
-
-    def to_dict(self) -> dict:
-        return self.json("find-neurons", **self.search.to_dict())
+from charrnn.cli.views import FindNeuronsView
 
 
 @click.command(

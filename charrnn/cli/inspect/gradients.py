@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
-from charrnn.analysis.gradient_reach import GradientCurve
 from charrnn.cli.inspect import view
 from charrnn.cli.options import config_options
+from charrnn.cli.views import GradientsView, ModelCurve
 from charrnn.config import ReachConfig
 
-
-@dataclass
-class ModelCurve:
-    checkpoint: str
-    model: str  # e.g. LSTM, 2 x 256
-    curve: GradientCurve
-
-
-@dataclass
-class GradientsView:
-    text: str  # its path, or - for standard input
-    models: list[ModelCurve]
-
-    def to_dict(self) -> dict:
-        return {
-            "view": "gradients",
-            "text": self.text,
-            "models": [{"checkpoint": m.checkpoint, "model": m.model, **m.curve.to_dict()} for m in self.models],
-        }
+if TYPE_CHECKING:
+    from charrnn.analysis.gradient_reach import GradientCurve
 
 
 @click.command(

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
 
 import click
-import numpy as np
 
-from charrnn.analysis.neurons import Unit
 from charrnn.cli.inspect import view
+from charrnn.cli.views import NeuronView
 
 
 class UnitRef(click.ParamType):
@@ -24,16 +22,6 @@ class UnitRef(click.ParamType):
         if not match:
             self.fail(f"{value!r} is not LAYER:UNIT; write it like 0:42 (layers and units count from 0)", param, ctx)
         return int(match[1]), int(match[2])
-
-
-@dataclass
-class NeuronView(view.ShownText):
-    unit: Unit
-    values: np.ndarray  # the unit's activation after each character of `shown`
-
-    def to_dict(self) -> dict:
-        neuron = {**asdict(self.unit), "label": self.unit.label, "values": self.values}
-        return self.json("neurons", neuron=neuron, score=self.score.to_dict())
 
 
 @click.command("neurons", cls=view.View, short_help="Colour a text by one unit's activation after each character.")
@@ -56,6 +44,7 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
     from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import neurons as analysis
     from charrnn.analysis import page, scoring
+    from charrnn.analysis.neurons import Unit
     from charrnn.cli.render.neurons import render
     from charrnn.language_model import LanguageModel
 

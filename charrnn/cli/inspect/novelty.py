@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import click
 
 from charrnn.cli.common import corpus_option
 from charrnn.cli.inspect import view
 from charrnn.cli.options import config_option
+from charrnn.cli.views import NoveltyView
 from charrnn.config import SampleConfig
-
-if TYPE_CHECKING:
-    from charrnn.analysis.novelty import Novelty
-
-
-@dataclass
-class NoveltyView(view.OneCheckpoint):
-    corpus: dict  # the training corpus's record: name, bytes, chars, sha256, path
-    shown: str  # the text read
-    novelty: Novelty  # its copied spans
-
-    def to_dict(self) -> dict:
-        return self.json("novelty", corpus=self.corpus, novelty=self.novelty.to_dict())
 
 
 @click.command("novelty", cls=view.View, short_help="How much of a text is copied verbatim from the training corpus.")

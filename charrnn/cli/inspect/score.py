@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import click
 
-from charrnn.analysis.passages import Passages
 from charrnn.cli.inspect import view
-
-
-@dataclass
-class ScoreView(view.ShownText):
-    passages: Passages  # the whole text's most and least surprising lines
-
-    def to_dict(self) -> dict:
-        return self.json(
-            "score", score=self.score.to_dict(), shown_chars=len(self.shown), passages=self.passages.to_dict()
-        )
+from charrnn.cli.views import ScoreView
 
 
 @click.command("score", cls=view.View, short_help="Bits per character of a text, each character coloured by surprise.")
@@ -41,6 +29,7 @@ def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_p
     """
     from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import page, scoring
+    from charrnn.analysis.passages import Passages
     from charrnn.cli.render.score import render
     from charrnn.language_model import LanguageModel
 

@@ -2,9 +2,8 @@
 
 A view's command reads its checkpoint(s) and its text, computes its result as a dataclass with
 one `to_dict()` (its JSON, documented in docs/json.md) and hands it to `show` with the
-renderer that draws it in the terminal (cli/render/). The results of one checkpoint reading one
-text begin with the fields of `OneCheckpoint`; those that show the text character by character
-(score, neurons) with those of `ShownText`.
+renderer that draws it in the terminal (cli/render/). The results are cli/views.py's, which
+the renderers import too.
 """
 
 from __future__ import annotations
@@ -12,12 +11,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import click
-import numpy as np
 from click.core import ParameterSource
 
 from charrnn.cli import streams
@@ -25,46 +22,7 @@ from charrnn.cli.common import VIEW, HelpOnStdout, file_option, output_to, quiet
 from charrnn.cli.options import checkpoint_option, config_options, read_options
 
 if TYPE_CHECKING:
-    from charrnn.analysis.scoring import Score
-
-
-class Result(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
-
-
-@dataclass
-class OneCheckpoint:
-    """A view of one checkpoint reading one text: its JSON opens with these."""
-
-    checkpoint: str
-    text: str  # its path, or - for standard input
-
-    def json(self, view: str, **fields: Any) -> dict[str, Any]:
-        """The view's JSON: its name, the checkpoint and the text, then its own `fields` in order."""
-        return {"view": view, "checkpoint": self.checkpoint, "text": self.text, **fields}
-
-
-@dataclass
-class ShownText(OneCheckpoint):
-    """A view that shows the text, or its first characters, one by one, with the score of all of it;
-    its JSON ends with the page written."""
-
-    shown: str  # the text, or its first characters: those whose numbers were kept
-    score: Score  # over the whole text, with the surprisal of the characters of `shown`
-    html: str | None = field(default=None, kw_only=True)  # the page written, if any
-
-    @property
-    def length(self) -> int:
-        """The whole text's characters: every scored one and the first."""
-        return self.score.chars + 1
-
-    @property
-    def cut(self) -> bool:
-        """Whether `shown` is only the text's first characters."""
-        return len(self.shown) < self.length
-
-    def json(self, view: str, **fields: Any) -> dict[str, Any]:
-        return super().json(view, **fields, html=self.html)
+    from charrnn.cli.views import Result
 
 
 class View(HelpOnStdout, click.Command):
@@ -214,6 +172,8 @@ def show(result: Result, as_json: bool, render: Callable[[Any, Any], None], page
 def write_json(value: Any, write: Callable[[str], Any], chunk: int = 4096) -> None:
     """value as JSON (streams.json_line's strict JSON), a NumPy array a chunk at a time: a text's
     per-character numbers are written without first becoming a Python list as long as the text."""
+    import numpy as np
+
     from charrnn.cli.streams import json_line
 
     if isinstance(value, np.ndarray):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.table import Table
+
+from charrnn.vocab import list_chars, show_char
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from charrnn.cli.inspect.compare import CompareView
+    from charrnn.cli.views import CompareView
 
 COLUMNS = (
     ("rank", "right"),
@@ -21,10 +25,6 @@ COLUMNS = (
 
 def render(view: CompareView, out: Console) -> None:
     """Checkpoints ranked (a CompareView) by bits per character on the characters all of them could score."""
-    from rich.table import Table
-
-    from charrnn.vocab import list_chars, show_char
-
     ranking = view.ranking
     table = Table(
         title=f"which model finds the text least surprising ({ranking.comparable_chars:,} of "

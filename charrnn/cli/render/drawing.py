@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
+from rich.text import Text
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from charrnn.cli.inspect.view import ShownText
+    from charrnn.cli.views import ShownText
 
 GUTTER = 9  # columns of the plain view's per-line number
 MARKERS = "*o+x"  # line_plot's marker of each series, in order (a view's table names its series by them)
@@ -44,9 +47,6 @@ def draw(
 ) -> None:
     """text, with styles[i] for text[i] in colour; plain, each line labelled with
     line_label(start, stop) of its characters text[start:stop] and marks[i] under text[i]."""
-    from rich.cells import cell_len
-    from rich.text import Text
-
     colour = has_colour(out)
     for start, line in lines(text):
         stop = start + len(line)
@@ -64,8 +64,6 @@ def draw(
 
 def legend(out: Console, entries: Sequence[tuple[str, str]], plain: str) -> None:
     """In colour, each (label, style) drawn in its style; plain, the `plain` explanation."""
-    from rich.text import Text
-
     if not has_colour(out):
         out.print(plain, soft_wrap=True)
         return

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.table import Table
+
 from charrnn.cli import console
 from charrnn.cli.render import drawing
 from charrnn.cli.render.baselines import baselines_line, below_baseline
+from charrnn.vocab import show_char
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -19,8 +22,6 @@ FILES_SHOWN = 5  # of a corpus of several files, the first few are named
 
 def render(view: Facts, out: Console) -> None:
     """The facts (a cli.facts.Facts) as a table, then the learning curve."""
-    from rich.table import Table
-
     facts = view.data
     # no borders: at 80 columns the longest name and a whole SHA-256 fit side by side
     table = Table(
@@ -49,8 +50,6 @@ def render(view: Facts, out: Console) -> None:
 
 def rows(facts: dict, model: ModelConfig) -> list[tuple[str, str]]:
     """The table's (name, value) rows; `model` is the checkpoint's ModelConfig, named in one line."""
-    from charrnn.vocab import show_char
-
     m, t, c, b = facts["model"], facts["training"], facts["corpus"], facts.get("baselines")
     vocab = facts["vocab"]
     trained = f"{t['steps']:,} steps, {t['epochs']:.2f} epochs, {console.format_duration(t['elapsed_seconds'])}"

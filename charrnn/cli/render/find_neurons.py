@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.table import Table
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from charrnn.cli.inspect.find_neurons import FindNeuronsView
+    from charrnn.cli.views import FindNeuronsView
 
 
 def render(view: FindNeuronsView, out: Console, shown: int = 20) -> None:
     """Properties of the text (a FindNeuronsView) and the units that track them best, strongest
     first: the first `shown` properties."""
-    from rich.table import Table
-
     search = view.search
     table = Table(title=f"units that track properties of the text ({search.chars:,} characters)", title_justify="left")
     table.add_column("property")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from rich import box
+from rich.table import Table
+
 from charrnn.analysis.gradient_reach import THRESHOLD
 from charrnn.cli.render import drawing
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from charrnn.cli.inspect.gradients import GradientsView
+    from charrnn.cli.views import GradientsView
 
 STEPS_SHOWN = (1, 10, 50)  # the table's columns of k, those within the span
 
@@ -39,9 +42,6 @@ def render(view: GradientsView, out: Console, floor: float = 1e-8) -> None:
 def table(view: GradientsView, out: Console, steps: list[int]) -> None:
     """One row per checkpoint: its relative norm at each of `steps`, where it fell below the
     threshold, and how fast it shrinks far back."""
-    from rich import box
-    from rich.table import Table
-
     t = Table(
         title=f"gradient of the loss w.r.t. the input k steps back, mean of {view.models[0].curve.positions} positions",
         title_justify="left",

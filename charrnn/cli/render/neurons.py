@@ -10,7 +10,7 @@ from charrnn.cli.render import drawing
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from charrnn.cli.inspect.neurons import NeuronView
+    from charrnn.cli.views import NeuronView
 
 
 def activation_style(value: float, scale: float) -> str:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from charrnn.cli.inspect.novelty import NoveltyView
+    from charrnn.cli.views import NoveltyView
 
 
 def render(view: NoveltyView, out: Console) -> None:
     """The text (a NoveltyView) with its copied spans highlighted, then the longest span and the share."""
-    from rich.text import Text
-
     n = view.novelty
     rendered = Text()
     for ch, copied in zip(view.shown, n.copied.tolist()):

@@ -10,7 +10,7 @@ from charrnn.cli.render import drawing
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from charrnn.cli.inspect.score import ScoreView
+    from charrnn.cli.views import ScoreView
 
 SURPRISE_COLOURS = ["green", "green_yellow", "yellow", "orange1", "red", "bright_red"]  # 2 bits each
 SURPRISE_MARKS = [" ", " ", "-", "-", "^", "^"]  # the same bands, without colour

@@ -3,17 +3,11 @@ launcher of an MPI job (--workers) or as one of its ranks (under mpiexec)."""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import click
 
-from charrnn.cli import streams
 from charrnn.cli.common import Command, Whole, file_option
-from charrnn.cli.interrupts import deferred_signals
-from charrnn.cli.options import checkpoint_option, config_option, config_options, given, read_options
-from charrnn.cli.train import configs, ranks, reading, run
-from charrnn.cli.train import workers as mpi_job
-from charrnn.config import ModelConfig, ParallelConfig, SourceConfig, TrainConfig
+from charrnn.cli.options import checkpoint_option, config_option, config_options, read_options
+from charrnn.config import ModelConfig, ParallelConfig, ReadConfig, SourceConfig, TrainConfig
 
 
 @click.command(cls=Command, short_help="Learn a text into a checkpoint.")
@@ -84,47 +78,21 @@ def train(
       charrnn train corpora/shakespeare.txt --workers 2
       mpiexec -n 4 -f hosts charrnn train corpora/shakespeare.txt
     """
-    from charrnn import budget
-    from charrnn.training import parallel
+    from charrnn.cli.train import job
 
-    # the closing sample is held whole before it is shown: refused now, not after the training
-    budget.require(f"a sample of {sample_length:,} characters", 16 * sample_length, {"sample_length": sample_length})
-    if parallel.under_mpi() and given(ctx, ["workers"]):
-        raise click.UsageError(
-            "--workers starts an MPI job of its own; under mpiexec leave it out (mpiexec -n sets the workers)"
-        )
-    SourceConfig(include, exclude, document_separator)  # its checks, before anything is read
-    how = dict(encoding=encoding, decode_errors=decode_errors, include=include, exclude=exclude)
-    how["separator"] = document_separator
-    plan = (corpus, checkpoint, resume, force, {**options, "init_from": init_from})
-    comm = parallel.world()
-    if comm.distributed:
-        _as_a_rank(comm, plan, how, sample_length, quiet, log)
-        return
-    if "-" in corpus:
-        streams.stdin_bytes()  # a closed stdin is said here, not as an empty corpus by the workers
-    setup = configs.configured(*plan)
-    n = 1 if parallel.under_mpi() else mpi_job.count(workers, setup.train.batch_size)
-    if n > 1:
-        mpi_job.launch(ctx, n, checkpoint, reading.stdin_copy(quiet) if "-" in corpus else None)
-    data = reading.in_model_ids(corpus, how, quiet, setup)
-    run.train_and_report(data, setup, sample_length, quiet, comm, None, log)
-
-
-def _as_a_rank(comm, plan: tuple, how: dict, sample_length: int, quiet: bool, log) -> None:
-    """Under mpiexec: rank 0 alone checks, reads the corpus (ranks.lead), speaks and saves; every
-    rank trains its share."""
-    lead = comm.rank == 0
-    # the others defer signals from the start: rank 0, which says when training starts, may be
-    # stopped by a Ctrl-C that reaches them before they get there
-    with nullcontext(None) if lead else deferred_signals() as caught:
-        setup, data = ranks.lead(comm, lambda: _prepare(plan, how, quiet))
-        with ranks.together(comm, plan[1]):
-            shown = sample_length if lead else 0
-            run.train_and_report(data, setup, shown, not lead or quiet, comm, caught, log if lead else None)
-
-
-def _prepare(plan: tuple, how: dict, quiet: bool):
-    """Rank 0's part before training: the checks and the Setup (which every worker gets), and the corpus."""
-    setup = configs.configured(*plan)
-    return setup, reading.in_model_ids(plan[0], how, quiet, setup)
+    source = SourceConfig(include, exclude, document_separator)  # its checks, before anything is read
+    asked = job.Request(
+        corpus=corpus,
+        checkpoint=checkpoint,
+        resume=resume,
+        force=force,
+        options=options,
+        init_from=init_from,
+        read=ReadConfig(encoding, decode_errors),
+        source=source,
+        workers=workers,
+        sample_length=sample_length,
+        quiet=quiet,
+        log=log,
+    )
+    job.train(ctx, asked)

@@ -7,14 +7,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from charrnn import checkpoint as ckpt_io
+from charrnn import files
+from charrnn.checkpoint import Checkpoint
 from charrnn.cli import options as opts
 from charrnn.cli.common import command_line, output_to
 from charrnn.cli.train import fine_tuning
 from charrnn.cli.train.run import Saver
 from charrnn.config import ModelConfig, TrainConfig
+from charrnn.training.resume import check_resumable
+
+if TYPE_CHECKING:
+    from charrnn.cli.train.job import Request
 
 
 @dataclass
@@ -24,16 +32,14 @@ class Setup:
 
     model: ModelConfig
     train: TrainConfig
-    previous: object  # checkpoint.Checkpoint | None
+    previous: Checkpoint | None
     save: Saver
     init: fine_tuning.Start | None
 
 
-def configured(corpus: tuple[str, ...], checkpoint: Path, resume: bool, force: bool, options: dict) -> Setup:
-    """The checks on the checkpoint's path, and the run's Setup. `options` holds every config
-    field's value and `init_from`, the --init-from path (or None)."""
-    from charrnn import checkpoint as ckpt_io
-    from charrnn import files
+def configured(request: Request) -> Setup:
+    """The checks on the checkpoint's path, and the run's Setup."""
+    corpus, checkpoint, resume, force = request.corpus, request.checkpoint, request.resume, request.force
 
     if resume and force:
         raise click.UsageError("--resume and --force contradict each other; choose one")
@@ -46,8 +52,7 @@ def configured(corpus: tuple[str, ...], checkpoint: Path, resume: bool, force: b
     # the file this run may replace: any (--force), the one there now (--resume), else none at all
     save = Saver(checkpoint, files.ANY if force else files.identity(checkpoint) or files.NEW)
     previous = ckpt_io.load(checkpoint, for_update=True) if resume else None
-    options = dict(options)
-    init_from = options.pop("init_from")
+    options, init_from = request.options, request.init_from
     check_schedule(options, previous)
     stated = opts.given(click.get_current_context(), options)
     if init_from is None:
@@ -61,8 +66,6 @@ def configured(corpus: tuple[str, ...], checkpoint: Path, resume: bool, force: b
 
 def check_replaceable(corpus: tuple[str, ...], path: Path, resume: bool, force: bool) -> None:
     """A file exists where the checkpoint goes: continue it, replace it, or refuse to touch it."""
-    from charrnn import checkpoint as ckpt_io
-
     if not path.is_file():  # -c /dev/null must not replace /dev/null
         raise click.ClickException(f"{path} is not a regular file; choose a checkpoint file with -c")
     if any(c != "-" and os.path.isfile(c) and os.path.samefile(c, path) for c in corpus):
@@ -79,7 +82,7 @@ def check_replaceable(corpus: tuple[str, ...], path: Path, resume: bool, force: 
         )
 
 
-def check_schedule(options: dict, previous) -> None:
+def check_schedule(options: dict, previous: Checkpoint | None) -> None:
     """A cosine schedule decays over a number of steps: the run must have one."""
     c = {k: options[k] for k in ("lr_schedule", "max_steps", "epochs", "cosine_steps")}
     if previous is not None:
@@ -97,11 +100,9 @@ def field_names(cls) -> set[str]:
     return {f.name for f in fields(cls)}
 
 
-def configs(options: dict, given: dict, previous) -> tuple[ModelConfig, TrainConfig]:
+def configs(options: dict, given: dict, previous: Checkpoint | None) -> tuple[ModelConfig, TrainConfig]:
     """Model and training configs: from all the options for a new model; for a resumed one, the
     checkpoint's, with the options `given` on top (ResumeMismatch for those it may not change)."""
-    from charrnn.training.resume import check_resumable
-
     model_fields, train_fields = field_names(ModelConfig), field_names(TrainConfig)
     if previous is None:
         return opts.config_from(ModelConfig, options), opts.config_from(TrainConfig, options)

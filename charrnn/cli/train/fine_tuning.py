@@ -8,6 +8,12 @@ from pathlib import Path
 
 import click
 
+from charrnn import checkpoint as ckpt_io
+from charrnn.checkpoint import Checkpoint
+from charrnn.cli.options import flag
+from charrnn.training import finetune
+from charrnn.vocab import list_chars
+
 SHAPE = ("cell", "hidden_size", "num_layers", "nonlinearity")  # what fine-tuning keeps from its model
 
 
@@ -16,15 +22,12 @@ class Start:
     """The model that --init-from starts from, and where it was read."""
 
     path: Path
-    ckpt: object  # checkpoint.Checkpoint
+    ckpt: Checkpoint
 
 
 def start(path: Path, given_model: dict, given_train: dict, resume: bool):
     """The model --init-from starts from (a Start), and the run's configs: its shape, its training
     settings with the options given on top. Shape options that differ are refused."""
-    from charrnn import checkpoint as ckpt_io
-    from charrnn.cli.options import flag
-
     if resume:
         raise click.UsageError("--init-from starts a new run from a model; --resume continues one: choose one")
     old = ckpt_io.load(path)
@@ -40,15 +43,11 @@ def start(path: Path, given_model: dict, given_train: dict, resume: bool):
 
 def adapt(data, start: Start):
     """The corpus in the joint vocabulary of the model and the text (see training/finetune.py)."""
-    from charrnn.training import finetune
-
     return data.with_vocab(finetune.joint_vocab(start.ckpt.vocab, data.vocab.chars)[0])
 
 
 def announce(start: Start, vocab) -> str:
     """The opening line of a fine-tuning run: from which model, and which characters are new to it."""
-    from charrnn.vocab import list_chars
-
     old, path = start.ckpt, start.path
     new_chars = old.vocab.missing("".join(vocab.chars))
     corpus = old.progress.get("corpus", {})

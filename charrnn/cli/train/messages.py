@@ -9,12 +9,14 @@ from pathlib import Path
 from charrnn.cli import console
 from charrnn.cli.common import command_line
 from charrnn.cli.errors import message
+from charrnn.cli.render.baselines import baselines_line, below_baseline
+from charrnn.language_model import LanguageModel
+from charrnn.nn.functional import bits
+from charrnn.nn.model import num_params
 
 
 def opening(trainer, data, resumed: bool, fine_tuned: bool) -> str:
     """What is trained on what, on how many workers, until when."""
-    from charrnn.nn.model import num_params
-
     doing = "Resuming" if resumed else "Fine-tuning" if fine_tuned else "Training"
     return (
         f"{doing} a model ({trainer.model_cfg.describe(num_params(trainer.params))}) "
@@ -44,8 +46,6 @@ def limits(cfg) -> str:
 
 def baselines(trainer) -> str:
     """The baselines, measured now (or kept from the run resumed): what the model's figure means."""
-    from charrnn.cli.render.baselines import baselines_line
-
     return "Baselines on the validation text: " + baselines_line(trainer.measure_baselines().to_dict())
 
 
@@ -71,9 +71,6 @@ def stopped_early(trainer) -> str:
 
 
 def done(trainer, path: Path) -> str:
-    from charrnn.cli.render.baselines import below_baseline
-    from charrnn.nn.functional import bits
-
     best = bits(trainer.best_val)
     return (
         f"Done: {trainer.step:,} steps, {console.format_duration(trainer.elapsed)}; best validation "
@@ -92,8 +89,6 @@ def diverged(e: Exception, path: Path, saved_step: int | None) -> str:
 
 
 def show_sample(trainer, length: int) -> None:
-    from charrnn.language_model import LanguageModel
-
     model = LanguageModel(trainer.best_params or trainer.params, trainer.model_cfg, trainer.corpus.vocab)
     text = model.generate_text(length=length, temperature=0.8, seed=0)
     console.message("A sample at temperature 0.8 (charrnn sample for more):", style="bold")

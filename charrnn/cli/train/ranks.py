@@ -16,8 +16,11 @@ from pathlib import Path
 
 import click
 
+from charrnn.cli.errors import as_click, message, out_of_memory
 from charrnn.cli.interrupts import SIGNAL_EXIT
-from charrnn.errors import one_line
+from charrnn.cli.train.workers import checkpoint_left
+from charrnn.errors import CharRNNError, one_line
+from charrnn.training.parallel import share_corpus
 
 
 def exit_status(e: BaseException) -> int:
@@ -27,8 +30,6 @@ def exit_status(e: BaseException) -> int:
         return e.exit_code
     if isinstance(e, click.ClickException):
         return e.exit_code
-    from charrnn.cli.errors import as_click
-    from charrnn.errors import CharRNNError
 
     if isinstance(e, KeyboardInterrupt):
         return SIGNAL_EXIT[getattr(e, "signum", signal.SIGINT)]
@@ -38,8 +39,6 @@ def exit_status(e: BaseException) -> int:
 def lead(comm, prepare):
     """Rank 0 runs prepare() -> (setup, corpus): the checks, the configs, reading the corpus; every
     rank gets both. When it fails, rank 0 says why and the others exit with its status, silently."""
-    from charrnn.training.parallel import share_corpus
-
     if comm.rank == 0:
         try:
             setup, data = prepare()
@@ -58,8 +57,6 @@ def lead(comm, prepare):
 def together(comm, checkpoint: Path | None = None):
     """Training on every rank: errors all ranks meet together pass (rank 0's is shown, the others
     exit silently with its status); anything else is shown by its rank and ends the job."""
-    from charrnn.errors import CharRNNError
-
     try:
         yield
     except (click.ClickException, click.exceptions.Exit, CharRNNError, SystemExit) as e:
@@ -82,20 +79,14 @@ def alone(comm):
 
 
 def _abort(comm, e: BaseException, checkpoint: Path | None = None) -> None:
-    from charrnn.errors import CharRNNError
-
     if type(e).__module__.startswith("mpi4py"):  # MPI returned an error: a peer is gone (killed, or its host)
-        held = f"; {kept(checkpoint)}" if checkpoint is not None else ""
+        held = f"; {checkpoint_left(checkpoint)}" if checkpoint is not None else ""
         said = f"Error: a worker stopped answering (MPI: {one_line(e).split(',')[0]}), so the job was stopped{held}"
     elif isinstance(e, KeyboardInterrupt):
         said = "Interrupted."
     elif isinstance(e, (CharRNNError, click.ClickException)):
-        from charrnn.cli.errors import message
-
         said = f"Error: {one_line(e.format_message()) if isinstance(e, click.ClickException) else message(e)}"
     elif isinstance(e, MemoryError):
-        from charrnn.cli.errors import out_of_memory
-
         said = f"Error: {out_of_memory('train')}"
     else:
         said = f"Error: internal error ({type(e).__name__}: {one_line(e)}); please report it"
@@ -103,15 +94,3 @@ def _abort(comm, e: BaseException, checkpoint: Path | None = None) -> None:
     click.echo(f"{who}{said}", err=True)
     sys.stderr.flush()
     comm.abort(exit_status(e))
-
-
-def kept(path: Path) -> str:
-    """What the checkpoint holds after the job failed: the step its weights were saved at."""
-    from charrnn import checkpoint as ckpt_io
-    from charrnn.errors import CharRNNError
-
-    try:
-        step = ckpt_io.load(path).progress.get("step")
-    except (CharRNNError, OSError, ValueError):
-        return f"no checkpoint is at {path}" if not path.exists() else f"{path} is as it was"
-    return f"{path} holds the weights saved at step {step:,}"

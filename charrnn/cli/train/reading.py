@@ -3,20 +3,38 @@ folders read as documents), in the ids of the model it continues or starts from.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from charrnn.cli import console, streams
+from charrnn.cli.train import fine_tuning
+from charrnn.config import ReadConfig, SourceConfig
+from charrnn.data import sources
+from charrnn.data import streams as data_streams
+from charrnn.data.corpus import Corpus, read_corpus, read_documents
+from charrnn.files import display
+
+if TYPE_CHECKING:
+    from charrnn.cli.train.configs import Setup
+    from charrnn.cli.train.job import Request
 
 NAMES_SHOWN = 3
 
 
-def read(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary=None):
+def read(
+    corpora: tuple[str, ...],
+    decoding: ReadConfig,
+    source: SourceConfig,
+    val_fraction: float,
+    quiet: bool,
+    boundary: str | None = None,
+) -> Corpus:
     """The corpus: one text as it is (a file, or - for standard input), or, for folders, several
     files, --include/--exclude or --document-separator, a corpus of documents."""
-    from charrnn.cli import streams
-    from charrnn.data.corpus import read_corpus
-
     corpora = tuple(corpora) or ("-",)
     stdin = "-" in corpora
     if stdin and len(corpora) > 1:
@@ -24,18 +42,14 @@ def read(corpora, encoding, decode_errors, include, exclude, separator, val_frac
     if stdin:
         _from_the_terminal(quiet)
     one_file = len(corpora) == 1 and (stdin or not Path(corpora[0]).is_dir())
-    if one_file and not (separator or include or exclude):
-        return read_corpus(streams.stdin_bytes() if stdin else corpora[0], encoding, decode_errors)
-    return _read_documents(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary)
+    if one_file and not (source.document_separator or source.include or source.exclude):
+        return read_corpus(streams.stdin_bytes() if stdin else corpora[0], decoding.encoding, decoding.decode_errors)
+    return _read_documents(corpora, decoding, source, val_fraction, quiet, boundary)
 
 
 def _from_the_terminal(quiet: bool) -> None:
     """Say how to end a corpus typed at the terminal."""
-    from charrnn.cli import streams
-
     if streams.stdin_bytes() and sys.stdin.isatty() and not quiet:
-        from charrnn.cli import console
-
         console.message("Reading the corpus from the terminal: type or paste it, then press Ctrl-D")
 
 
@@ -43,11 +57,6 @@ def stdin_copy(quiet: bool):
     """Standard input as a file that can be read again from its start, for the workers of an MPI
     job: standard input itself when it is a regular file, else its copy (data/streams.py: bounded
     by the room of TMPDIR), as a descriptor of its own."""
-    import os
-
-    from charrnn.cli import streams
-    from charrnn.data import streams as data_streams
-
     _from_the_terminal(quiet)
     with data_streams.twice_readable(streams.stdin_bytes()) as raw:
         if not data_streams.has_descriptor(raw):  # bytes in memory (a test's input)
@@ -55,18 +64,27 @@ def stdin_copy(quiet: bool):
         return os.fdopen(os.dup(raw.fileno()), "rb")
 
 
-def _read_documents(corpora, encoding, decode_errors, include, exclude, separator, val_fraction, quiet, boundary):
-    from charrnn.cli import streams
-    from charrnn.data import sources
-    from charrnn.data.corpus import read_documents
-
+def _read_documents(
+    corpora: tuple[str, ...],
+    decoding: ReadConfig,
+    source: SourceConfig,
+    val_fraction: float,
+    quiet: bool,
+    boundary: str | None,
+) -> Corpus:
     if corpora == ("-",):
         found = [sources.Source("<stdin>", stream=streams.stdin_bytes())]
     else:
-        found = sources.select(corpora, include, exclude)
+        found = sources.select(corpora, source.include, source.exclude)
     name = corpora[0] if len(corpora) == 1 else None
     data, skipped = read_documents(
-        found, encoding, decode_errors, separator, val_fraction, boundary=boundary, name=name
+        found,
+        decoding.encoding,
+        decoding.decode_errors,
+        source.document_separator,
+        val_fraction,
+        boundary=boundary,
+        name=name,
     )
     if not quiet:
         _say_read(data, skipped)
@@ -74,9 +92,6 @@ def _read_documents(corpora, encoding, decode_errors, include, exclude, separato
 
 
 def _say_read(data, skipped) -> None:
-    from charrnn.cli import console
-    from charrnn.files import display
-
     n_files = data.provenance["files"]
     what = f"Read {n_files:,} file{'s' * (n_files != 1)} ({data.n_bytes:,} bytes) as {data.documents:,} documents"
     held = f"; validation holds out {data.held_out:,} characters of whole documents" if data.held_out else ""
@@ -92,16 +107,14 @@ def _say_read(data, skipped) -> None:
         console.warning("skipped " + ", ".join(parts) + hint)
 
 
-def in_model_ids(corpus: tuple[str, ...], how: dict, quiet: bool, setup):
-    """The corpus, in the ids of the model continued (an error naming new characters) or
-    fine-tuned (the joint vocabulary), marking documents with that model's boundary if it has one.
-    `how`: read()'s options; `setup`: the run's configs.Setup."""
-    from charrnn.cli.train import fine_tuning
-
+def in_model_ids(request: Request, setup: Setup) -> Corpus:
+    """The corpus asked for, in the ids of the model continued (an error naming new characters)
+    or fine-tuned (the joint vocabulary), marking documents with that model's boundary if it has one."""
     previous, init = setup.previous, setup.init
     model = previous or (init.ckpt if init is not None else None)
     boundary = model.progress.get("corpus", {}).get("boundary") if model is not None else None
-    data = read(corpus, **how, val_fraction=setup.train.val_fraction, quiet=quiet, boundary=boundary)
+    val_fraction, quiet = setup.train.val_fraction, request.quiet
+    data = read(request.corpus, request.read, request.source, val_fraction, quiet, boundary)
     if previous is not None:
         return data.with_vocab(previous.vocab)  # the model's ids, or an error naming new characters
     return fine_tuning.adapt(data, init) if init is not None else data

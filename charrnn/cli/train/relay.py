@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import signal
 import sys
 
@@ -74,8 +75,6 @@ class _Relay:
 def relay(proc) -> str | None:
     """Relay the job's stdout and stderr until both end; how a worker died, if one did (and did
     not end the job itself through MPI_Abort, after saying why)."""
-    import selectors
-
     relays = [_Relay(proc.stdout, sys.stdout), _Relay(proc.stderr, sys.stderr)]
     with selectors.DefaultSelector() as sel:
         for r in relays:

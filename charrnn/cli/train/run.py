@@ -10,12 +10,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import numpy as np
 
+from charrnn import checkpoint as ckpt_io
+from charrnn import files
 from charrnn.cli import console
 from charrnn.cli.common import output_to
 from charrnn.cli.errors import caution
 from charrnn.cli.interrupts import deferred_signals, interrupted
-from charrnn.cli.train import messages, ranks
+from charrnn.cli.train import fine_tuning, messages, ranks
+from charrnn.errors import TrainingDiverged
+from charrnn.nn.functional import bits
+from charrnn.training.events import EvalEvent
+from charrnn.training.schedules import step_limit
+from charrnn.training.trainer import Trainer
 
 
 @dataclass
@@ -25,12 +33,9 @@ class Saver:
     every worker calls it (the checkpoint gathers from all); rank 0 alone writes."""
 
     path: Path
-    expect: object
+    expect: str | files.Identity  # files.ANY, files.NEW or the identity of the file last written
 
     def __call__(self, trainer) -> None:
-        from charrnn import checkpoint as ckpt_io
-        from charrnn import files
-
         ckpt = trainer.checkpoint()
         if ckpt is None:
             return
@@ -46,8 +51,6 @@ class EvalLog:
         self.writer = writer
 
     def record(self, event, elapsed: float) -> None:
-        from charrnn.nn.functional import bits
-
         self.writer.line(
             json.dumps(
                 {
@@ -66,11 +69,6 @@ def train_and_report(data, setup, sample_length: int, quiet: bool, comm, caught=
     """Train and report; signals are deferred from the announcement on (or already, into `caught`).
 
     `setup`: the run's configs.Setup; `log`: the --log path (or None)."""
-    import numpy as np
-
-    from charrnn import files
-    from charrnn.training.trainer import Trainer
-
     path, init = setup.save.path, setup.init
     trainer = Trainer(data, setup.model, setup.train, resume=setup.previous, comm=comm, init_from=init and init.ckpt)
     if trainer.finished():
@@ -84,8 +82,6 @@ def train_and_report(data, setup, sample_length: int, quiet: bool, comm, caught=
     with np.errstate(all="ignore"), deferred_signals() if caught is None else nullcontext(caught) as caught:
         say(messages.opening(trainer, data, setup.previous is not None, init is not None))
         if init is not None:
-            from charrnn.cli.train import fine_tuning
-
             say(fine_tuning.announce(init, data.vocab))
         say(messages.baselines(trainer))  # measured even when quiet: the checkpoint keeps them
         with output_to("--log"), files.appending(log) if log else nullcontext() as writer:
@@ -114,8 +110,6 @@ class Loop:
     def run(self, caught: list[int], log=None) -> int | None:
         """Train, stopping between steps once a signal is `caught`, saving first. Returns the
         signal that stopped training, or None when it reached its limit."""
-        from charrnn.errors import TrainingDiverged
-
         trainer = self.trainer
         with self.bar:
             try:
@@ -129,9 +123,6 @@ class Loop:
         return None
 
     def _on_event(self, event, log) -> None:
-        from charrnn.nn.functional import bits
-        from charrnn.training.events import EvalEvent
-
         bar, shown = self.bar, self.shown
         if isinstance(event, EvalEvent):
             if log is not None:
@@ -163,8 +154,6 @@ def figures(shown: dict) -> list[str]:
 
 def progress_bar(trainer, quiet: bool):
     """A bar over steps when a step or epoch limit is set, else over seconds of --max-time."""
-    from charrnn.training.schedules import step_limit
-
     steps = step_limit(trainer.cfg, trainer.windows.n_windows)
     desc = f"train on {trainer.comm.size} workers" if trainer.comm.distributed else "train"
     if steps is not None:

@@ -18,8 +18,8 @@ from charrnn.cli.common import ARGV
 from charrnn.cli.console import TERMINAL_VARIABLE
 from charrnn.cli.interrupts import SIGNAL_EXIT
 from charrnn.cli.streams import STDIN_VARIABLE
-from charrnn.cli.train.ranks import kept
 from charrnn.cli.train.relay import relay
+from charrnn.training import parallel
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -38,8 +38,6 @@ def _mpiexec() -> str | None:
 def count(workers, batch_size: int) -> int:
     """How many workers to run: auto (the default) is parallel.auto_workers with the mpi extra,
     one process without it."""
-    from charrnn.training import parallel
-
     if workers == "auto":
         return parallel.auto_workers(batch_size) if mpi_installed() else 1
     if workers > batch_size:
@@ -58,8 +56,6 @@ def count(workers, batch_size: int) -> int:
 def share_cores() -> None:
     """Under mpiexec, share this host's cores among its workers' BLAS threads, unless the user chose
     a number (as torchrun does with OMP_NUM_THREADS). Must run before NumPy is imported."""
-    from charrnn.training import parallel
-
     if parallel.under_mpi() and not any(v in os.environ for v in THREAD_VARIABLES):
         n = str(max(1, parallel.cores() // max(1, parallel.local_size())))
         os.environ.update(dict.fromkeys(THREAD_VARIABLES, n))
@@ -121,7 +117,19 @@ def launch(ctx: click.Context, n: int, checkpoint: Path, stdin=None) -> None:
         for s, h in forward.items():
             signal.signal(s, h)
     if death is not None:
-        raise click.ClickException(f"a worker {death}, so the whole MPI job was stopped; {kept(checkpoint)}")
+        raise click.ClickException(f"a worker {death}, so the whole MPI job was stopped; {checkpoint_left(checkpoint)}")
     if status not in CHARRNN_STATUSES:  # not one of ours: mpiexec's own failure
         raise click.ClickException(f"the MPI job failed (mpiexec exited with status {status}); see above")
     ctx.exit(status)
+
+
+def checkpoint_left(path: Path) -> str:
+    """What the checkpoint holds after the job failed: the step its weights were saved at."""
+    from charrnn import checkpoint as ckpt_io
+    from charrnn.errors import CharRNNError
+
+    try:
+        step = ckpt_io.load(path).progress.get("step")
+    except (CharRNNError, OSError, ValueError):
+        return f"no checkpoint is at {path}" if not path.exists() else f"{path} is as it was"
+    return f"{path} holds the weights saved at step {step:,}"
