@@ -10,10 +10,10 @@ each in a process of its own, the order turning every time:
   trained on the same first 90 % and validated every 250 steps on the held-out tail; the time
   of its validations is not counted in its budget (charrnn's are counted in its own).
 
-Both are validated on the same characters: the first --eval-chars (charrnn's default) of the
-last 10 %, read in 32 streams of windows of 64 with the state carried, in bits per character;
-the script checks that charrnn's Trainer picks the very characters the loop reads before it
-runs anything. It prints each contender's best validation bits/char and steps, their curves at
+Both are validated on the same characters: those charrnn's Trainer holds out with these
+settings (the first --eval-chars, its default, of the last 10 %), which the script checks are
+the very characters the loop reads before it runs anything, read in 32 streams of windows of 64
+with the state carried, in bits per character. It prints each contender's best validation bits/char and steps, their curves at
 fixed steps and at fixed seconds (linear between the validations either side), `uptime`
 before each run, and a summary table at the end.
 
@@ -96,9 +96,9 @@ def loop_split(n: int) -> int:
     return n - int(n * VAL_FRACTION)
 
 
-def check_same_validation(path: Path, eval_chars: int) -> str:
-    """Raise SystemExit unless charrnn validates on exactly the characters the loop reads;
-    else say which they are."""
+def check_same_validation(path: Path) -> tuple[int, str]:
+    """How many held-out characters charrnn validates on (the loop validates on as many), and
+    which they are; SystemExit unless they are the very characters the loop reads."""
     from charrnn.config import ModelConfig, TrainConfig
     from charrnn.data.corpus import read_corpus
     from charrnn.training.trainer import Trainer
@@ -109,7 +109,7 @@ def check_same_validation(path: Path, eval_chars: int) -> str:
     theirs = corpus.vocab.decode(trainer.val_ids)
     text = path.read_text(encoding="utf-8")  # as reference.load_corpus_ids reads it
     start = loop_split(len(text))
-    ours = text[start : start + eval_chars]
+    ours = text[start : start + len(theirs)]
     if theirs != ours:
         raise SystemExit(
             f"charrnn validates on {len(theirs):,} characters of {path}, not the {len(ours):,} from character "
@@ -118,7 +118,7 @@ def check_same_validation(path: Path, eval_chars: int) -> str:
     B = min(BATCH, len(ours) - 1)
     L = (len(ours) - 1) // B
     scored = B * (L // min(SEQ, L)) * min(SEQ, L)
-    return (
+    return len(ours), (
         f"{len(text):,} characters; both validate on the same {len(ours):,} of the held-out tail (from character "
         f"{start:,}), {scored:,} of them scored ({B} streams, state carried)"
     )
@@ -278,7 +278,7 @@ def describe(name: str, figures: dict, wall: float) -> str:
     return line + f"; the process {wall:.0f} s in all"
 
 
-def compare(name: str, path: Path, seconds: float, args, env: dict, folder: Path, turn: int) -> dict:
+def compare(name: str, path: Path, eval_chars: int, seconds: float, args, env: dict, folder: Path, turn: int) -> dict:
     contenders = {
         "charrnn": lambda: charrnn_curve(path, [*SHAPE, "--max-time", f"{seconds:g}s"], seconds, folder, env),
         "PyTorch": lambda: isolated.run(
@@ -287,7 +287,7 @@ def compare(name: str, path: Path, seconds: float, args, env: dict, folder: Path
                 "path": str(path),
                 "seconds": seconds,
                 "eval_every": args.loop_eval_every,
-                "eval_chars": args.eval_chars,
+                "eval_chars": eval_chars,
                 "threads": args.torch_threads,
             },
             env,
@@ -350,8 +350,6 @@ def environment_note(envs: dict, torch_threads: int | None) -> list[str]:
 
 
 def main(argv=None) -> None:
-    from charrnn.config import TrainConfig
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", default=None, help="budgets, comma-separated (default 120,300,600; --quick 20)")
     ap.add_argument("--text", action="append", default=[], help="a path, tinyshakespeare, shakespeare or pydoc")
@@ -369,7 +367,6 @@ def main(argv=None) -> None:
     if not all(0 < b < 10**6 for b in budgets):
         ap.error("every budget must be a positive number of seconds")
     args.loop_eval_every = args.loop_eval_every or (QUICK_EVAL_EVERY if args.quick else LOOP_EVAL_EVERY)
-    args.eval_chars = TrainConfig().eval_chars  # the loop validates on as much as charrnn's default
     if not reference.torch_available():
         sys.exit("time_to_quality: PyTorch is not installed (pip install torch)")
     envs = {"the environment as it is": dict(os.environ)}
@@ -390,11 +387,12 @@ def main(argv=None) -> None:
             if path is None:
                 print(f"\nskipping {name}: not found", flush=True)
                 continue
-            print(f"\n{name}: {check_same_validation(path, args.eval_chars)}", flush=True)
+            eval_chars, said = check_same_validation(path)
+            print(f"\n{name}: {said}", flush=True)
             for seconds in budgets:
                 for label, env in envs.items():
                     shown = name if len(envs) == 1 else f"{name}, {label}"
-                    results.append(compare(shown, path, seconds, args, env, folder, len(results)))
+                    results.append(compare(shown, path, eval_chars, seconds, args, env, folder, len(results)))
     if not results:
         sys.exit("time_to_quality: none of the texts was there")
     print("\n" + "\n".join(summary_table(results)))

@@ -75,11 +75,12 @@ def test_the_tables_show_each_contenders_steps_and_best_bits(ttq):
 
 def test_charrnn_and_the_loop_are_checked_to_validate_the_same_characters(tmp_path, ttq, monkeypatch):
     path = write(tmp_path / "t.txt", TEXT * 4)  # 5,248 characters: a held-out tail of 524
-    said = ttq.check_same_validation(path, 100_000)
+    n, said = ttq.check_same_validation(path)
+    assert n == 524
     assert "the same 524 of the held-out tail (from character 4,724)" in said
     monkeypatch.setattr(ttq, "loop_split", lambda n: n - int(n * 0.1) - 1)  # the loop one character off
-    with pytest.raises(SystemExit, match="not the 525 from character 4,723"):
-        ttq.check_same_validation(path, 100_000)
+    with pytest.raises(SystemExit, match="not the 524 from character 4,723"):
+        ttq.check_same_validation(path)
 
 
 @pytest.fixture
