@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from charrnn.chars import list_chars
+
 
 def one_line(e: Exception) -> str:
     """An exception's message on one line (a library's message may hold newlines)."""
@@ -50,8 +52,6 @@ class UnknownCharacters(DataError):
     train on)."""
 
     def __init__(self, chars: list[str], what: str = "the text", role: str = "text"):
-        from charrnn.vocab import list_chars
-
         super().__init__(f"{what} has characters the model never saw: {list_chars(chars)}")
         self.chars, self.what, self.role = chars, what, role
 

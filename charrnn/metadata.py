@@ -16,7 +16,6 @@ import math
 from typing import Any
 
 from charrnn import __version__
-from charrnn.analysis.baselines import Baselines
 from charrnn.config import ModelConfig, TrainConfig, finite_number, from_dict
 from charrnn.errors import CharRNNError
 from charrnn.npz import Archive, ArchiveError
@@ -33,6 +32,35 @@ COUNT_MAX = 2**53  # steps, seconds, characters: exact in a float, beyond any re
 class MetadataError(ValueError):
     """The metadata is missing, damaged, foreign or from a newer charrnn (a message fragment
     that follows the checkpoint's path)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Baselines:
+    """What guessing, the characters' frequencies and the best n-gram model score on the
+    validation text (analysis/baselines.py measures them), as the training record keeps them."""
+
+    uniform: float  # bits/char of guessing: log2 V
+    unigram: float  # bits/char of the add-one character frequencies
+    ngram: float  # bits/char of the best Kneser-Ney order
+    order: int  # that order (n characters: n - 1 of context)
+    by_order: tuple[float, ...]  # bits/char of orders 1, 2, ..., analysis.baselines.MAX_ORDER
+    train_chars: int  # training characters counted (the head of the training text)
+    train_total: int  # the training text's length
+    val_chars: int  # validation characters scored
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "by_order": list(self.by_order)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Baselines:
+        """Rebuild from to_dict(); a damaged record raises TypeError or ValueError."""
+        if not isinstance(data, dict) or set(data) != {f.name for f in dataclasses.fields(cls)}:
+            raise ValueError("the baselines record is not one")
+        by_order = data["by_order"]
+        numbers = [v for k, v in data.items() if k != "by_order"] + (by_order if isinstance(by_order, list) else [None])
+        if not all(map(finite_number, numbers)):
+            raise ValueError("the baselines record holds a value that is not a finite number")
+        return cls(**{**data, "by_order": tuple(by_order)})
 
 
 def quoted(value: Any) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from charrnn.analysis import baselines
-from charrnn.analysis.baselines import Baselines
+from charrnn.metadata import Baselines
 from tests import cli_helpers
 
 

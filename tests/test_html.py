@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from charrnn.analysis import page as pages
 from charrnn.analysis import scoring
 from charrnn.analysis.scoring import Predictions
+from charrnn.web import text_page as pages
 
 from .test_analysis import counting_rnn
 

@@ -12,9 +12,9 @@ import re
 import numpy as np
 import pytest
 
-from charrnn.analysis import page as pages
 from charrnn.analysis import scoring
 from charrnn.cli.render import neurons, score
+from charrnn.web import text_page as pages
 
 from .cli_helpers import ESCAPES
 from .test_analysis import CODE, counting_lstm, counting_rnn, decaying_rnn, remembering_lstm

@@ -48,7 +48,7 @@ def test_the_walk_finds_every_layer():
         "charrnn.nn.model",
         "charrnn.nn.cells.lstm",
         "charrnn.generation.stepper",
-        "charrnn.analysis.page",
+        "charrnn.web.text_page",
         "charrnn.data.batching",
         "charrnn.training.trainer",
         "charrnn.checkpoint",

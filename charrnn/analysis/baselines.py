@@ -23,41 +23,15 @@ n-grams are numbered without hashing: the k-grams' ids are the ranks of the keys
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.config import finite_number
+from charrnn.metadata import Baselines
 
 MAX_ORDER = 7  # longest n-gram tried (6 characters of context)
 TRAIN_CHARS = 1_000_000  # at most this much training text is counted: seconds, and under 200 MB
 MIN_DISCOUNT = 0.05
-
-
-@dataclass(frozen=True)
-class Baselines:
-    uniform: float  # bits/char of guessing: log2 V
-    unigram: float  # bits/char of the add-one character frequencies
-    ngram: float  # bits/char of the best Kneser-Ney order
-    order: int  # that order (n characters: n - 1 of context)
-    by_order: tuple[float, ...]  # bits/char of orders 1, 2, ..., MAX_ORDER
-    train_chars: int  # training characters counted (the head of the training text)
-    train_total: int  # the training text's length
-    val_chars: int  # validation characters scored
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "by_order": list(self.by_order)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Baselines:
-        """Rebuild from to_dict(); a damaged record raises TypeError or ValueError."""
-        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
-            raise ValueError("the baselines record is not one")
-        by_order = data["by_order"]
-        numbers = [v for k, v in data.items() if k != "by_order"] + (by_order if isinstance(by_order, list) else [None])
-        if not all(map(finite_number, numbers)):
-            raise ValueError("the baselines record holds a value that is not a finite number")
-        return cls(**{**data, "by_order": tuple(by_order)})
 
 
 @dataclass

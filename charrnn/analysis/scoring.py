@@ -1,8 +1,8 @@
 """Scoring: reading a text through a model, and what it predicted at every character.
 
-The analysis views (neurons.py, gradient_reach.py, ranking.py, page.py) all start here. A text is
-read through a model (a LanguageModel: weights, config, vocabulary) once by `windows`, window by
-window with the state carried across as training carries it, through the core's own `read`
+The analysis views (neurons.py, gradient_reach.py, ranking.py, and the page, web/text_page.py)
+all start here. A text is read through a model (a LanguageModel: weights, config, vocabulary)
+once by `windows`, window by window with the state carried across as training carries it, through the core's own `read`
 (nn/model.py); nothing in these modules writes a forward pass of its own. `read` is that one
 pass with what the views keep of it: totals over the whole text, and each character's numbers
 only for as many characters as are asked for, so that memory does not grow with the text.

@@ -32,10 +32,10 @@ def export(checkpoint, out, float16, prime, title):
       charrnn export -c code.npz code.html --float16 --prime "def "
     """
     from charrnn import files
+    from charrnn.chars import list_chars
     from charrnn.cli import console
     from charrnn.errors import UnknownCharacters
     from charrnn.language_model import LanguageModel
-    from charrnn.vocab import list_chars
     from charrnn.web import page
 
     model = LanguageModel.load(checkpoint)

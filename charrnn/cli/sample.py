@@ -77,11 +77,11 @@ def sample(
     """
     from charrnn import budget, files
     from charrnn import checkpoint as ckpt_io
+    from charrnn.chars import list_chars
     from charrnn.cli import console
     from charrnn.cli.common import training_index
     from charrnn.errors import UnknownCharacters
     from charrnn.language_model import LanguageModel
-    from charrnn.vocab import list_chars
 
     cfg = config_from(SampleConfig, click.get_current_context().params)
     _check_combinations(cfg, num_samples, judge, novelty, corpus_path)

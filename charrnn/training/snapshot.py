@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from charrnn.analysis.baselines import Baselines
 from charrnn.checkpoint import Checkpoint, from_resume, resume_arrays
 from charrnn.data.streams import CHUNK_BYTES
 from charrnn.errors import NotResumable
+from charrnn.metadata import Baselines
 from charrnn.training.resume import check_resumable, other_corpus
 from charrnn.training.schedules import Schedule
 

@@ -16,13 +16,13 @@ import numpy as np
 
 from charrnn import budget
 from charrnn.analysis import baselines
-from charrnn.analysis.baselines import Baselines
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.batching import Streams, split
 from charrnn.data.corpus import Corpus
 from charrnn.data.mapped import release_pages
 from charrnn.errors import ConfigError
+from charrnn.metadata import Baselines
 from charrnn.nn import model, optim
 from charrnn.nn.workspace import Workspace
 from charrnn.training import finetune, snapshot, validation

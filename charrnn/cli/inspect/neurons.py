@@ -43,17 +43,18 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
     """
     from charrnn import checkpoint as ckpt_io
     from charrnn.analysis import neurons as analysis
-    from charrnn.analysis import page, scoring
+    from charrnn.analysis import scoring
     from charrnn.analysis.neurons import Unit
     from charrnn.cli.render.neurons import render
     from charrnn.language_model import LanguageModel
+    from charrnn.web import text_page
 
     ckpt = ckpt_io.load(checkpoint)
     unit = Unit(*unit_ref, "c" if cell_state else "h")
     probe = analysis.probe(ckpt.model, unit)
     text = view.read_text(text_path, encoding, decode_errors)
     view.check_page(html_path)
-    top = page.MAX_CHARS if html_path else 0
+    top = text_page.MAX_CHARS if html_path else 0
     with view.progress(text) as progress:
         keep = view.kept(text, show, show_all, html_path, numbers=2)  # surprisal and the unit's value
         reading = scoring.read(LanguageModel.of(ckpt), text, keep=keep, top=top, probe=probe, observe=progress)

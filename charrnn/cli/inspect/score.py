@@ -28,16 +28,17 @@ def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_p
     A whole 1 MB corpus takes minutes with the default model.
     """
     from charrnn import checkpoint as ckpt_io
-    from charrnn.analysis import page, scoring
+    from charrnn.analysis import scoring
     from charrnn.analysis.passages import Passages
     from charrnn.cli.render.score import render
     from charrnn.language_model import LanguageModel
+    from charrnn.web import text_page
 
     ckpt = ckpt_io.load(checkpoint)
     text = view.read_text(text_path, encoding, decode_errors)
     view.check_page(html_path)
     passages = Passages(text)
-    top = page.MAX_CHARS if html_path else 0
+    top = text_page.MAX_CHARS if html_path else 0
     with view.progress(text) as progress:
         keep = view.kept(text, show, show_all, html_path)
         reading = scoring.read(LanguageModel.of(ckpt), text, keep=keep, top=top, observe=(passages.add, *progress))

@@ -86,9 +86,9 @@ def kept(text: str, show: int, show_all: bool, html_path: Path | None, numbers: 
     """The characters whose numbers one pass keeps: those shown, and those the page shows;
     refused first if `numbers` for each of them (surprisal, a unit's value) would not fit."""
     from charrnn import budget
-    from charrnn.analysis import page
+    from charrnn.web import text_page
 
-    n = len(text) if show_all else min(len(text), max(show, page.MAX_CHARS if html_path else 0))
+    n = len(text) if show_all else min(len(text), max(show, text_page.MAX_CHARS if html_path else 0))
     budget.check_kept(len(text), n, numbers, {"show_all": True} if show_all else {"show": show})
     return None if show_all else n - 1
 
@@ -210,9 +210,9 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
     """The HTML page of a text as one pass read it (`reading`, with predictions for the page's
     characters, and a unit's values when neuron_label names it); returns the path written."""
     from charrnn import files
-    from charrnn.analysis import page
     from charrnn.cli.facts import describe
     from charrnn.cli.render.score import counts
+    from charrnn.web import text_page
 
     facts = describe(ckpt, name)
     m, t, score = facts["model"], facts["training"], reading.score
@@ -226,9 +226,9 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
         ),
         ("this text", f"{text_name(text_path)}: {counts(score)}, {score.bits_per_char:.4f} bits/char"),
     ]
-    neuron = None if neuron_label is None else page.NeuronColouring(neuron_label, reading.values)
+    neuron = None if neuron_label is None else text_page.NeuronColouring(neuron_label, reading.values)
     source = text_name(text_path, lambda p: Path(p).name)
-    html_page = page.page(
+    html_page = text_page.page(
         text,
         reading.predictions,
         ckpt.vocab.chars,

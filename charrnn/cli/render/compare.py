@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from charrnn.vocab import list_chars, show_char
+from charrnn.chars import list_chars, show_char
 
 if TYPE_CHECKING:
     from rich.console import Console

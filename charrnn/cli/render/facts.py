@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
+from charrnn.chars import show_char
 from charrnn.cli import console
 from charrnn.cli.render import drawing
 from charrnn.cli.render.baselines import baselines_line, below_baseline
-from charrnn.vocab import show_char
 
 if TYPE_CHECKING:
     from rich.console import Console

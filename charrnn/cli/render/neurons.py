@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from charrnn.analysis import colours
 from charrnn.cli.render import drawing
+from charrnn.web import colours
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def activation_style(value: float, scale: float) -> str:
     """Black or white, whichever reads better, on a background from blue (negative) through
-    white (0) to red (positive): the page's colours (analysis/colours.py)."""
+    white (0) to red (positive): the page's colours (web/colours.py)."""
     background = colours.rgb(colours.activation(value, scale))
     return f"{colours.hex_code(colours.text_on(background))} on {colours.hex_code(background)}"
 

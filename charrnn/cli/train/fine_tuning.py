@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from charrnn import checkpoint as ckpt_io
+from charrnn.chars import list_chars
 from charrnn.checkpoint import Checkpoint
 from charrnn.cli.options import flag
 from charrnn.training import finetune
-from charrnn.vocab import list_chars
 
 SHAPE = ("cell", "hidden_size", "num_layers", "nonlinearity")  # what fine-tuning keeps from its model
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.analysis import colours
-from charrnn.analysis.colours import SURPRISE_FULL
 from charrnn.analysis.scoring import Predictions
-from charrnn.vocab import show_char
+from charrnn.chars import show_char
+from charrnn.web import colours
+from charrnn.web.colours import SURPRISE_FULL
 
 MAX_CHARS = 20_000  # characters shown; a page of more is slow to open and no easier to read
 
