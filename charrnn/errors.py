@@ -190,6 +190,15 @@ class ParallelError(CharRNNError):
     """Training on several workers cannot start: MPI or mpi4py is missing or failed."""
 
 
+class KernelError(CharRNNError):
+    """The kernels asked for (`asked`, the value of the environment variable that chooses them)
+    cannot run: an unknown name, or numba's where numba cannot be imported."""
+
+    def __init__(self, message: str, asked: str):
+        super().__init__(message)
+        self.asked = asked
+
+
 class ResourceError(CharRNNError):
     """A command that would need more memory than this machine has, refused before allocating.
 

@@ -30,6 +30,17 @@ CELL_KINDS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh"
 CELLS = ["rnn", "lstm", "gru"]  # every kind of cell, for the tests where the nonlinearity does not matter
 
 
+@pytest.fixture(params=["numpy", "numba"])
+def kernels(request):
+    """Each kind of element-wise kernels in turn, by name (nn/kernels.py); numba's skip where it is
+    missing."""
+    from charrnn.nn import kernels
+
+    if request.param == "numba" and kernels.numba_error() is not None:
+        pytest.skip(f"numba is not installed here (the fast extra): {kernels.numba_error()}")
+    return request.param
+
+
 def tiny_model_config(cell: str = "lstm", **overrides) -> ModelConfig:
     return ModelConfig(**{"cell": cell, "hidden_size": 16, "num_layers": 1, "dropout": 0.0, **overrides})
 

@@ -2,7 +2,8 @@
 
 The reference is itself checked against finite differences, so the chain is: equations on one
 line each -> numerically right -> the fused kernels give the same numbers, forward and backward,
-over several steps, in float64.
+over several steps, in float64: both kinds of kernels, NumPy's and numba's fused ones (the
+`kernels` fixture; tests/test_fused_kernels.py compares the two in float32).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ def kind_of(cell: str, act: str) -> str:
     return f"rnn_{act}" if cell == "rnn" else cell
 
 
-def random_window(cell: str, act: str, seed: int = 0):
+def random_window(cell: str, act: str, seed: int = 0, kernels: str = "numpy"):
     """A cell, its inputs u (T, B, G*H), a start state, W_hh, b_hh and the loss's projections."""
-    c = cells.get(ModelConfig(cell=cell, nonlinearity=act, hidden_size=H, num_layers=1))
+    c = cells.get(ModelConfig(cell=cell, nonlinearity=act, hidden_size=H, num_layers=1), kernels)
     G = c.gates * H
     rng = np.random.default_rng(seed)
     u = rng.standard_normal((T, B, G))
@@ -60,10 +61,10 @@ def orientation(request, monkeypatch):
 
 @pytest.mark.parametrize("cell,act", CELL_KINDS)
 @pytest.mark.parametrize("workspace", [False, True])
-def test_fast_kernels_match_the_reference(cell, act, workspace, orientation):
+def test_fast_kernels_match_the_reference(cell, act, workspace, orientation, kernels):
     """Outputs, final state and every gradient, with the per-step products in either orientation;
-    with a workspace, also on its second use."""
-    c, u, s0, W_hh, b_hh, proj, projT = random_window(cell, act)
+    with a workspace, also on its second use; NumPy's kernels and numba's fused ones."""
+    c, u, s0, W_hh, b_hh, proj, projT = random_window(cell, act, kernels=kernels)
     kind = kind_of(cell, act)
     G = u.shape[-1]
     hs_ref, sT_ref, caches = reference.window_forward(kind, u, tuple(s0), W_hh, b_hh)
@@ -82,9 +83,9 @@ def test_fast_kernels_match_the_reference(cell, act, workspace, orientation):
 
 
 @pytest.mark.parametrize("cell,act", CELL_KINDS)
-def test_the_one_step_kernel_is_the_reference_step(cell, act):
+def test_the_one_step_kernel_is_the_reference_step(cell, act, kernels):
     """`step`, which the sampler runs one character at a time, is the reference's step forward."""
-    c, u, s0, W_hh, b_hh, _, _ = random_window(cell, act)
+    c, u, s0, W_hh, b_hh, _, _ = random_window(cell, act, kernels=kernels)
     kind = kind_of(cell, act)
     G = u.shape[-1]
     w = c.prepare(np.eye(G), W_hh, np.zeros(G), b_hh)

@@ -113,6 +113,7 @@ def forward(
     ws: Workspace | None = None,
     weights: list[Weights] | None = None,
     rows: tuple[slice, int] | None = None,
+    kernels: str = "numpy",
 ):
     """x (B, T) ids, state (L, S, B, H) -> logits (T*B, V) time-major, new state, cache.
 
@@ -121,8 +122,9 @@ def forward(
     `rows` = (these rows, of a batch this wide) when x is one worker's share of a larger batch:
     each dropout mask is then drawn for the whole batch and cut to these rows, so the random
     stream, and the masks, are those of one process running the whole batch.
+    `kernels`: the cells' element-wise kernels, "numpy" or "numba" (nn/kernels.py).
     """
-    cell = cells.get(cfg)
+    cell = cells.get(cfg, kernels)
     weights = weights or prepare(params, cfg)
     ids = np.ascontiguousarray(x.T)  # (T, B)
     T, B = ids.shape
@@ -214,6 +216,7 @@ def backward(
     dstate=None,
     ws: Workspace | None = None,
     input_grads: list | None = None,
+    kernels: str = "numpy",
 ):
     """dlogits (T*B, V) -> (grads keyed like params, d loss / d initial state (L, S, B, H)).
 
@@ -221,7 +224,7 @@ def backward(
     A list passed as input_grads receives, per layer from the bottom, the gradient of its input
     projection at every step, (T, B, G*H): how much each step's input mattered (`inspect gradients`).
     """
-    cell = cells.get(cfg)
+    cell = cells.get(cfg, kernels)
     T, B = cache.ids.shape
     top = cache.top.reshape(T * B, -1)
     grads: Params = {
@@ -251,18 +254,20 @@ def backward(
     return {k: grads[k] for k in params}, dstate0
 
 
-def loss_and_grads(params: Params, cfg: ModelConfig, x, y, state, rng=None, ws: Workspace | None = None, rows=None):
+def loss_and_grads(
+    params: Params, cfg: ModelConfig, x, y, state, rng=None, ws: Workspace | None = None, rows=None, kernels="numpy"
+):
     """One truncated-BPTT window: x, y (B, T) -> (mean loss in nats, grads, final state).
 
-    `rows` as in forward: x and y are these rows of a wider batch (one worker's share).
+    `rows` and `kernels` as in forward: x and y are these rows of a wider batch (one worker's share).
     """
-    logits, new_state, cache = forward(params, cfg, x, state, rng, ws, rows=rows)
+    logits, new_state, cache = forward(params, cfg, x, state, rng, ws, rows=rows, kernels=kernels)
     loss, dlogits = cross_entropy(logits, np.ascontiguousarray(y.T).ravel())
-    grads, _ = backward(params, cfg, dlogits, cache, ws=ws)
+    grads, _ = backward(params, cfg, dlogits, cache, ws=ws, kernels=kernels)
     return loss, grads, new_state
 
 
-def loss(params: Params, cfg: ModelConfig, x, y, state) -> tuple[float, np.ndarray]:
+def loss(params: Params, cfg: ModelConfig, x, y, state, kernels: str = "numpy") -> tuple[float, np.ndarray]:
     """Mean loss in nats of one window without gradients (evaluation), and the final state."""
-    logits, new_state, _ = forward(params, cfg, x, state)
+    logits, new_state, _ = forward(params, cfg, x, state, kernels=kernels)
     return nll(log_softmax(logits), np.ascontiguousarray(y.T).ravel()), new_state

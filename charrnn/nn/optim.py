@@ -51,10 +51,12 @@ def step(
     lr: float,
     momentum: float = 0.9,
     ws: Workspace | None = None,
+    kernels: str = "numpy",
 ) -> None:
-    """One in-place update of every parameter (grads are used as scratch and overwritten)."""
+    """One in-place update of every parameter (grads are used as scratch and overwritten); Adam's
+    in one compiled pass per parameter when `kernels` is "numba" (nn/kernels.py)."""
     state["t"] += 1
-    update = UPDATES[name]
+    update = _fused_adam if name == "adam" and kernels == "numba" else UPDATES[name]
     for k, p in params.items():
         slots = [state[f"{slot}.{k}"] for slot in SLOTS[name]]
         update(p, grads[k], empty(ws, k, p.shape, p.dtype), *slots, lr=lr, t=int(state["t"]), momentum=momentum)
@@ -75,6 +77,17 @@ def _adam(p, g, tmp, m, v, lr, t, momentum):
     np.multiply(m, lr / (1 - BETA1**t), out=g)  # lr m_hat
     g /= tmp
     p -= g
+
+
+def _fused_adam(p, g, tmp, m, v, lr, t, momentum):
+    """_adam in one compiled pass over each parameter (charrnn/nn/jit.py), on flat views."""
+    if not all(a.flags.c_contiguous for a in (p, g, m, v)):
+        return _adam(p, g, tmp, m, v, lr, t, momentum)  # no flat view to update in place
+    from charrnn.nn import jit
+
+    flat = [a.reshape(-1) for a in (p, g, m, v)]
+    x = p.dtype.type
+    jit.adam(*flat, x(BETA1), x(BETA2), x(lr / (1 - BETA1**t)), x(1 / (1 - BETA2**t)), x(ADAM_EPS))
 
 
 def _rmsprop(p, g, tmp, v, lr, t, momentum):

@@ -23,7 +23,7 @@ from charrnn.data.corpus import Corpus
 from charrnn.data.mapped import release_pages
 from charrnn.errors import ConfigError
 from charrnn.metadata import Baselines
-from charrnn.nn import model, optim
+from charrnn.nn import kernels, model, optim
 from charrnn.nn.workspace import Workspace
 from charrnn.training import finetune, snapshot, validation
 from charrnn.training.cautions import Caution, cautions
@@ -81,6 +81,7 @@ class Trainer:
         self.best_val, self.best_step, self.best_params = float("inf"), 0, None
         self.history: list[dict] = []
         self.workspace = Workspace()
+        self.kernels = kernels.chosen()  # the element-wise kernels of its steps and validations
         if resume is not None:
             snapshot.restore(self, resume)
 
@@ -123,7 +124,7 @@ class Trainer:
     def evaluate(self) -> float:
         """Mean validation loss in nats per character over the held-out tail, state carried."""
         return validation.mean_loss(
-            self.params, self.model_cfg, self.val_ids, self.cfg.batch_size, self.cfg.seq_len, self.comm
+            self.params, self.model_cfg, self.val_ids, self.cfg.batch_size, self.cfg.seq_len, self.comm, self.kernels
         )
 
     @property
@@ -162,7 +163,7 @@ class Trainer:
         rng = self.rng if self.model_cfg.dropout > 0 else None
         rows = (self.rows, self.cfg.batch_size) if self.comm.distributed else None
         loss, grads, new_state = model.loss_and_grads(
-            self.params, self.model_cfg, x, y, self.state, rng, self.workspace, rows
+            self.params, self.model_cfg, x, y, self.state, rng, self.workspace, rows, self.kernels
         )
         if self.comm.distributed:
             loss, grads = self._sum_over_workers(loss, grads, self._stop_requested())
@@ -170,7 +171,14 @@ class Trainer:
         self._check_diverged("training", loss if np.isfinite(norm) else float("nan"), self.step + 1)
         lr = self.schedule.lr(self.step)
         optim.step(
-            self.cfg.optimizer, self.params, grads, self.opt_state, lr, self.cfg.momentum, self.workspace.child("optim")
+            self.cfg.optimizer,
+            self.params,
+            grads,
+            self.opt_state,
+            lr,
+            self.cfg.momentum,
+            self.workspace.child("optim"),
+            self.kernels,
         )
         self.state = new_state
         self.step += 1

@@ -13,9 +13,12 @@ from charrnn.nn.model import Params
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
 
 
-def mean_loss(params: Params, cfg: ModelConfig, val_ids: np.ndarray, batch_size: int, seq_len: int, comm) -> float:
+def mean_loss(
+    params: Params, cfg: ModelConfig, val_ids: np.ndarray, batch_size: int, seq_len: int, comm, kernels: str = "numpy"
+) -> float:
     """Mean loss in nats per character over `val_ids`, in windows of at most `batch_size` streams
-    with the state carried; each worker of `comm` validates its own streams and the sums are shared."""
+    with the state carried; each worker of `comm` validates its own streams and the sums are shared.
+    `kernels` as in model.forward."""
     B = min(batch_size, len(val_ids) - 1)
     val = Streams(val_ids, B, seq_len)
     rows = comm.rows(B)
@@ -24,7 +27,7 @@ def mean_loss(params: Params, cfg: ModelConfig, val_ids: np.ndarray, batch_size:
     if n:
         state = model.zero_state(cfg, n)
         for k in range(val.n_windows):
-            loss, state = model.loss(params, cfg, *val.window(k, rows), state)
+            loss, state = model.loss(params, cfg, *val.window(k, rows), state, kernels)
             total += loss
     total *= n / B  # this worker's share of the batch's mean
     if comm.distributed:

@@ -16,13 +16,16 @@ from charrnn.nn.model import num_params
 
 
 def opening(trainer, data, resumed: bool, fine_tuned: bool) -> str:
-    """What is trained on what, on how many workers, until when."""
+    """What is trained on what, on how many workers, with which kernels, until when."""
     doing = "Resuming" if resumed else "Fine-tuning" if fine_tuned else "Training"
     return (
         f"{doing} a model ({trainer.model_cfg.describe(num_params(trainer.params))}) "
         f"on {data.name}: {len(data.ids):,} characters, "
-        f"{len(data.vocab)} distinct; {workers(trainer)}{limits(trainer.cfg)}"
+        f"{len(data.vocab)} distinct; {workers(trainer)}{KERNELS[trainer.kernels]}; {limits(trainer.cfg)}"
     )
+
+
+KERNELS = {"numba": "fused numba kernels", "numpy": "NumPy kernels"}  # docs/speed.md says how to choose
 
 
 def workers(trainer) -> str:

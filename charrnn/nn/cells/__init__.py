@@ -15,7 +15,7 @@ order are exactly PyTorch's nn.RNN / nn.LSTM / nn.GRU.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
@@ -97,5 +97,14 @@ CELLS: dict[str, Cell] = {
 }
 
 
-def get(cfg: ModelConfig) -> Cell:
-    return CELLS[f"rnn_{cfg.nonlinearity}" if cfg.cell == "rnn" else cfg.cell]
+def get(cfg: ModelConfig, kernels: str = "numpy") -> Cell:
+    """The cell of cfg, with NumPy's element-wise kernels or numba's fused ones (nn/kernels.py)."""
+    name = f"rnn_{cfg.nonlinearity}" if cfg.cell == "rnn" else cfg.cell
+    return _fused(name) if kernels == "numba" else CELLS[name]
+
+
+@cache
+def _fused(name: str) -> Cell:
+    from charrnn.nn.cells import fused  # imports numba: only when it is used
+
+    return CELLS[name]._replace(**fused.KERNELS[name])

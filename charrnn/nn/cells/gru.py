@@ -64,8 +64,9 @@ def step(a, rec, prev, new, w: Weights, scratch) -> None:
     h += n
 
 
-def forward(xw, s0, w: Weights, ws=None):
-    """xw (T, B, 3H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache."""
+def forward(xw, s0, w: Weights, ws=None, step=step):
+    """xw (T, B, 3H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache. `step` is the time
+    step's kernel (cells/fused.py passes its own)."""
     T, B, G = xw.shape
     H = G // 3
     dt = xw.dtype

@@ -85,8 +85,9 @@ def step(a, rec, prev, new, w: Weights, scratch) -> None:
     np.multiply(a[..., 3 * H :], tanh_c, out=h)
 
 
-def forward(xw, s0, w: Weights, ws=None):
-    """xw (T, B, 4H) = x w.W_in + w.b_in -> hs (T, B, H), sT (2, B, H), cache."""
+def forward(xw, s0, w: Weights, ws=None, step=step):
+    """xw (T, B, 4H) = x w.W_in + w.b_in -> hs (T, B, H), sT (2, B, H), cache. `step` is the time
+    step's kernel (cells/fused.py passes its own)."""
     T, B, G = xw.shape
     H = G // 4
     dt = xw.dtype

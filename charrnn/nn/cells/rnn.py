@@ -33,8 +33,9 @@ def step(a, rec, prev, new, w: Weights, scratch, relu: bool = False) -> None:
         np.tanh(h, out=h)
 
 
-def forward(xw, s0, w: Weights, ws=None, relu: bool = False):
-    """xw (T, B, H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache."""
+def forward(xw, s0, w: Weights, ws=None, relu: bool = False, step=step):
+    """xw (T, B, H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache. `step` is the time
+    step's kernel (cells/fused.py passes its own)."""
     T, B, H = xw.shape
     hs = empty(ws, "hs", (T + 1, B, H), xw.dtype)
     hs[0] = s0[0]
