@@ -34,6 +34,7 @@ OPTIMIZERS = ("adam", "rmsprop", "adagrad", "sgd")
 NONLINEARITIES = ("tanh", "relu")
 SCHEDULES = ("step", "cosine", "plateau")
 DECODE_ERRORS = ("strict", "replace", "ignore")
+OFFSETS = ("random", "fixed")
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,13 @@ class TrainConfig(Checked):
     max_time: float | None = setting(
         600.0, "Stop after this much training time, with its unit: 90s, 10m, 1h30m.", min=0, min_open=True
     )
-    seed: int = setting(0, "Random seed: weights, dropout.", min=0)
+    seed: int = setting(0, "Random seed: weights, dropout, the streams' offsets.", min=0)
+    # benchmarks/same_start.py: the same windows every epoch learn less per step (docs/training.md)
+    epoch_offsets: str = setting(
+        "random",
+        "Where the streams start each epoch: at a new random offset (drawn from the seed), or where they started.",
+        choices=OFFSETS,
+    )
     lr_schedule: str = setting(
         "step", "Learning-rate schedule: step decay, cosine decay, or reduce on plateau.", choices=SCHEDULES
     )
@@ -294,10 +301,15 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
+# what a field added since checkpoints were first written means when a saved config lacks it:
+# the behaviour of the charrnn that wrote it, so that an old run continues as it was
+BEFORE_THE_FIELD = {"TrainConfig": {"epoch_offsets": "fixed"}}
+
+
 def from_dict(cls: type[C], data: dict[str, Any]) -> C:
-    """Rebuild a config, rejecting unknown keys so a foreign or future checkpoint is noticed."""
+    """Rebuild a saved config, rejecting unknown keys so a foreign or future checkpoint is noticed."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
-    return cls(**data)
+    return cls(**{**BEFORE_THE_FIELD.get(cls.__name__, {}), **data})

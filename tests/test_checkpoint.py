@@ -4,6 +4,7 @@ kind of bad file with a CheckpointError (never a traceback, never running code f
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,6 +82,16 @@ def test_round_trip_is_bit_exact_and_predicts_the_same(saved, ckpt):
     before = scoring.log_probs(LanguageModel.of(ckpt), text)
     after = scoring.log_probs(LanguageModel.of(loaded), text)
     np.testing.assert_array_equal(after, before)
+
+
+def test_a_checkpoint_saved_before_epoch_offsets_continues_with_the_streams_where_they_were(saved):
+    """A field a config saved before it existed lacks means what that charrnn did: the streams
+    started every epoch at the same place."""
+    assert checkpoint.load(saved).train.epoch_offsets == "random"
+    rewrite_meta(saved, lambda meta: meta["train"].pop("epoch_offsets"))
+    assert checkpoint.load(saved).train.epoch_offsets == "fixed"
+    old = Path(__file__).parent / "data" / "written_before_one_reader" / "file.npz"
+    assert checkpoint.load(old).train.epoch_offsets == "fixed"
 
 
 def test_file_loads_without_pickle_and_holds_metadata(saved, ckpt):

@@ -144,9 +144,11 @@ def test_validation_reads_at_most_eval_chars():
 
 
 def test_checkpoint_keeps_the_best_weights_and_the_latest_as_last(tmp_path):
-    """Trained on the head, the model overfits: validation improves, then worsens."""
+    """Trained on the head, the model overfits: validation improves, then worsens (the same
+    windows every epoch, which overfit sooner)."""
     corpus = held_out_corpus()
-    trainer = Trainer(corpus, tiny_model_config(), held_out_config(max_steps=80, eval_every=5, patience=None))
+    cfg = held_out_config(max_steps=80, eval_every=5, patience=None, epoch_offsets="fixed")
+    trainer = Trainer(corpus, tiny_model_config(), cfg)
     snapshots = {}
     evals = []
     for e in trainer.run():
@@ -204,6 +206,41 @@ def test_resume_continues_exactly(tmp_path, tiny_corpus, cell, layers, dropout, 
     assert [h["val_loss"] for h in second.history if h["step"] % 3 == 0] == [
         h["val_loss"] for h in full.history if h["step"] % 3 == 0
     ]
+
+
+def test_each_epoch_reads_the_streams_from_another_offset_and_a_resumed_run_reads_the_same(tmp_path, tiny_corpus):
+    """Random offsets (the default): epoch 2's first window is not epoch 0's, and a run saved
+    in the middle of its third epoch continues with the windows, and weights, of one that was not."""
+    mcfg = tiny_model_config(hidden_size=8)
+    full = Trainer(tiny_corpus, mcfg, tiny_train_config())
+    n = full.windows.n_windows
+    steps = 3 * n + 2
+    full = Trainer(tiny_corpus, mcfg, tiny_train_config(max_steps=steps))
+    assert full.cfg.epoch_offsets == "random"
+    firsts = [full.windows.window(0, epoch=e)[0] for e in range(3)]
+    assert not np.array_equal(firsts[0], firsts[1]) and not np.array_equal(firsts[1], firsts[2])
+    seen = []
+    full_steps = [e.loss for e in run(full) if isinstance(e, StepEvent)]
+    first = Trainer(tiny_corpus, mcfg, tiny_train_config(max_steps=2 * n + 1))
+    run(first)
+    path = tmp_path / "resume.npz"
+    checkpoint.save(first.checkpoint(), path)
+    ckpt = checkpoint.load(path)
+    assert ckpt.train.epoch_offsets == "random"
+    second = Trainer(tiny_corpus, ckpt.model, dataclasses.replace(ckpt.train, max_steps=steps), resume=ckpt)
+    read = second.windows.window
+    second.windows.window = lambda k, rows, epoch: seen.append((k, epoch)) or read(k, rows, epoch)
+    second_steps = [e.loss for e in run(second) if isinstance(e, StepEvent)]
+    assert second_steps == full_steps[2 * n + 1 :]
+    assert seen[0] == (1, 2) and seen[-1] == (1, 3)
+    assert_same_arrays(second.params, full.params)
+
+
+def test_fixed_offsets_read_the_same_windows_every_epoch(tiny_corpus):
+    trainer = Trainer(tiny_corpus, tiny_model_config(), tiny_train_config(epoch_offsets="fixed"))
+    w = trainer.windows
+    for e in range(1, 4):
+        np.testing.assert_array_equal(w.window(2, epoch=e)[0], w.window(2, epoch=0)[0])
 
 
 def test_resume_needs_training_state(tiny_corpus, tmp_path):

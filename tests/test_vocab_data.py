@@ -358,3 +358,30 @@ def test_streams_shorten_the_window_to_fit_and_refuse_too_little_text():
     assert s.seq_len == 3 and s.n_windows == 1
     with pytest.raises(DataError):
         Streams(np.arange(2), 2, 4)
+
+
+def test_streams_start_each_epoch_at_an_offset_drawn_from_the_seed():
+    ids = np.arange(400, dtype=np.uint16)
+    s, again, other = Streams(ids, 4, 8, seed=7), Streams(ids, 4, 8, seed=7), Streams(ids, 4, 8, seed=8)
+    offsets = [s.offset(e) for e in range(12)]
+    assert offsets[0] == 0  # the first epoch reads the streams where a run without offsets does
+    assert len(set(offsets[1:])) >= 10  # epochs differ (two of 399 may meet by chance)
+    assert offsets == [again.offset(e) for e in range(12)]
+    assert offsets[1:] != [other.offset(e) for e in range(1, 12)]
+    assert [Streams(ids, 4, 8).offset(e) for e in range(12)] == [0] * 12  # no seed: the same every epoch
+    np.testing.assert_array_equal(s.window(3, epoch=0)[0], Streams(ids, 4, 8).window(3)[0])
+
+
+@pytest.mark.parametrize("epoch", [1, 2, 5])
+def test_shifted_streams_stay_contiguous_around_the_text(epoch):
+    ids = np.arange(41, dtype=np.uint16)  # ids equal positions; 40 pairs (x, y) on the circle
+    s = Streams(ids, 3, 4, seed=1)
+    at = s.offset(epoch)
+    assert at != 0
+    xs, ys = zip(*(s.window(k, epoch=epoch) for k in range(s.n_windows)))
+    whole, targets = np.concatenate(xs, axis=1), np.concatenate(ys, axis=1)
+    for b in range(3):  # stream b runs on from its start, and past the text's end into its start
+        np.testing.assert_array_equal(whole[b], (at + b * s.length + np.arange(s.n_windows * 4)) % 40)
+    np.testing.assert_array_equal(targets, whole + 1)  # the target is always the next character
+    rows = slice(1, 3)  # a worker's streams are the same rows of the batch
+    np.testing.assert_array_equal(s.window(1, rows, epoch)[0], xs[1][rows])

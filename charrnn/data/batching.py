@@ -80,18 +80,37 @@ class Streams:
 
     Stream b is the b-th of B equal slices of the text, so window k of every stream continues
     where window k-1 ended, and the hidden state carried between windows is the right context.
+
+    Given a `seed`, every epoch after the first starts the streams at another offset into the
+    text, read as a circle (its end runs on into its start): the windows, the characters each
+    stream starts from blank and the places where the gradient is cut all move, so the epochs are
+    not the same windows over and over. The offset of epoch e is drawn from (seed, e) alone, so a
+    run resumed at any step reads what the uninterrupted one would. Without a seed, and in the
+    first epoch, the offset is 0.
     """
 
-    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int, seed: int | None = None):
         length = (len(ids) - 1) // batch_size
         if length < 1:
             raise DataError(f"text of {len(ids)} characters is too short for {batch_size} streams")
+        self.ids, self.seed, self.length = ids, seed, length
         self.seq_len = min(seq_len, length)
         self.x = ids[: batch_size * length].reshape(batch_size, length)
         self.y = ids[1 : batch_size * length + 1].reshape(batch_size, length)
         self.n_windows = length // self.seq_len
 
-    def window(self, k: int, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs and targets of window k, both (B, T) intp; of some streams only, given `rows`."""
-        s = slice(k * self.seq_len, (k + 1) * self.seq_len)
-        return np.asarray(self.x[rows, s], dtype=np.intp), np.asarray(self.y[rows, s], dtype=np.intp)
+    def offset(self, epoch: int) -> int:
+        """Where the first stream starts in `epoch`: 0, or drawn from the seed and the epoch."""
+        if self.seed is None or epoch == 0:
+            return 0
+        return int(np.random.default_rng((self.seed, epoch)).integers(len(self.ids) - 1))
+
+    def window(self, k: int, rows: slice = slice(None), epoch: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and targets of window k of `epoch`, both (B, T) intp; of some streams only, given `rows`."""
+        T, at = self.seq_len, self.offset(epoch)
+        if at == 0:
+            s = slice(k * T, (k + 1) * T)
+            return np.asarray(self.x[rows, s], dtype=np.intp), np.asarray(self.y[rows, s], dtype=np.intp)
+        starts = at + self.length * np.arange(self.x.shape[0])[rows] + k * T
+        p = (starts[:, None] + np.arange(T)) % (len(self.ids) - 1)  # (B, T): ids[p] -> ids[p + 1]
+        return np.asarray(self.ids[p], dtype=np.intp), np.asarray(self.ids[p + 1], dtype=np.intp)

@@ -7,14 +7,13 @@ PyTorch as they are. Gradients use the same keys and shapes.
 Arrays are time-major inside: x (B, T) from the data becomes ids (T, B), and a window's hidden
 states are (T, B, H), so each time step is one contiguous (B, H) slab.
 
-Weight initialisation, chosen for gradient flow through time:
-- W_hh: an orthogonal matrix per gate block (Saxe et al. 2014). All its singular values are 1,
-  so at the start a gradient sent back through the recurrence neither shrinks nor grows from
-  the matrix itself: the recurrent matrix decides vanishing and exploding gradients.
+Weight initialisation:
+- W_hh and the cell's biases: the cell's own (cells/): the RNN and GRU start from an orthogonal
+  matrix per gate block and biases 0, the LSTM from PyTorch's uniform(+-1/sqrt(H)), which it
+  learns faster from (cells/lstm.py says by how much).
 - W_ih and decoder.weight: uniform(+-1/sqrt(H)), PyTorch's default; for a one-hot input a column
   of W_ih is a character's embedding, so its scale does not depend on the vocabulary size.
-- biases 0, except the LSTM forget gate at 1 (see cells/lstm.py); decoder bias 0 makes the
-  first prediction nearly uniform, a loss of about log(V).
+- decoder bias 0 makes the first prediction nearly uniform, a loss of about log(V).
 """
 
 from __future__ import annotations
@@ -49,11 +48,6 @@ def param_shapes(cfg: ModelConfig, vocab_size: int) -> dict[str, tuple[int, ...]
     return shapes
 
 
-def _orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
-    return q * np.sign(np.diag(r))  # the sign fix makes q uniformly distributed
-
-
 def init_params(cfg: ModelConfig, vocab_size: int, rng: np.random.Generator, dtype=np.float32) -> Params:
     cell, H = cells.get(cfg), cfg.hidden_size
     k = 1.0 / np.sqrt(H)
@@ -62,8 +56,7 @@ def init_params(cfg: ModelConfig, vocab_size: int, rng: np.random.Generator, dty
         w_ih, w_hh, b_ih, b_hh = layer_keys(layer)
         shape_ih = param_shapes(cfg, vocab_size)[w_ih]
         params[w_ih] = rng.uniform(-k, k, shape_ih)
-        params[w_hh] = np.concatenate([_orthogonal(rng, H) for _ in range(cell.gates)])
-        params[b_ih], params[b_hh] = cell.init_biases(H, np.dtype(dtype))
+        params[w_hh], params[b_ih], params[b_hh] = cell.init_recurrent(rng, H, np.dtype(dtype))
     params["decoder.weight"] = rng.uniform(-k, k, (vocab_size, H))
     params["decoder.bias"] = np.zeros(vocab_size)
     return {name: np.ascontiguousarray(p, dtype=dtype) for name, p in params.items()}

@@ -16,7 +16,7 @@ from charrnn.data.corpus import Corpus
 from charrnn.errors import ResumeMismatch
 from charrnn.vocab import Vocab
 
-FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed")  # of TrainConfig
+FIXED = ("seq_len", "batch_size", "optimizer", "val_fraction", "eval_chars", "seed", "epoch_offsets")  # of TrainConfig
 
 
 def check_resumable(ckpt: Checkpoint, model_cfg: ModelConfig, train_cfg: TrainConfig, vocab: Vocab | None = None):

@@ -62,7 +62,7 @@ class Trainer:
         self.share = (self.rows.stop - self.rows.start) / c.batch_size  # its weight in the batch's mean
         budget.check_training(model_cfg, c, len(corpus.vocab))  # before anything is allocated
         self.train_ids, val_ids = split(corpus.ids, c.val_fraction, c.batch_size, c.seq_len, corpus.held_out)
-        self.windows = Streams(self.train_ids, c.batch_size, c.seq_len)
+        self.windows = Streams(self.train_ids, c.batch_size, c.seq_len, c.seed if c.epoch_offsets == "random" else None)
         self.val_ids = val_ids[: c.eval_chars]
         self.rng = np.random.default_rng(c.seed)
         self.params = model.init_params(model_cfg, len(corpus.vocab), self.rng)
@@ -156,10 +156,10 @@ class Trainer:
         if it is for any, `self.stopped` becomes true on every worker after this same step.
         """
         t0 = time.perf_counter()
-        k = self.step % self.windows.n_windows
+        epoch, k = divmod(self.step, self.windows.n_windows)
         if k == 0:
             self.state[...] = 0  # each epoch starts from a blank memory
-        x, y = self.windows.window(k, self.rows)
+        x, y = self.windows.window(k, self.rows, epoch)
         rng = self.rng if self.model_cfg.dropout > 0 else None
         rows = (self.rows, self.cfg.batch_size) if self.comm.distributed else None
         loss, grads, new_state = model.loss_and_grads(

@@ -54,8 +54,8 @@ class Cell(Protocol):
         are tuples of S (N, H) state arrays (they may be the same arrays: a step reads each element
         before writing it), scratch a tuple of `scratch` (N, H) arrays."""
 
-    def init_biases(self, hidden: int, dtype: np.dtype) -> tuple[Array, Array]:
-        """b_ih and b_hh at the start of training."""
+    def init_recurrent(self, rng: np.random.Generator, hidden: int, dtype: np.dtype) -> tuple[Array, Array, Array]:
+        """W_hh, b_ih and b_hh at the start of training."""
 
 
 class Kernels(NamedTuple):
@@ -68,32 +68,42 @@ class Kernels(NamedTuple):
     forward: Callable
     backward: Callable
     step: Callable
-    init_biases: Callable
+    init_recurrent: Callable
 
 
-def zero_biases(gates: int) -> Callable[[int, np.dtype], tuple[np.ndarray, np.ndarray]]:
-    def init(hidden: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(gates * hidden, dtype), np.zeros(gates * hidden, dtype)
+def _orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))  # the sign fix makes q uniformly distributed
+
+
+def orthogonal_zero_biases(gates: int) -> Callable[[np.random.Generator, int, np.dtype], tuple[Array, Array, Array]]:
+    """An orthogonal W_hh per gate block (Saxe et al. 2014) and biases 0: all the block's singular
+    values are 1, so at the start a gradient sent back through the recurrence neither shrinks nor
+    grows from the matrix itself, which for the RNN decides vanishing and exploding gradients."""
+
+    def init(rng: np.random.Generator, hidden: int, dtype: np.dtype) -> tuple[Array, Array, Array]:
+        W_hh = np.concatenate([_orthogonal(rng, hidden) for _ in range(gates)]).astype(dtype)
+        return W_hh, np.zeros(gates * hidden, dtype), np.zeros(gates * hidden, dtype)
 
     return init
 
 
 def _kernels_of(module, **shape) -> Cell:
-    """A module's prepare, forward, backward and step, with its sizes and bias start."""
+    """A module's prepare, forward, backward and step, with its sizes and initial recurrent weights."""
     kernels = {name: getattr(module, name) for name in ("prepare", "forward", "backward", "step")}
     return Kernels(**shape, **kernels)
 
 
 def _rnn(relu: bool) -> Cell:
     act = {name: partial(getattr(rnn, name), relu=relu) for name in ("forward", "backward", "step")}
-    return Kernels(gates=1, states=1, scratch=0, prepare=rnn.prepare, init_biases=zero_biases(1), **act)
+    return Kernels(gates=1, states=1, scratch=0, prepare=rnn.prepare, init_recurrent=orthogonal_zero_biases(1), **act)
 
 
 CELLS: dict[str, Cell] = {
     "rnn_tanh": _rnn(relu=False),
     "rnn_relu": _rnn(relu=True),
-    "lstm": _kernels_of(lstm, gates=4, states=2, scratch=2, init_biases=lstm.init_biases),
-    "gru": _kernels_of(gru, gates=3, states=1, scratch=2, init_biases=zero_biases(3)),
+    "lstm": _kernels_of(lstm, gates=4, states=2, scratch=2, init_recurrent=lstm.init_recurrent),
+    "gru": _kernels_of(gru, gates=3, states=1, scratch=2, init_recurrent=orthogonal_zero_biases(3)),
 }
 
 
