@@ -95,11 +95,29 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """Where a learning curve is drawn: the SVG's size, its margins, and the steps and bits it spans."""
+
+    width: int
+    height: int
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    left, right, top, bottom = 56, 16, 14, 38
+
+    def px(self, x: float) -> float:
+        return self.left + (x - self.x0) / (self.x1 - self.x0) * (self.width - self.left - self.right)
+
+    def py(self, y: float) -> float:
+        return self.top + (self.y1 - y) / (self.y1 - self.y0) * (self.height - self.top - self.bottom)
+
+
 def learning_curve_svg(history: Sequence[dict], width: int = 420, height: int = 190) -> str:
     """Training and validation bits per character by step, as an inline SVG."""
     if not history:
         return '<p class="note">No learning curve: this checkpoint recorded no validations.</p>'
-    left, right, top, bottom = 56, 16, 14, 38
     steps = [h["step"] for h in history]
     ys = [h[k] for h in history for k in ("train_bits", "val_bits")]
     x0, x1 = min(steps), max(steps)
@@ -107,50 +125,60 @@ def learning_curve_svg(history: Sequence[dict], width: int = 420, height: int = 
         x0, x1 = x0 - 1, x1 + 1
     y0, y1 = min(ys), max(ys)
     pad = 0.05 * (y1 - y0) or 0.5
-    y0, y1 = y0 - pad, y1 + pad
-
-    def px(x: float) -> float:
-        return left + (x - x0) / (x1 - x0) * (width - left - right)
-
-    def py(y: float) -> float:
-        return top + (y1 - y) / (y1 - y0) * (height - top - bottom)
-
-    parts = [
+    plot = _Plot(width, height, x0, x1, y0 - pad, y1 + pad)
+    opening = (
         f'<svg id="curve" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="learning curve: bits per character by step">'
+    )
+    return "".join([opening, *_axes(plot), *_curves(plot, history), _labels(plot)])
+
+
+def _axes(plot: _Plot) -> list[str]:
+    """The grid and ticks of bits per character, the ticks of steps, and the two axes."""
+    left, right, width, bottom, height = plot.left, plot.right, plot.width, plot.bottom, plot.height
+    parts = [
+        f'<line class="grid" x1="{left}" x2="{width - right}" y1="{plot.py(t):.1f}" y2="{plot.py(t):.1f}"/>'
+        f'<text class="tick" x="{left - 6}" y="{plot.py(t) + 4:.1f}" text-anchor="end">{t:g}</text>'
+        for t in _nice_ticks(plot.y0, plot.y1)
     ]
-    for t in _nice_ticks(y0, y1):
-        parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{py(t):.1f}" y2="{py(t):.1f}"/>'
-            f'<text class="tick" x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>'
-        )
-    for t in _nice_ticks(x0, x1):
-        parts.append(f'<text class="tick" x="{px(t):.1f}" y="{height - bottom + 16}" text-anchor="middle">{t:g}</text>')
+    parts += [
+        f'<text class="tick" x="{plot.px(t):.1f}" y="{height - bottom + 16}" text-anchor="middle">{t:g}</text>'
+        for t in _nice_ticks(plot.x0, plot.x1)
+    ]
     parts.append(
-        f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}"/>'
+        f'<line class="axis" x1="{left}" x2="{left}" y1="{plot.top}" y2="{height - bottom}"/>'
         f'<line class="axis" x1="{left}" x2="{width - right}" y1="{height - bottom}" y2="{height - bottom}"/>'
     )
+    return parts
+
+
+def _curves(plot: _Plot, history: Sequence[dict]) -> list[str]:
+    """The training and the validation curve, each point with its figure on hover."""
+    parts = []
     for key, name in (("train_bits", "train"), ("val_bits", "val")):
-        points = " ".join(f"{px(h['step']):.1f},{py(h[key]):.1f}" for h in history)
+        points = " ".join(f"{plot.px(h['step']):.1f},{plot.py(h[key]):.1f}" for h in history)
         parts.append(f'<polyline class="{name}" points="{points}"/>')
         for h in history:
             parts.append(
-                f'<circle class="{name}" cx="{px(h["step"]):.1f}" cy="{py(h[key]):.1f}" r="2.5">'
+                f'<circle class="{name}" cx="{plot.px(h["step"]):.1f}" cy="{plot.py(h[key]):.1f}" r="2.5">'
                 f"<title>step {h['step']:,}: {name} {h[key]:.3f} bits/char</title></circle>"
             )
-    parts.append(
+    return parts
+
+
+def _labels(plot: _Plot) -> str:
+    """The axes' names and the legend, and the SVG's end."""
+    left, right, top, bottom, width, height = plot.left, plot.right, plot.top, plot.bottom, plot.width, plot.height
+    lx = width - right - 150
+    return (
         f'<text class="label" x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle">step</text>'
         f'<text class="label" transform="rotate(-90)" x="{-(top + height - bottom) / 2:.0f}" y="14" '
         'text-anchor="middle">bits per character</text>'
-    )
-    lx = width - right - 150
-    parts.append(
         f'<line class="train" x1="{lx}" x2="{lx + 22}" y1="{top + 10}" y2="{top + 10}"/>'
         f'<text class="legend" x="{lx + 28}" y="{top + 14}">training</text>'
         f'<line class="val" x1="{lx}" x2="{lx + 22}" y1="{top + 28}" y2="{top + 28}"/>'
         f'<text class="legend" x="{lx + 28}" y="{top + 32}">validation</text></svg>'
     )
-    return "".join(parts)
 
 
 def _legend(neuron: NeuronColouring | None, n: int) -> str:
