@@ -90,6 +90,14 @@ class Unrepresentable(DataError):
         self.name, self.value, self.dtype, self.largest = name, value, dtype, largest
 
 
+class CorpusChanged(DataError):
+    """A corpus file that changed while it was read (between the reader's two passes): `name`."""
+
+    def __init__(self, name: str):
+        super().__init__(f"the corpus file {name} changed while it was being read; train again once it is complete")
+        self.name = name
+
+
 class NotTheTrainingCorpus(DataError):
     """The training corpus a checkpoint records is not where it says, or a file is not that corpus."""
 

@@ -41,10 +41,8 @@ from charrnn.config import ReadConfig
 from charrnn.data import mapped, sources, streams
 from charrnn.data.sources import Skipped, Source
 from charrnn.data.streams import CHUNK_BYTES
-from charrnn.errors import DataError, UndecodableText
+from charrnn.errors import CorpusChanged, DataError, UndecodableText, UnknownCharacters
 from charrnn.vocab import Vocab
-
-CHANGED = "a corpus file changed while it was being read; train again once it is complete"
 
 
 @dataclass
@@ -179,7 +177,7 @@ def read(
     held = sources.held_out_documents(lengths, how.val_fraction) if several else np.zeros(0, np.intp)
     n = int(lengths.sum()) + (len(lengths) + 1 if several else 0)
     chunks = _ids(survey, sources.writing_order(len(lengths), held), vocab, mark, how)
-    ids = mapped.ids_to_memmap(_counted(chunks, n), vocab.dtype, n, workdir)
+    ids = mapped.ids_to_memmap(chunks, vocab.dtype, n, workdir)
     held_out = int(lengths[held].sum()) + len(held) + 1 if len(held) else 0
     facts = dict(encoding=how.encoding, decode_errors=how.errors, documents=len(lengths), boundary=mark)
     return Corpus(ids, vocab, **_identity(survey, skipped, how, name), **facts, held_out=held_out), skipped
@@ -273,37 +271,46 @@ def _ids(
 ) -> Iterator[np.ndarray]:
     """The ids, document by document in `order`, each document after a boundary, and one at the end."""
     first_doc = np.concatenate([[0], np.cumsum(np.bincount(survey.file_of, minlength=len(survey.read)))])
+    lengths = np.frombuffer(survey.lengths, np.int64)
     b = vocab.encode(mark) if mark else None
     for docs in order:
-        wanted = np.zeros(len(survey.lengths), bool)
+        wanted = np.zeros(len(lengths), bool)
         wanted[docs] = True
         for f in np.unique(np.frombuffer(survey.file_of, np.int64)[docs]):
-            doc, started = int(first_doc[f]), False
-            with survey.read[f].open() as raw:
-                for piece in _documents_of(raw, how):
-                    if piece is None:
-                        doc, started = doc + started, False
-                        continue
-                    if not piece:
-                        continue
-                    if doc >= first_doc[f + 1]:
-                        raise DataError(CHANGED)
-                    if wanted[doc]:
-                        yield from (
-                            [b, vocab.encode(piece)] if not started and b is not None else [vocab.encode(piece)]
-                        )
-                    started = True
+            src, doc, had = survey.read[f], int(first_doc[f]), 0
+            for piece in _read_again(src, survey.files[f], how):
+                if piece is None:
+                    doc, had = doc + (had > 0), 0
+                    continue
+                if not piece:
+                    continue
+                had += len(piece)
+                if doc >= first_doc[f + 1] or had > lengths[doc]:
+                    raise CorpusChanged(src.name)
+                if wanted[doc]:
+                    if had == len(piece) and b is not None:
+                        yield b
+                    yield _encoded(piece, vocab, src)
     if b is not None:
         yield b
 
 
-def _counted(chunks: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
-    """Pass the chunks on; a file that changed between the passes is an error, not a garbled corpus."""
-    written = 0
-    for c in chunks:
-        written += len(c)
-        if written > n:
-            break
-        yield c
-    if written != n:
-        raise DataError(CHANGED)
+def _encoded(piece: str, vocab: Vocab, src: Source) -> np.ndarray:
+    try:
+        return vocab.encode(piece)
+    except UnknownCharacters:  # a character the survey never saw: the file changed meanwhile
+        raise CorpusChanged(src.name) from None
+
+
+def _read_again(src: Source, facts: dict, how: Reading) -> Iterator[str | None]:
+    """A source's documents read again, which must be those the survey read (the caller checks
+    their count, lengths and characters) and, at its end, the same bytes (SHA-256): what the
+    corpus records is then what it holds. A file that changed raises CorpusChanged naming it."""
+    try:
+        with src.open() as raw:
+            hashing = streams.Hashing(raw)
+            yield from _documents_of(hashing, how)
+    except (DataError, OSError):  # gone, unreadable or undecodable since
+        raise CorpusChanged(src.name) from None
+    if hashing.digest.hexdigest() != facts["sha256"] or hashing.n_bytes != facts["bytes"]:
+        raise CorpusChanged(src.name)
