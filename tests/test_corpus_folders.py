@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 
 from charrnn.data import sources
@@ -146,3 +149,62 @@ def test_two_folders_of_the_same_name_keep_all_their_files(tmp_path):
     write(tmp_path / "two" / "data" / "x.txt", "second\n")
     found = select([tmp_path / "one" / "data", tmp_path / "two" / "data"])
     assert len(found) == 2 and {s.path.read_text() for s in found} == {"first\n", "second\n"}
+
+
+def _unlistable(monkeypatch, *folders):
+    """Folders that cannot be listed, as for a user without the right to (root lists any folder):
+    their listing fails as the system's would, or as for a folder that vanished meanwhile."""
+    scandir = os.scandir
+    refused = {str(f) for f in folders}
+
+    def refuse(path="."):
+        if os.fspath(path) in refused:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+
+
+def test_whatever_a_folder_holds_that_is_not_read_is_counted_and_named(folder, tmp_path, monkeypatch):
+    (folder / "locked").mkdir()
+    write(folder / "locked" / "inside.py", "never listed\n")
+    (folder / "gone").mkdir()
+    os.mkfifo(folder / "pipe")
+    (folder / "dangling.py").symlink_to(tmp_path / "nowhere.py")
+    (folder / "elsewhere").symlink_to(folder / "pkg", target_is_directory=True)
+    _unlistable(monkeypatch, folder / "locked", folder / "gone")
+    found = select([folder])
+    corpus, skipped = read_documents(found)
+    assert {k: v for k, v in skipped.files.items() if k in sources.FOUND_UNREAD} == {
+        "broken link": ["project/dangling.py"],
+        "linked folder": ["project/elsewhere"],
+        "unreadable folder": ["project/gone", "project/locked"],
+        "special file": ["project/pipe"],
+    }
+    assert corpus.provenance["skipped"] == {
+        "broken link": 1,
+        "empty": 1,
+        "linked folder": 1,
+        "unreadable folder": 2,
+        "special file": 1,
+        "undecodable": 1,
+        "binary": 1,
+    }
+
+
+def test_train_warns_of_an_unreadable_folder_and_every_other_skip(folder, tmp_path, monkeypatch):
+    (folder / "locked").mkdir()
+    os.mkfifo(folder / "pipe")
+    _unlistable(monkeypatch, folder / "locked")
+    result = cli_helpers.invoke(["train", folder, "-c", tmp_path / "m.npz", *cli_helpers.tiny()])
+    assert result.exit_code == 0, result.stderr
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith("Warning: skipped")]
+    assert "1 unreadable folder (project/locked)" in warning and "1 special file (project/pipe)" in warning
+
+
+def test_a_folder_that_cannot_be_listed_at_all_is_said_so(tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    _unlistable(monkeypatch, locked)
+    result = cli_helpers.invoke(["train", locked, "-c", tmp_path / "m.npz", *cli_helpers.tiny()])
+    cli_helpers.assert_clean_error(result, 1, "1 unreadable folder")

@@ -166,7 +166,10 @@ def read(
     streams.check_decoding(how.encoding, how.errors)
     survey, skipped = _Survey(), Skipped()
     for src in selection:
-        _survey_one(_rereadable(src, workdir), how, survey, skipped)
+        if src.skip is not None:  # found by the walk, not to be read
+            skipped.add(src.skip, src.name)
+        else:
+            _survey_one(_rereadable(src, workdir), how, survey, skipped)
     if not survey.read:
         said = ", ".join(f"{n} {reason}" for reason, n in skipped.counts().items())
         raise DataError(f"none of the {len(selection)} files could be read as {how.encoding} text ({said})")

@@ -42,6 +42,7 @@ class Source:
     name: str  # as shown and recorded: relative to the folder given, or as given
     path: Path | None = None
     stream: BinaryIO | None = None  # standard input (copied first unless it is a regular file)
+    skip: str | None = None  # why it is left out unread, found so by the walk (Skipped's reasons)
 
     def open(self):
         """The file, to read in a `with`; a stream is rewound and left open."""
@@ -54,7 +55,8 @@ class Source:
 
 @dataclass
 class Skipped:
-    """Files left out, by reason: binary, undecodable (in the encoding given), empty, unreadable."""
+    """What was left out, by reason. Files: binary, undecodable (in the encoding given), empty,
+    unreadable; and what a folder held that is not a file to read (FOUND_UNREAD)."""
 
     files: dict[str, list[str]] = field(default_factory=dict)
 
@@ -79,7 +81,7 @@ def select(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Se
     for given in map(Path, paths):
         if not given.exists():
             raise DataError(f"corpus not found: {given}")
-        for name, rel, path in _files_of(given):
+        for name, rel, path, skip in _files_of(given):
             if (include and not _matches(name, rel, include)) or _matches(name, rel, exclude):
                 continue
             real = path.resolve()
@@ -87,7 +89,7 @@ def select(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Se
                 seen.add(real)
                 if name in found:  # another folder of the same name: tell them apart by the path given
                     name = path.as_posix()
-                found.setdefault(name, Source(name, path))
+                found.setdefault(name, Source(name, path, skip=skip))
     if not found:
         what = ", ".join(map(str, paths))
         filters = " matching the include and exclude patterns" if include or exclude else ""
@@ -95,19 +97,45 @@ def select(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Se
     return [found[name] for name in sorted(found)]
 
 
-def _files_of(given: Path) -> Iterator[tuple[str, str, Path]]:
-    """(name shown, path within the folder given, path) of each file."""
+UNREADABLE_FOLDER, LINKED_FOLDER, BROKEN_LINK, SPECIAL_FILE = FOUND_UNREAD = (
+    "unreadable folder",  # it cannot be listed (its mode, or it vanished while the walk went on)
+    "linked folder",  # a symbolic link to a folder: not followed, as it may lead back up the tree
+    "broken link",
+    "special file",  # a FIFO, device or socket, which may never end or be read twice
+)
+
+
+def _files_of(given: Path) -> Iterator[tuple[str, str, Path, str | None]]:
+    """(name shown, path within the folder given, path, why it is left out unread or None) of
+    each file, and of each thing in the folders that the walk does not read, with its reason."""
     if not given.is_dir():
-        yield given.as_posix(), given.name, given
+        yield given.as_posix(), given.name, given, None
         return
     prefix = "" if given.name in ("", ".", "..") else given.name + "/"
-    for root, dirs, names in os.walk(given):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for f in sorted(names):
+    unlisted: list[OSError] = []
+    for root, dirs, names in os.walk(given, onerror=unlisted.append):
+        yield from _unlisted(given, prefix, unlisted)
+        linked = {d for d in dirs if Path(root, d).is_symlink()}
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in linked)
+        for f in sorted(linked.union(names)):
+            if f.startswith("."):
+                continue
             path = Path(root, f)
-            if not f.startswith(".") and path.is_file():  # not a FIFO, device or broken link
-                rel = path.relative_to(given).as_posix()
-                yield prefix + rel, rel, path
+            rel = path.relative_to(given).as_posix()
+            why = LINKED_FOLDER if f in linked else None if path.is_file() else _why_unread(path)
+            yield prefix + rel, rel, path, why
+    yield from _unlisted(given, prefix, unlisted)
+
+
+def _unlisted(given: Path, prefix: str, errors: list[OSError]) -> Iterator[tuple[str, str, Path, str]]:
+    while errors:
+        path = Path(errors.pop(0).filename or given)
+        rel = path.relative_to(given).as_posix() if path != given else ""
+        yield (prefix + rel).rstrip("/") or given.as_posix(), rel, path, UNREADABLE_FOLDER
+
+
+def _why_unread(path: Path) -> str:
+    return BROKEN_LINK if path.is_symlink() and not path.exists() else SPECIAL_FILE
 
 
 def is_binary(raw: BinaryIO, encoding: str) -> bool:

@@ -100,7 +100,8 @@ def _say_read(data, skipped) -> None:
         parts = []
         for reason, names in skipped.files.items():
             shown = ", ".join(display(n) for n in names[:NAMES_SHOWN]) + (", ..." if len(names) > NAMES_SHOWN else "")
-            parts.append(f"{len(names):,} {reason} file{'s' * (len(names) != 1)} ({shown})")
+            noun = reason if reason in sources.FOUND_UNREAD else f"{reason} file"
+            parts.append(f"{len(names):,} {noun}{'s' * (len(names) != 1)} ({shown})")
         hint = (
             "; --encoding or --decode-errors replace reads undecodable ones" if "undecodable" in skipped.files else ""
         )
