@@ -347,3 +347,54 @@ def test_an_undecodable_page_name_is_written_and_named_escaped(place):
     assert result.returncode == 0, result.stderr
     assert b"caf\\xe9.html" in result.stderr and b"Error" not in result.stderr
     assert os.path.exists(os.fsencode(page))
+
+
+def _clashes(d: Path, old: Path) -> dict:
+    """train's and export's arguments where an output names an input or another output, each
+    with the option that must be blamed and the files that must be left exactly as they were."""
+    corpus = d / "corpus.txt"
+    (d / "hard.npz").hardlink_to(old)
+    (d / "link.txt").symlink_to(corpus)
+    train = ["train", corpus, *tiny()]
+    return {
+        "-c is --init-from": ([*train, "--init-from", old, "-c", old, "--force"], "-c", [old]),
+        "-c is --init-from by a hard link": (
+            [*train, "--init-from", d / "hard.npz", "-c", old, "--force"],
+            "-c",
+            [old],
+        ),
+        "-c is the corpus by a link": ([*train, "-c", d / "link.txt", "--force"], "-c", [corpus]),
+        "--log is a new -c": ([*train, "-c", d / "new.npz", "--log", d / "new.npz"], "--log", []),
+        "--log is the -c resumed": ([*train, "-c", old, "--resume", "--log", old], "--log", [old]),
+        "--log is the -c replaced": ([*train, "-c", old, "--force", "--log", d / "hard.npz"], "--log", [old]),
+        "--log is the corpus": ([*train, "-c", d / "new.npz", "--log", corpus], "--log", [corpus]),
+        "--log is --init-from": ([*train, "--init-from", old, "-c", d / "new.npz", "--log", old], "--log", [old]),
+        "export's page is -c": (["export", "-c", old, d / "hard.npz"], "OUT.html", [old]),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "-c is --init-from",
+        "-c is --init-from by a hard link",
+        "-c is the corpus by a link",
+        "--log is a new -c",
+        "--log is the -c resumed",
+        "--log is the -c replaced",
+        "--log is the corpus",
+        "--log is --init-from",
+        "export's page is -c",
+    ],
+)
+def test_an_output_naming_an_input_or_another_output_is_refused_before_any_work(tmp_path, trained, case):
+    write(tmp_path / "corpus.txt", TEXT)
+    old = tmp_path / "old.npz"
+    old.write_bytes(trained.read_bytes())
+    args, blamed, kept = _clashes(tmp_path, old)[case]
+    before = {p: p.read_bytes() for p in kept}
+    result = invoke(args)
+    line = assert_clean_error(result, 2, f"{blamed} ", "itself", f"choose another file for {blamed}")
+    assert "Training" not in result.stderr and "step" not in line
+    assert {p: p.read_bytes() for p in kept} == before
+    assert not (tmp_path / "new.npz").exists()

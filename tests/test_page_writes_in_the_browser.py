@@ -191,7 +191,7 @@ def test_export_writes_the_page_and_refuses_a_prime_the_model_cannot_read(tmp_pa
     assert '"dtype":"float16"' in page and ">the </textarea>" in page
     assert_clean_error(invoke(["export", "-c", ckpt, tmp_path / "x.html", "--prime", NON_ASCII]), 2, "--prime")
     assert not (tmp_path / "x.html").exists()
-    assert_clean_error(invoke(["export", "-c", ckpt, ckpt]), 1, "reads")
+    assert_clean_error(invoke(["export", "-c", ckpt, ckpt]), 2, "OUT.html", "is the -c checkpoint itself")
 
 
 def test_export_float16_refuses_a_weight_beyond_its_range_in_one_line_naming_it(tmp_path):

@@ -143,7 +143,8 @@ def test_the_log_appends_one_json_line_per_validation(tmp_path):
     assert set(records[0]) == {"step", "elapsed", "train_bits", "val_bits", "lr", "chars_per_sec"}
     history = checkpoint_meta(tmp_path / "m.npz")["progress"]["history"]
     assert [r["val_bits"] for r in records] == pytest.approx([h["val_loss"] / np.log(2) for h in history])
-    assert_clean_error(invoke(["train", corpus, "-c", tmp_path / "x.npz", *tiny(), "--log", corpus]), 1, "--log")
+    clash = invoke(["train", corpus, "-c", tmp_path / "x.npz", *tiny(), "--log", corpus])
+    assert_clean_error(clash, 2, "--log", "is the corpus itself")
     assert corpus.read_text() == TEXT
 
 

@@ -4,6 +4,7 @@ writing files and the product on stdout. The options several commands share are 
 from __future__ import annotations
 
 import math
+import os
 import re
 import shlex
 from collections.abc import Callable
@@ -106,6 +107,32 @@ def output_to(option: str):
     except OutputError as e:
         hint = HINTS.get(e.kind, "choose another path with {option}").format(option=option)
         raise click.ClickException(f"{one_line(e)}; {hint}") from None
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file: by device and inode where both exist (a hard link, a
+    symbolic link), else by resolved path (a file that neither run has made yet)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_same_files(inputs: list[tuple[str, Path | str | None]], outputs: list[tuple[str, str, Path | None]]) -> None:
+    """Refuse now, before any work, an output of a command that names the same file as one of its
+    inputs or as an output before it. `inputs`: (what it is, its path or None: not given);
+    `outputs`: (the option that gave it, what it is, its path or None)."""
+    from charrnn.files import display
+
+    named = [(what, p) for what, p in inputs if p is not None and p != "-"]
+    for flag, output, path in outputs:
+        if path is None:
+            continue
+        for what, earlier in named:
+            if same_file(path, earlier):
+                also = "" if os.fspath(path) == os.fspath(earlier) else f" {display(earlier)}"
+                raise click.UsageError(f"{flag} {display(path)} is {what}{also} itself; choose another file for {flag}")
+        named.append((output, path))
 
 
 def command_line(without: tuple[str, ...] = (), adding: tuple[str, ...] = ()) -> str:

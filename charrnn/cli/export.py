@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from charrnn.cli.common import Command, output_to
+from charrnn.cli.common import Command, output_to, refuse_same_files
 from charrnn.cli.options import checkpoint_option
 
 
@@ -38,6 +38,7 @@ def export(checkpoint, out, float16, prime, title):
     from charrnn.language_model import LanguageModel
     from charrnn.web import page
 
+    refuse_same_files([("the -c checkpoint", checkpoint)], [("OUT.html", "the page", out)])
     model = LanguageModel.load(checkpoint)
     try:
         model.vocab.check(prime, "the prime text", "prime")

@@ -15,7 +15,7 @@ from charrnn import checkpoint as ckpt_io
 from charrnn import files
 from charrnn.checkpoint import Checkpoint
 from charrnn.cli import options as opts
-from charrnn.cli.common import command_line, output_to
+from charrnn.cli.common import command_line, output_to, refuse_same_files
 from charrnn.cli.train import fine_tuning
 from charrnn.cli.train.run import Saver
 from charrnn.config import ModelConfig, TrainConfig
@@ -38,13 +38,20 @@ class Setup:
 
 
 def configured(request: Request) -> Setup:
-    """The checks on the checkpoint's path, and the run's Setup."""
+    """The checks on the paths (no output may be an input or another output) and on the
+    checkpoint's, and the run's Setup."""
     corpus, checkpoint, resume, force = request.corpus, request.checkpoint, request.resume, request.force
+    options, init_from, log = request.options, request.init_from, request.log
 
     if resume and force:
         raise click.UsageError("--resume and --force contradict each other; choose one")
+    inputs = [*(("the corpus", c) for c in corpus if not os.path.isdir(c)), ("the --init-from model", init_from)]
+    refuse_same_files(inputs, [("-c", "the -c checkpoint", checkpoint), ("--log", "the --log file", log)])
+    if log is not None:
+        with output_to("--log"):
+            files.check_target(log, in_place=True)
     if checkpoint.exists():
-        check_replaceable(corpus, checkpoint, resume, force)
+        check_replaceable(checkpoint, resume, force)
     elif resume:
         raise click.ClickException(f"--resume: there is no checkpoint at {checkpoint} to continue")
     with output_to("-c"):
@@ -52,7 +59,6 @@ def configured(request: Request) -> Setup:
     # the file this run may replace: any (--force), the one there now (--resume), else none at all
     save = Saver(checkpoint, files.ANY if force else files.identity(checkpoint) or files.NEW)
     previous = ckpt_io.load(checkpoint, for_update=True) if resume else None
-    options, init_from = request.options, request.init_from
     check_schedule(options, previous)
     stated = opts.given(click.get_current_context(), options)
     if init_from is None:
@@ -64,12 +70,10 @@ def configured(request: Request) -> Setup:
     return Setup(model_cfg, train_cfg, None, save, init)
 
 
-def check_replaceable(corpus: tuple[str, ...], path: Path, resume: bool, force: bool) -> None:
+def check_replaceable(path: Path, resume: bool, force: bool) -> None:
     """A file exists where the checkpoint goes: continue it, replace it, or refuse to touch it."""
     if not path.is_file():  # -c /dev/null must not replace /dev/null
         raise click.ClickException(f"{path} is not a regular file; choose a checkpoint file with -c")
-    if any(c != "-" and os.path.isfile(c) and os.path.samefile(c, path) for c in corpus):
-        raise click.UsageError(f"-c {path} is the corpus itself; choose another file for the checkpoint")
     if path.stat().st_size and not ckpt_io.is_npz(path):
         raise click.ClickException(
             f"{path} is not a charrnn checkpoint (not an .npz file), and charrnn replaces only its own "
