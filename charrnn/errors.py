@@ -90,6 +90,16 @@ class Unrepresentable(DataError):
         self.name, self.value, self.dtype, self.largest = name, value, dtype, largest
 
 
+class NothingToRead(DataError):
+    """A selection of `files` files none of which holds text to learn from: `skipped`, how many of
+    them were left out by each reason (data/sources.py's Skipped)."""
+
+    def __init__(self, files: int, skipped: dict[str, int], encoding: str):
+        said = ", ".join(f"{n:,} {reason}" for reason, n in skipped.items())
+        super().__init__(f"none of the {files:,} files could be read as {encoding} text to learn from ({said})")
+        self.files, self.skipped, self.encoding = files, skipped, encoding
+
+
 class CorpusChanged(DataError):
     """A corpus file that changed while it was read (between the reader's two passes): `name`."""
 

@@ -14,7 +14,7 @@ from charrnn.cli.errors import caution, message
 from charrnn.cli.options import FLAGS, flag
 from charrnn.training.trainer import Caution
 
-from .cli_helpers import TEXT, invoke, tiny, write
+from .cli_helpers import TEXT, assert_clean_error, invoke, tiny, write
 
 
 def test_a_refused_field_is_said_with_its_flag():
@@ -78,3 +78,61 @@ def test_an_unknown_encoding_is_a_usage_error(tmp_path):
     corpus = write(tmp_path / "corpus.txt", TEXT)
     result = invoke(["train", corpus, "-c", tmp_path / "m.npz", *tiny(), "--encoding", "klingon"])
     assert result.exit_code == 2 and "unknown text encoding 'klingon'" in result.stderr
+
+
+FILE_OPTIONS = ["-c", "--init-from", "--judge", "--log", "--html", "OUT.html", "--document-separator", "--encoding"]
+
+
+def _refusals(d, trained) -> dict:
+    """A refusal of each file (or of what was read from it) given by an option: (arguments, exit
+    code, the option the line must name)."""
+    corpus = write(d / "corpus.txt", TEXT)
+    write(d / "seps.txt", "---\n---\n")
+    (d / "latin").mkdir()
+    write(d / "latin" / "a.txt", "café\n".encode("latin-1"))
+    new, missing, nodir = d / "new.npz", d / "missing.npz", d / "nodir" / "x"
+    train = ["train", corpus, "-c", new, *tiny()]
+    sample = ["sample", "-c", trained, "--best-of", "2", "-n", "5"]
+    return {
+        "--init-from missing": ([*train, "--init-from", missing], 2, "--init-from"),
+        "--init-from not a checkpoint": ([*train, "--init-from", corpus], 1, "--init-from"),
+        "--judge missing": ([*sample, "--judge", missing], 2, "--judge"),
+        "--judge not a checkpoint": ([*sample, "--judge", corpus], 1, "--judge"),
+        "-c missing": (["sample", "-c", missing], 1, "-c"),
+        "-c in no directory": (["train", corpus, "-c", nodir, *tiny()], 1, "-c"),
+        "--log in no directory": ([*train, "--log", nodir], 1, "--log"),
+        "--html in no directory": (["inspect", "-c", trained, "score", corpus, "--html", nodir], 1, "--html"),
+        "export's page in no directory": (["export", "-c", trained, nodir], 1, "OUT.html"),
+        "a separator that is the whole text": (
+            ["train", d / "seps.txt", "-c", new, "--document-separator", "---\n", *tiny()],
+            1,
+            "--document-separator",
+        ),
+        "files of another encoding": (["train", d / "latin", "-c", new, *tiny()], 1, "--encoding"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "--init-from missing",
+        "--init-from not a checkpoint",
+        "--judge missing",
+        "--judge not a checkpoint",
+        "-c missing",
+        "-c in no directory",
+        "--log in no directory",
+        "--html in no directory",
+        "export's page in no directory",
+        "a separator that is the whole text",
+        "files of another encoding",
+    ],
+)
+def test_a_refusal_names_the_option_that_gave_what_it_refuses_and_no_other(tmp_path, trained, case):
+    import re
+
+    args, code, named = _refusals(tmp_path, trained)[case]
+    line = assert_clean_error(invoke(args), code, named)
+    others = [f for f in FILE_OPTIONS if f != named and re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", line)]
+    assert not others, line
+    assert "empty" not in line and "unreadable" not in line, line

@@ -116,7 +116,9 @@ def test_fine_tuning_keeps_the_shape_and_is_not_resuming(tmp_path):
         "--hidden-size (it is 8)",
     )
     assert_clean_error(invoke(["train", corpus, "--init-from", old, "-c", old, "--resume"]), 2, "choose one")
-    assert_clean_error(invoke(["train", corpus, "--init-from", tmp_path / "none.npz", "-c", tmp_path / "n.npz"]), 1)
+    assert_clean_error(
+        invoke(["train", corpus, "--init-from", tmp_path / "none.npz", "-c", tmp_path / "n.npz"]), 2, "--init-from"
+    )
 
 
 def test_patience_stops_a_run_and_says_so(tmp_path):

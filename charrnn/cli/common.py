@@ -109,6 +109,21 @@ def output_to(option: str):
         raise click.ClickException(f"{one_line(e)}; {hint}") from None
 
 
+@contextmanager
+def checkpoint_given_by(option: str, purpose: str):
+    """Reading a checkpoint named with `option` (--init-from, --judge; -c has errors.SAYS's advice):
+    a missing, damaged or foreign file is said with the option that gave it and what it is for."""
+    from charrnn.errors import CheckpointError, CheckpointMissing
+    from charrnn.files import display
+
+    try:
+        yield
+    except CheckpointMissing as e:
+        raise click.UsageError(f"{option} {display(e.path)}: there is no checkpoint there {purpose}") from None
+    except CheckpointError as e:
+        raise click.ClickException(f"{one_line(e)}; give {option} a charrnn checkpoint {purpose}") from None
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """Whether two paths name one file: by device and inode where both exist (a hard link, a
     symbolic link), else by resolved path (a file that neither run has made yet)."""

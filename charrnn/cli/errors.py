@@ -91,11 +91,24 @@ def _resource(e: errors.ResourceError) -> str:
     return f"{e}: lower {' or '.join(_spelled(k) for k in named)}"
 
 
+def _nothing_to_read(e: errors.NothingToRead) -> str:
+    from charrnn.data.sources import SEPARATORS_ONLY
+
+    advice = []
+    if n := e.skipped.get(SEPARATORS_ONLY):
+        held = "holds" if n == 1 else "hold"
+        advice.append(f"the {flag('document_separator')} is all the text {n:,} of them {held}")
+    if "undecodable" in e.skipped:
+        advice.append(f"pass {flag('encoding')} to name their encoding, or {flag('decode_errors')} replace")
+    return "; ".join([str(e), *advice])
+
+
 SAYS: dict[type, Callable] = {  # the most specific class of an exception that has an entry wins
     errors.ConfigError: _config,
     errors.ResumeMismatch: _resume,
     errors.UnknownCharacters: _unknown,
     errors.TooShort: _too_short,
+    errors.NothingToRead: _nothing_to_read,
     errors.TrainingDiverged: _diverged,
     errors.NoByteOrder: lambda e: f"{e}; name it with {flag('encoding')} {e.encoding}-le or {e.encoding}-be",
     errors.UndecodableText: lambda e: (

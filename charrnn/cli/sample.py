@@ -11,7 +11,7 @@ import click
 from click.core import ParameterSource
 
 from charrnn.cli import streams
-from charrnn.cli.common import Command, Whole, corpus_option, file_option, quiet_broken_pipe
+from charrnn.cli.common import Command, Whole, checkpoint_given_by, corpus_option, file_option, quiet_broken_pipe
 from charrnn.cli.options import checkpoint_option, config_from, config_option, config_options
 from charrnn.config import SampleConfig
 
@@ -90,9 +90,8 @@ def sample(
     if documents:  # a model that cannot end a document says so before what a count would cost
         _check_documents(ckpt.progress, num_samples, stop_at, as_json)
     budget.check_sampling(model.cfg, len(model.vocab), cfg, num_samples)  # before any stream or text is kept
-    if judge and not judge.exists():
-        raise click.UsageError(f"--judge {judge}: there is no checkpoint there to rank the samples with")
-    judge_model = LanguageModel.load(judge) if judge else None
+    with checkpoint_given_by("--judge", "to rank the samples with"):
+        judge_model = LanguageModel.load(judge) if judge else None
     if judge_model and not set(judge_model.vocab.chars) & set(model.vocab.chars):
         raise click.BadParameter(
             f"{files.display(judge)} knows none of the characters the model writes, so it could score and rank "

@@ -41,7 +41,7 @@ from charrnn.config import ReadConfig
 from charrnn.data import mapped, sources, streams
 from charrnn.data.sources import Skipped, Source
 from charrnn.data.streams import CHUNK_BYTES
-from charrnn.errors import CorpusChanged, DataError, UndecodableText, UnknownCharacters
+from charrnn.errors import CorpusChanged, DataError, NothingToRead, UndecodableText, UnknownCharacters
 from charrnn.vocab import Vocab
 
 
@@ -171,8 +171,7 @@ def read(
         else:
             _survey_one(_rereadable(src, workdir), how, survey, skipped)
     if not survey.read:
-        said = ", ".join(f"{n} {reason}" for reason, n in skipped.counts().items())
-        raise DataError(f"none of the {len(selection)} files could be read as {how.encoding} text ({said})")
+        raise NothingToRead(len(selection), skipped.counts(), how.encoding)
     lengths = np.frombuffer(survey.lengths, np.int64)
     several = len(lengths) > 1
     mark = sources.choose_boundary(survey.seen, how.boundary) if several else None
@@ -249,7 +248,8 @@ def _survey_one(src: Source, how: Reading, survey: _Survey, skipped: Skipped) ->
     if not lengths:
         if how.whole:
             raise DataError(f"the corpus {src.name} is empty; give it some text to learn from")
-        return skipped.add("empty", src.name)
+        # text that is all separators has no document in it: not an empty file
+        return skipped.add(sources.SEPARATORS_ONLY if hashing.n_bytes and how.separator else "empty", src.name)
     survey.add(src, seen, lengths, hashing)
 
 

@@ -53,10 +53,13 @@ class Source:
         return streams.open_path(self.path)
 
 
+SEPARATORS_ONLY = "separator-only"  # a file whose text is all separators: it holds no document
+
+
 @dataclass
 class Skipped:
     """What was left out, by reason. Files: binary, undecodable (in the encoding given), empty,
-    unreadable; and what a folder held that is not a file to read (FOUND_UNREAD)."""
+    separator-only, unreadable; and what a folder held that is not a file to read (FOUND_UNREAD)."""
 
     files: dict[str, list[str]] = field(default_factory=dict)
 

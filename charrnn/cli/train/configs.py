@@ -45,6 +45,8 @@ def configured(request: Request) -> Setup:
 
     if resume and force:
         raise click.UsageError("--resume and --force contradict each other; choose one")
+    if resume and init_from is not None:
+        raise click.UsageError("--init-from starts a new run from a model; --resume continues one: choose one")
     inputs = [*(("the corpus", c) for c in corpus if not os.path.isdir(c)), ("the --init-from model", init_from)]
     refuse_same_files(inputs, [("-c", "the -c checkpoint", checkpoint), ("--log", "the --log file", log)])
     if log is not None:
@@ -66,7 +68,7 @@ def configured(request: Request) -> Setup:
     model_given, train_given = (
         {k: v for k, v in stated.items() if k in field_names(c)} for c in (ModelConfig, TrainConfig)
     )
-    init, model_cfg, train_cfg = fine_tuning.start(init_from, model_given, train_given, resume)
+    init, model_cfg, train_cfg = fine_tuning.start(init_from, model_given, train_given)
     return Setup(model_cfg, train_cfg, None, save, init)
 
 

@@ -11,6 +11,7 @@ import click
 from charrnn import checkpoint as ckpt_io
 from charrnn.chars import list_chars
 from charrnn.checkpoint import Checkpoint
+from charrnn.cli.common import checkpoint_given_by
 from charrnn.cli.options import flag
 from charrnn.training import finetune
 
@@ -25,12 +26,11 @@ class Start:
     ckpt: Checkpoint
 
 
-def start(path: Path, given_model: dict, given_train: dict, resume: bool):
+def start(path: Path, given_model: dict, given_train: dict):
     """The model --init-from starts from (a Start), and the run's configs: its shape, its training
     settings with the options given on top. Shape options that differ are refused."""
-    if resume:
-        raise click.UsageError("--init-from starts a new run from a model; --resume continues one: choose one")
-    old = ckpt_io.load(path)
+    with checkpoint_given_by("--init-from", "to start from"):
+        old = ckpt_io.load(path)
     changed = [
         f"{flag(k)} (it is {getattr(old.model, k)})"
         for k, v in given_model.items()
