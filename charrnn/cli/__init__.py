@@ -40,7 +40,9 @@ class Group(HelpOnStdout, click.Group):
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as e:  # an option before the command's name
-            raise unknown_option(e) from None
+            raise escaped(unknown_option(e)) from None
+        except click.ClickException as e:
+            raise escaped(e) from None
 
     def invoke(self, ctx):
         from charrnn import files
@@ -51,15 +53,28 @@ class Group(HelpOnStdout, click.Group):
             with files.command():  # what the command reads, its writes may not replace
                 return super().invoke(ctx)
         except click.NoSuchOption as e:  # a command's (or a view's) options are parsed here
-            raise unknown_option(e) from None
+            raise escaped(unknown_option(e)) from None
+        except click.ClickException as e:
+            raise escaped(e) from None
         except CharRNNError as e:  # bad option values (ConfigError) exit 2, the others 1
-            raise as_click(e) from None
+            raise escaped(as_click(e)) from None
         except MemoryError:  # the command that ran: an inspect view names itself (view.View)
             raise click.ClickException(out_of_memory(ctx.meta.get(VIEW, ctx.invoked_subcommand))) from None
         except KeyboardInterrupt as e:  # click would say "Aborted!" and exit 1; the shell convention is 130
             interrupted(getattr(e, "signum", signal.SIGINT))
         except OSError as e:  # the system refused (a name too long, a full disk): the user's condition
-            raise click.ClickException(streams.os_message(e)) from None
+            raise escaped(click.ClickException(streams.os_message(e))) from None
+
+
+def escaped(e: click.ClickException) -> click.ClickException:
+    """A click error whose message (click's own included: a Path that does not exist) is one line
+    with its names escaped (console.line): every error the user reads passes through here."""
+    from charrnn.cli.console import line
+
+    e.message = line(e.message)
+    if getattr(e, "ui_filename", None):  # click.FileError names its file apart from its message
+        e.ui_filename = line(e.ui_filename)
+    return e
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,8 +112,9 @@ def main() -> None:
     except Exception as e:  # a bug: say so in one line; CHARRNN_DEBUG=1 shows the traceback
         if os.environ.get("CHARRNN_DEBUG"):
             raise
-        click.echo(
-            f"Error: internal error ({type(e).__name__}: {e}); please report it, with CHARRNN_DEBUG=1 for details",
-            err=True,
+        from charrnn.cli.console import error_line
+
+        error_line(
+            f"Error: internal error ({type(e).__name__}: {e}); please report it, with CHARRNN_DEBUG=1 for details"
         )
         sys.exit(1)

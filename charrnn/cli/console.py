@@ -1,8 +1,10 @@
 """Terminal plumbing: the two consoles, messages, warnings, the progress bar and durations.
 
 rich and tqdm are imported inside the functions that use them, so `charrnn --help` stays fast.
-Consoles never interpret markup or highlight data: user text is shown as it is. Colour follows
-rich's rules: off for pipes and files, and off when NO_COLOR is set.
+Consoles never interpret markup or highlight data, and every string they print is one line whose
+names are shown escaped (`line`: a file name cannot forge a line or act on the terminal); a text
+drawn as rich Text is shown as it is. Colour follows rich's rules: off for pipes and files, and
+off when NO_COLOR is set.
 """
 
 from __future__ import annotations
@@ -22,12 +24,36 @@ def console(stderr: bool = False):
             # rich would exit with status 1; the CLI stops quietly with 0 instead, as `sample` does
             raise BrokenPipeError
 
+        def render_str(self, text: str, **kwargs):
+            # every string printed (a message, a table's cell or title) is a line, after any blank
+            # lines: what it holds that could act on the terminal came from a name. Text objects
+            # (a text drawn character by character, a sample) are shown as they are.
+            blank = len(text) - len(text.lstrip("\n"))
+            return super().render_str(text[:blank] + line(text[blank:]), **kwargs)
+
     return PipeConsole(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=False)
 
 
 def message(text: str, style: str | None = None) -> None:
-    """One line of information on stderr."""
+    """One line of information on stderr, the names in it escaped (line())."""
     console(stderr=True).print(text, style=style, soft_wrap=True)
+
+
+def line(text: str) -> str:
+    """What is said on stderr, or in a cell of a table, as one line whatever names it holds: every
+    line said is one line by design, so a newline or any other control character in it can only
+    have come from a name (a file's, a checkpoint's corpus's) and is shown escaped (files.display):
+    a file named 'x\nError: forged' cannot print a line of its own, nor ESC[2J clear the screen."""
+    from charrnn.files import display
+
+    return display(text)
+
+
+def error_line(text: str) -> None:
+    """One line on stderr through click (where rich may be broken: a failing stream, a bug)."""
+    import click
+
+    click.echo(line(text), err=True)
 
 
 def warning(text: str) -> None:

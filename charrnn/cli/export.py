@@ -44,7 +44,7 @@ def export(checkpoint, out, float16, prime, title):
         model.vocab.check(prime, "the prime text", "prime")
     except UnknownCharacters as e:  # no --skip-unknown here: a bad value of --prime
         raise click.BadParameter(f"the model never saw {list_chars(e.chars)}", param_hint="--prime") from None
-    title = files.display(title or f"charrnn: {checkpoint.name}")  # bytes of a name that are not UTF-8 as \xNN
+    title = title or f"charrnn: {checkpoint.name}"  # shown escaped by the page (web.text_page.named)
     dtype = "float16" if float16 else "float32"
     text = page.page(model, title, prime, dtype)
     with output_to("OUT.html"):

@@ -135,7 +135,9 @@ def report(e: OSError) -> None:
     """An OSError that reached the entry point, in one line (stdout dropped: it may be the cause)."""
     _drop_stdout()
     try:
-        click.echo(f"Error: {os_message(e)}", err=True)
+        from charrnn.cli.console import error_line
+
+        error_line(f"Error: {os_message(e)}")
     except OSError:  # stderr itself is gone: the exit status says it
         pass
 

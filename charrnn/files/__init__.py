@@ -31,7 +31,8 @@ The rules, for checkpoints, `inspect` pages, exports and logs alike:
    a record that cannot be written whole raises `OutputError`.
 
 Text is encoded as UTF-8; a file name that is not UTF-8 (its undecodable bytes arrive as lone
-surrogates) is shown with those bytes escaped (`display`), never as an encoding error.
+surrogates) is written with those bytes escaped (`encodable`), never as an encoding error; a name
+shown to the user has its control characters escaped too (`display`).
 
 The jobs are split by module: `inputs` (what a command reads: rule 1), `writer` (the atomic writer:
 rules 2 to 4), `log` (rule 5) and `names` (file names shown as text).
@@ -42,7 +43,7 @@ which the command line, knowing which option gave the path, adds.
 
 from charrnn.files.inputs import Identity, command, identity, reading
 from charrnn.files.log import LogWriter, appending
-from charrnn.files.names import display
+from charrnn.files.names import display, encodable
 from charrnn.files.writer import ANY, NEW, STALE_SECONDS, Target, check_target, write, write_text
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "check_target",
     "command",
     "display",
+    "encodable",
     "identity",
     "reading",
     "write",

@@ -11,7 +11,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from charrnn.files.names import display
+from charrnn.files.names import encodable
 from charrnn.files.writer import check_target, error, kind_of
 
 
@@ -23,7 +23,7 @@ class LogWriter:
         self.cut = cut  # the file's last line has no newline yet
 
     def line(self, text: str) -> None:
-        data = (display(text).rstrip("\n") + "\n").encode("utf-8")
+        data = (encodable(text).rstrip("\n") + "\n").encode("utf-8")
         try:
             if self.cut:
                 data = b"\n" + data  # in the same write: the record stays one write

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from charrnn.errors import OutputError
 from charrnn.files.inputs import Identity, identity, protected
-from charrnn.files.names import display
+from charrnn.files.names import display, encodable
 
 STALE_SECONDS = 3600  # a temporary file untouched this long belongs to a writer that was killed
 
@@ -132,7 +132,7 @@ def write(
 
 def write_text(path: str | os.PathLike, text: str, expect: str | Identity | None = ANY, in_place: bool = True):
     """`write` for text, encoded as UTF-8 (a page, an export)."""
-    return write(path, display(text).encode("utf-8"), expect, in_place)
+    return write(path, encodable(text).encode("utf-8"), expect, in_place)
 
 
 def _temporary(target: Target) -> tuple[int, str]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from charrnn.errors import ConfigError, Unrepresentable
 from charrnn.nn.model import Params, num_params
+from charrnn.web.text_page import named
 
 if TYPE_CHECKING:
     from charrnn.language_model import LanguageModel
@@ -103,11 +104,11 @@ def page(model: LanguageModel, title: str, prime: str = "", dtype: str = "float3
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)}</title>
+<title>{named(title)}</title>
 <style>{STYLE}</style>
 </head>
 <body>
-<h1>{e(title)}</h1>
+<h1>{named(title)}</h1>
 <p class="facts">{e(facts)}</p>
 <label for="prime">Prime: the text the model reads before it writes</label>
 <textarea id="prime" spellcheck="false">{e(prime)}</textarea>

@@ -19,6 +19,7 @@ import numpy as np
 
 from charrnn.analysis.scoring import Predictions
 from charrnn.chars import show_char
+from charrnn.files import display
 from charrnn.web import colours
 from charrnn.web.colours import SURPRISE_FULL
 
@@ -240,6 +241,12 @@ SCRIPT = """
 """
 
 
+def named(text: str) -> str:
+    """A line of the page that holds names from outside (the title, a fact): its control
+    characters escaped as a terminal shows them (files.display), then made HTML."""
+    return html.escape(display(text))
+
+
 def page(
     text: str,
     preds: Predictions,
@@ -260,13 +267,13 @@ def page(
     shown = "" if n == len(text) else f' <span class="note">(the first {n:,} of {len(text):,} characters)</span>'
     what = "surprisal: how unexpected each character was" if neuron is None else f"{html.escape(neuron.label)}"
     start = int(np.argmax(-preds.logp[: n - 1])) + 1 if n > 1 else 0  # the most surprising character
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
+    rows = "".join(f"<tr><th>{named(k)}</th><td>{named(v)}</td></tr>" for k, v in facts)
     tips = _tips(text, preds, chars, neuron, n)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="generator" content="charrnn"><title>{html.escape(title)}</title><style>{STYLE}</style></head>
+<meta name="generator" content="charrnn"><title>{named(title)}</title><style>{STYLE}</style></head>
 <body>
-<h1>{html.escape(title)}</h1>
+<h1>{named(title)}</h1>
 <div class="top"><table class="facts">{rows}</table>
 <figure><figcaption>Learning curve</figcaption>{learning_curve_svg(history)}</figure></div>
 <h2>The text, coloured by {what}{shown}</h2>

@@ -95,4 +95,6 @@ def show_sample(trainer, length: int) -> None:
     model = LanguageModel(trainer.best_params or trainer.params, trainer.model_cfg, trainer.corpus.vocab)
     text = model.generate_text(length=length, temperature=0.8, seed=0)
     console.message("A sample at temperature 0.8 (charrnn sample for more):", style="bold")
-    console.console(stderr=True).print(text, style="cyan", soft_wrap=True)
+    from rich.text import Text
+
+    console.console(stderr=True).print(Text(text, style="cyan"), soft_wrap=True)  # a text of many lines

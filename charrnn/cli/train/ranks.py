@@ -91,6 +91,8 @@ def _abort(comm, e: BaseException, checkpoint: Path | None = None) -> None:
     else:
         said = f"Error: internal error ({type(e).__name__}: {one_line(e)}); please report it"
     who = f"worker {comm.rank} of {comm.size}: " if comm.rank else ""
-    click.echo(f"{who}{said}", err=True)
+    from charrnn.cli.console import error_line
+
+    error_line(f"{who}{said}")
     sys.stderr.flush()
     comm.abort(exit_status(e))
