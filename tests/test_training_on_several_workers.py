@@ -2,7 +2,7 @@
 machine) and trains exactly the model one process trains: the same losses and, to float32
 rounding, the same weights; from a file or standard input; resumed across worker counts; stopped
 by Ctrl-C on every worker after the same step; ended within seconds, checkpoint intact, when a
-worker is killed. They skip only where the `mpi` extra (mpi4py, mpich) is not installed.
+worker or the launcher is killed; never started with more workers than the machine can run. They skip only where the `mpi` extra (mpi4py, mpich) is not installed.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ import numpy as np
 import pytest
 
 from charrnn.cli.train import ranks, workers
+from charrnn.training import parallel
 from tests import cli_helpers as cli
 
 needs_mpi = pytest.mark.skipif(
     not workers.mpi_installed(),
     reason="the mpi extra is not installed (pip install -e '.[mpi]'): no MPI job can run",
 )
+# --workers 2 starts no more workers than the machine has cores (mpiexec -n oversubscribes at will)
+needs_two_cores = pytest.mark.skipif(parallel.cores() < 2, reason="--workers 2 needs two cores")
 
 # two layers so that dropout acts; six streams divide over 1, 2 and 3 workers, five do not
 SMALL = cli.tiny(hidden_size=12, layers=2, batch_size=6, seq_len=8, max_steps=20, eval_every=10, sample_length=0)
@@ -105,6 +108,7 @@ def test_resume_continues_exactly_across_worker_counts(tmp_path, corpus):
     assert_same_model(straight, resumed)
 
 
+@needs_two_cores
 @needs_mpi
 def test_the_launcher_runs_the_same_job_as_mpiexec(tmp_path, corpus):
     given = ["train", corpus, "-c", tmp_path / "launched.npz", *SMALL, "--workers", "2", "--max-time", "5m"]
@@ -123,6 +127,7 @@ def start(tmp_path: Path, cmd: list) -> subprocess.Popen:
     return proc
 
 
+@needs_two_cores
 @needs_mpi
 @pytest.mark.parametrize("how", ["mpiexec", "launcher"])
 def test_ctrl_c_stops_every_worker_after_the_same_step_and_saves(tmp_path, corpus, how):
@@ -163,6 +168,7 @@ def rank_pid(parent: int, rank: int) -> int:
     raise AssertionError(f"no rank {rank} under {parent}")
 
 
+@needs_two_cores
 @needs_mpi
 def test_a_killed_worker_ends_the_job_with_one_line_and_the_checkpoint_intact(tmp_path, corpus):
     proc = start(tmp_path, [*cli.script(), "train", "corpus.txt", "-c", "long.npz", "--workers", "2", *LONG])
@@ -281,3 +287,92 @@ def test_an_mpi_error_on_rank_0_is_one_line_naming_the_lost_worker_and_the_check
     line = capsys.readouterr().err.strip()
     assert line.startswith("Error: a worker stopped answering (MPI: ") and "\n" not in line
     assert f"{trained} holds the weights saved at step" in line and comm.aborted == 1
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process under `pid` (mpiexec, its proxies, the workers), from /proc."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if entry.name.isdigit():
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:  # a zombie has ended: only its parent (init, here) has yet to reap it
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@needs_two_cores
+@needs_mpi
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the job's processes in /proc")
+def test_a_killed_launcher_ends_its_job_within_seconds_and_the_checkpoint_loads(tmp_path, corpus):
+    """No validation falls due (so nothing is saved) before the workers stop: the checkpoint that
+    loads afterwards is the one they saved on noticing that their launcher had gone."""
+    from charrnn import checkpoint as ckpt_io
+
+    # quiet: a job with nothing to say never writes to the launcher's closed pipes, which may end it
+    never = cli.tiny(hidden_size=48, layers=2, batch_size=6, seq_len=16, max_steps=10**6, eval_every=10**6)
+    cmd = [
+        *cli.script(),
+        "train",
+        "corpus.txt",
+        "-c",
+        "long.npz",
+        "--workers",
+        "2",
+        *never,
+        "-q",
+        "--sample-length",
+        "0",
+    ]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job = []
+    try:
+        job = [rank_pid(proc.pid, 0), rank_pid(proc.pid, 1), *_descendants(proc.pid)]
+        time.sleep(1)  # into the training
+        proc.kill()  # SIGKILL: the launcher can do nothing about it
+        proc.wait()
+        killed = time.monotonic()
+        while any(map(_running, job)) and time.monotonic() - killed < 30:
+            time.sleep(0.1)
+        assert not any(map(_running, job)), "the job outlived its launcher"
+        assert time.monotonic() - killed < 15
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in filter(_running, job):  # this test's own processes, by their ids
+            os.kill(pid, signal.SIGKILL)
+    assert ckpt_io.load(tmp_path / "long.npz").progress["step"] >= 1  # whole, and saved at the stop
+
+
+@pytest.mark.parametrize("short_of", ["cores", "memory"])
+def test_more_workers_than_this_machine_can_run_is_refused_before_any_process_starts(
+    tmp_path, corpus, monkeypatch, short_of
+):
+    from charrnn import budget
+
+    def no_process(*args, **kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(workers, "mpi_installed", lambda: True)
+    monkeypatch.setattr(workers.subprocess, "Popen", no_process)
+    monkeypatch.setattr(parallel, "cores", lambda: 4)
+    if short_of == "memory":
+        monkeypatch.setattr(budget, "memory_total", lambda: 4 * workers.WORKER_BYTES - 1)
+    n = "1000000" if short_of == "cores" else "4"
+    args = ["train", corpus, "-c", tmp_path / "x.npz", *SMALL, "--batch-size", "2000000", "--workers", n]
+    line = cli.assert_clean_error(cli.invoke(args), 2, f"--workers {n}", short_of, "mpiexec", "hostfile")
+    assert ("4 cores" in line) == (short_of == "cores")
+    assert not (tmp_path / "x.npz").exists()

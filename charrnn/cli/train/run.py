@@ -19,6 +19,7 @@ from charrnn.cli.common import output_to
 from charrnn.cli.errors import caution
 from charrnn.cli.interrupts import deferred_signals, interrupted
 from charrnn.cli.train import fine_tuning, messages, ranks
+from charrnn.cli.train.workers import launcher_watch
 from charrnn.errors import TrainingDiverged
 from charrnn.nn.functional import bits
 from charrnn.training.events import EvalEvent
@@ -111,9 +112,11 @@ class Loop:
         """Train, stopping between steps once a signal is `caught`, saving first. Returns the
         signal that stopped training, or None when it reached its limit."""
         trainer = self.trainer
+        # rank 0 of a job that --workers launched also stops, as on a hangup, once its launcher is gone
+        gone = launcher_watch(caught) if trainer.comm.distributed and trainer.comm.rank == 0 else lambda: False
         with self.bar:
             try:
-                for event in trainer.run(stop_requested=lambda: bool(caught)):
+                for event in trainer.run(stop_requested=lambda: bool(caught) or gone()):
                     self._on_event(event, log)
                 if trainer.stopped and not trainer.finished():
                     self._stopped()

@@ -22,6 +22,9 @@ from charrnn.cli.train.relay import relay
 from charrnn.training import parallel
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+LAUNCHER_VARIABLE = "CHARRNN_LAUNCHER_FD"  # set by the launcher: the read end of a pipe only it can write to
+# a worker training the default model: `benchmarks/memory.py --workers 2` peaks at about 215 MB a process
+WORKER_BYTES = 200 << 20
 
 
 def mpi_installed() -> bool:
@@ -50,7 +53,25 @@ def count(workers, batch_size: int) -> int:
             f"--workers {workers} needs MPI, which is not installed: pip install 'charrnn[mpi]' (or train in one "
             "process without --workers)"
         )
+    _check_room_for(workers)
     return workers
+
+
+def _check_room_for(workers: int) -> None:
+    """Refuse, before any process starts, more workers than this machine can run: one core each,
+    and each its memory. More than one machine has is a job for mpiexec and a hostfile."""
+    from charrnn import budget
+
+    beyond = "; to train on several machines, start the job with mpiexec and a hostfile (mpiexec -n N -f hosts charrnn train ...)"
+    if workers > (n := parallel.cores()):
+        raise click.UsageError(
+            f"--workers {workers} is more than the {n} cores of this machine, one for each worker{beyond}"
+        )
+    if workers * WORKER_BYTES > (total := budget.memory_total()):
+        raise click.UsageError(
+            f"--workers {workers} would need {workers * WORKER_BYTES / 2**30:,.1f} GiB of memory for the workers alone, "
+            f"more than this machine's {total / 2**30:,.1f} GiB{beyond}"
+        )
 
 
 def share_cores() -> None:
@@ -97,23 +118,33 @@ def launch(ctx: click.Context, n: int, checkpoint: Path, stdin=None) -> None:
     fds = () if stdin is None else (stdin.fileno(),)
     if stdin is not None:
         env[STDIN_VARIABLE] = str(stdin.fileno())
+    # a pipe whose write end this process alone holds (never inherited) and never writes: however
+    # it ends, a SIGKILL included, the end closes with it, and rank 0, watching the read end
+    # (launcher_watch), has every worker stop after the step, saved
+    watched, held = os.pipe()
+    env[LAUNCHER_VARIABLE] = str(watched)
+    fds = (*fds, watched)
     try:  # a session of its own: a Ctrl-C at the terminal reaches mpiexec once, through us
         proc = subprocess.Popen(
             cmd,
             env=env,
-            stdin=subprocess.DEVNULL if fds else None,
+            stdin=subprocess.DEVNULL if stdin is not None else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
             pass_fds=fds,
         )
     except OSError as e:
+        os.close(held)
         raise click.ClickException(f"cannot start {exe}: {e.strerror or e}") from None
+    finally:
+        os.close(watched)
     forward = {s: signal.signal(s, lambda signum, frame: proc.send_signal(signum)) for s in SIGNAL_EXIT}
     try:
         death = relay(proc)
         status = proc.wait()
     finally:
+        os.close(held)  # the job has ended
         for s, h in forward.items():
             signal.signal(s, h)
     if death is not None:
@@ -133,3 +164,23 @@ def checkpoint_left(path: Path) -> str:
     except (CharRNNError, OSError, ValueError):
         return f"no checkpoint is at {path}" if not path.exists() else f"{path} is as it was"
     return f"{path} holds the weights saved at step {step:,}"
+
+
+def launcher_watch(caught: list[int]):
+    """For rank 0 of a job that `--workers` launched: a function that says whether the launcher
+    is gone (its pipe's write end closed), noting it in `caught` as the hangup it is, so that the
+    stop is voted like a signal's. Under a job started otherwise, it is never gone."""
+    import select
+
+    fd = os.environ.get(LAUNCHER_VARIABLE, "")
+
+    def gone() -> bool:
+        try:
+            ended = bool(select.select([int(fd)], [], [], 0)[0])  # no one writes: readable is its end
+        except (OSError, ValueError):
+            return False
+        if ended and not caught:
+            caught.append(signal.SIGHUP)
+        return ended
+
+    return gone if fd.isdigit() else (lambda: False)
