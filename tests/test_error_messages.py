@@ -80,7 +80,17 @@ def test_an_unknown_encoding_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "unknown text encoding 'klingon'" in result.stderr
 
 
-FILE_OPTIONS = ["-c", "--init-from", "--judge", "--log", "--html", "OUT.html", "--document-separator", "--encoding"]
+FILE_OPTIONS = [
+    "-c",
+    "--init-from",
+    "--judge",
+    "--log",
+    "--html",
+    "OUT.html",
+    "--document-separator",
+    "--encoding",
+    "--corpus",
+]
 
 
 def _refusals(d, trained) -> dict:
@@ -109,6 +119,11 @@ def _refusals(d, trained) -> dict:
             "--document-separator",
         ),
         "files of another encoding": (["train", d / "latin", "-c", new, *tiny()], 1, "--encoding"),
+        "--corpus not the training corpus": (
+            ["inspect", "-c", trained, "novelty", corpus, "--corpus", d / "seps.txt"],
+            1,
+            "--corpus",
+        ),
     }
 
 
@@ -126,6 +141,7 @@ def _refusals(d, trained) -> dict:
         "export's page in no directory",
         "a separator that is the whole text",
         "files of another encoding",
+        "--corpus not the training corpus",
     ],
 )
 def test_a_refusal_names_the_option_that_gave_what_it_refuses_and_no_other(tmp_path, trained, case):

@@ -203,7 +203,7 @@ def training_index(ckpt, corpus_path: Path | None):
     try:
         corpus = novelty.training_corpus(ckpt.progress.get("corpus", {}), corpus_path)
     except NotTheTrainingCorpus as e:
-        hint = "" if corpus_path else "; give the training corpus's path with --corpus PATH"
+        hint = "; give --corpus the corpus it was trained on" if corpus_path else "; give its path with --corpus PATH"
         raise click.ClickException(f"{one_line(e)}{hint}") from None
     return novelty.CorpusIndex(corpus.ids, corpus.vocab.chars), corpus
 
