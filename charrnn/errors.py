@@ -90,6 +90,9 @@ class Unrepresentable(DataError):
         self.name, self.value, self.dtype, self.largest = name, value, dtype, largest
 
 
+SEPARATORS_ONLY = "separator-only"  # the reason a file whose text is all separators is skipped: no document in it
+
+
 class NothingToRead(DataError):
     """A selection of `files` files none of which holds text to learn from: `skipped`, how many of
     them were left out by each reason (data/sources.py's Skipped)."""

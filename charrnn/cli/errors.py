@@ -92,10 +92,8 @@ def _resource(e: errors.ResourceError) -> str:
 
 
 def _nothing_to_read(e: errors.NothingToRead) -> str:
-    from charrnn.data.sources import SEPARATORS_ONLY
-
     advice = []
-    if n := e.skipped.get(SEPARATORS_ONLY):
+    if n := e.skipped.get(errors.SEPARATORS_ONLY):
         held = "holds" if n == 1 else "hold"
         advice.append(f"the {flag('document_separator')} is all the text {n:,} of them {held}")
     if "undecodable" in e.skipped:

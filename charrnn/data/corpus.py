@@ -41,7 +41,7 @@ from charrnn.config import ReadConfig
 from charrnn.data import mapped, sources, streams
 from charrnn.data.sources import Skipped, Source
 from charrnn.data.streams import CHUNK_BYTES
-from charrnn.errors import CorpusChanged, DataError, NothingToRead, UndecodableText, UnknownCharacters
+from charrnn.errors import SEPARATORS_ONLY, CorpusChanged, DataError, NothingToRead, UndecodableText, UnknownCharacters
 from charrnn.vocab import Vocab
 
 
@@ -249,7 +249,7 @@ def _survey_one(src: Source, how: Reading, survey: _Survey, skipped: Skipped) ->
         if how.whole:
             raise DataError(f"the corpus {src.name} is empty; give it some text to learn from")
         # text that is all separators has no document in it: not an empty file
-        return skipped.add(sources.SEPARATORS_ONLY if hashing.n_bytes and how.separator else "empty", src.name)
+        return skipped.add(SEPARATORS_ONLY if hashing.n_bytes and how.separator else "empty", src.name)
     survey.add(src, seen, lengths, hashing)
 
 

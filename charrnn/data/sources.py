@@ -53,9 +53,6 @@ class Source:
         return streams.open_path(self.path)
 
 
-SEPARATORS_ONLY = "separator-only"  # a file whose text is all separators: it holds no document
-
-
 @dataclass
 class Skipped:
     """What was left out, by reason. Files: binary, undecodable (in the encoding given), empty,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
+
 from charrnn.cli import console
 from charrnn.cli.common import command_line
 from charrnn.cli.errors import message
@@ -95,6 +97,4 @@ def show_sample(trainer, length: int) -> None:
     model = LanguageModel(trainer.best_params or trainer.params, trainer.model_cfg, trainer.corpus.vocab)
     text = model.generate_text(length=length, temperature=0.8, seed=0)
     console.message("A sample at temperature 0.8 (charrnn sample for more):", style="bold")
-    from rich.text import Text
-
     console.console(stderr=True).print(Text(text, style="cyan"), soft_wrap=True)  # a text of many lines

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from charrnn.cli.console import error_line
 from charrnn.cli.errors import as_click, message, out_of_memory
 from charrnn.cli.interrupts import SIGNAL_EXIT
 from charrnn.cli.train.workers import checkpoint_left
@@ -91,8 +92,6 @@ def _abort(comm, e: BaseException, checkpoint: Path | None = None) -> None:
     else:
         said = f"Error: internal error ({type(e).__name__}: {one_line(e)}); please report it"
     who = f"worker {comm.rank} of {comm.size}: " if comm.rank else ""
-    from charrnn.cli.console import error_line
-
     error_line(f"{who}{said}")
     sys.stderr.flush()
     comm.abort(exit_status(e))
