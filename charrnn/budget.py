@@ -150,9 +150,11 @@ def training_bytes(model_cfg: ModelConfig, train_cfg: TrainConfig, vocab: int) -
     """A training step: weights, latest and best copies, gradients, two optimizer slots, and the
     window's activations (every gate of every layer at every step of every stream, and the logits)."""
     cell_gates = cells.get(model_cfg).gates
-    weights = model_bytes(cell_gates, model_cfg.hidden_size, model_cfg.num_layers, vocab)
+    sides = 2 if model_cfg.bidirectional else 1  # a model of both sides has two stacks
+    weights = sides * model_bytes(cell_gates, model_cfg.hidden_size, model_cfg.num_layers, vocab)
     steps = train_cfg.seq_len * train_cfg.batch_size
-    activations = FLOAT * steps * (model_cfg.num_layers * (cell_gates + 3) * model_cfg.hidden_size + 3 * vocab)
+    per_step = sides * model_cfg.num_layers * (cell_gates + 3) * model_cfg.hidden_size + 3 * vocab
+    activations = FLOAT * steps * per_step
     return 6 * weights + 2 * activations
 
 

@@ -113,10 +113,16 @@ class ModelConfig(Checked):
     # as torch.nn.LSTM(dropout=...): between layers, while training only
     dropout: float = setting(0.1, "Dropout between layers, while training.", min=0, max=1, max_open=True)
     nonlinearity: str = setting("tanh", "Vanilla RNN activation.", choices=NONLINEARITIES)
+    # a checkpoint from before this field reads as False: every model then read left to right
+    bidirectional: bool = setting(
+        False, "Read both sides of every character (fills gaps, finds typos; cannot write new text)."
+    )
 
     def describe(self, parameters: int | None = None) -> str:
-        """The model in one line, as every view names it: "LSTM, 2 x 256, 3,493,962 parameters"."""
+        """The model in one line, as every view names it: "LSTM, 2 x 256, 3,493,962 parameters"
+        ("bidirectional LSTM, ..." for a model that reads both sides)."""
         kind = self.cell.upper() + (f" ({self.nonlinearity})" if self.cell == "rnn" else "")
+        kind = f"bidirectional {kind}" if self.bidirectional else kind
         size = f"{kind}, {self.num_layers} x {self.hidden_size}"
         return size if parameters is None else f"{size}, {parameters:,} parameters"
 

@@ -146,6 +146,15 @@ class NoRoom(DataError):
         )
 
 
+class ReadsBothSides(CharRNNError):
+    """A model that reads both sides of each character (nn/both_sides.py) asked to do what only a
+    left-to-right model can: write text, or show its reading from the left. `use` says what, in words."""
+
+    def __init__(self, use: str):
+        super().__init__(f"the model reads both sides and cannot write, so it cannot {use}")
+        self.use = use
+
+
 class CheckpointError(CharRNNError):
     """A checkpoint that is missing, damaged, foreign or from an incompatible version."""
 

@@ -189,7 +189,14 @@ def test_train_options_reach_the_checkpoint(corpus, tmp_path):
     result = invoke(["train", corpus, "-c", ckpt, "-q", *args])
     assert result.exit_code == 0, result.stderr
     meta = checkpoint_meta(ckpt)
-    assert meta["model"] == {"cell": "rnn", "hidden_size": 6, "num_layers": 2, "dropout": 0.2, "nonlinearity": "relu"}
+    assert meta["model"] == {
+        "cell": "rnn",
+        "hidden_size": 6,
+        "num_layers": 2,
+        "dropout": 0.2,
+        "nonlinearity": "relu",
+        "bidirectional": False,
+    }
     t = meta["train"]
     assert (t["seq_len"], t["batch_size"], t["lr"], t["momentum"], t["lr_decay"], t["lr_decay_every"]) == (
         7,

@@ -117,7 +117,7 @@ def test_passages_are_lines_and_pieces_of_long_lines():
     passages = Passages(text, count=10)
     bits = np.arange(1, len(text), dtype=float)
     for start in range(0, len(text) - 1, 64):  # as scoring.read gives them, a window at a time
-        passages.add(start, bits[start : start + 64])
+        passages.add(start + 1, bits[start : start + 64])
     passages.finish()
     found = sorted((p.line, p.start, p.stop) for p in passages.most)
     assert found == [(1, 0, MAX_CHARS), (1, MAX_CHARS, 2 * MAX_CHARS), (1, 2 * MAX_CHARS, 401), (2, 401, 432)]

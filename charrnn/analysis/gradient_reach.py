@@ -25,7 +25,7 @@ from charrnn.config import ReachConfig
 from charrnn.errors import TooShort
 from charrnn.nn import cells
 from charrnn.nn.functional import softmax
-from charrnn.nn.model import backward, forward, state_after
+from charrnn.nn.model import backward, check_left_to_right, forward, state_after
 
 if TYPE_CHECKING:
     from charrnn.language_model import LanguageModel
@@ -96,6 +96,7 @@ def states_at(model: LanguageModel, ids: np.ndarray, positions: np.ndarray) -> n
 
 def gradient_curve(model: LanguageModel, text: str, span: int = SPAN, positions: int = POSITIONS) -> GradientCurve:
     """Mean norm of the loss's gradient with respect to the input k = 0 .. span-1 steps back."""
+    check_left_to_right(model.cfg, "measure how far back its gradients reach")
     # in float64: tiny gradients must not underflow
     model = model._replace(params={k: v.astype(np.float64) for k, v in model.params.items()})
     params, cfg, vocab = model

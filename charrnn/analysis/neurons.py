@@ -20,7 +20,7 @@ from charrnn.analysis import scoring
 from charrnn.config import ModelConfig
 from charrnn.errors import ConfigError
 from charrnn.nn import cells
-from charrnn.nn.model import Cache
+from charrnn.nn.model import Cache, check_left_to_right
 
 if TYPE_CHECKING:
     from charrnn.language_model import LanguageModel
@@ -63,6 +63,7 @@ def check_unit(cfg: ModelConfig, unit: Unit) -> None:
 def activations(model: LanguageModel, text: str) -> dict[tuple[int, str], np.ndarray]:
     """Every layer's states after each character: {(layer, "h" | "c"): (N, H)}."""
     cfg = model.cfg
+    check_left_to_right(cfg, "show its states reading from the left")
     scoring.check_text(model.vocab, text, min_chars=1)
     kinds = state_kinds(cfg)
     out = {
@@ -78,6 +79,7 @@ def activations(model: LanguageModel, text: str) -> dict[tuple[int, str], np.nda
 
 def probe(cfg: ModelConfig, unit: Unit) -> Callable[[Cache], np.ndarray]:
     """A window's cache -> the unit's activation after each of its characters, for scoring.read."""
+    check_left_to_right(cfg, "show its states reading from the left")
     check_unit(cfg, unit)
 
     def values(cache: Cache) -> np.ndarray:
@@ -209,6 +211,7 @@ class NeuronSearch:
 def find_neurons(model: LanguageModel, text: str, per_property: int = 3) -> NeuronSearch:
     """For each property of the text, the units whose activation correlates most with it."""
     cfg = model.cfg
+    check_left_to_right(cfg, "show its states reading from the left")
     units_total = cfg.num_layers * cells.get(cfg).states * cfg.hidden_size
     # every unit's value at every character, in float32 and float64, and the properties
     budget.require("tracking every unit over the text", len(text) * (12 * units_total + 8 * 20), {})

@@ -42,9 +42,9 @@ class Passages:
         self._most: list[tuple[float, int, Passage]] = []  # min-heaps: (bits/char, start, passage)
         self._least: list[tuple[float, int, Passage]] = []  # (-bits/char, start, passage)
 
-    def add(self, start: int, surprisal: np.ndarray) -> None:
-        """The surprisal of text[start + 1], text[start + 2], ... (one window of scoring.read)."""
-        first, end = start + 1, start + 1 + len(surprisal)
+    def add(self, first: int, surprisal: np.ndarray) -> None:
+        """The surprisal of text[first], text[first + 1], ... (one window of scoring.read)."""
+        end = first + len(surprisal)
         pos = first
         while pos < end:
             newline = self.text.find("\n", pos, end)

@@ -16,6 +16,7 @@ import numpy as np
 
 from charrnn.analysis import scoring
 from charrnn.errors import DataError
+from charrnn.nn.model import check_left_to_right
 
 if TYPE_CHECKING:
     from charrnn.language_model import LanguageModel
@@ -39,7 +40,9 @@ class ModelScore:
 
 
 def score_known(name: str, model: LanguageModel, text: str) -> ModelScore:
-    """Score the characters of `text` that the model knows, reading the text without the others."""
+    """Score the characters of `text` that the model knows, reading the text without the others.
+    Only left-to-right models are compared: one that reads both sides needs far fewer bits."""
+    check_left_to_right(model.cfg, "be compared with models that read from the left")
     vocab = model.vocab
     known = np.array([ch in vocab for ch in text], dtype=bool)
     bits = np.full(len(text), np.nan)

@@ -10,6 +10,9 @@ only for as many characters as are asked for, so that memory does not grow with 
 Alignment, used throughout: position i of a text is the character text[i]. The model's state
 "at i" is its state after reading text[i]; its prediction "at i" (for i >= 1) is the
 distribution it gave text[i] after reading text[:i]. The first character is never predicted.
+A model that reads both sides (nn/both_sides.py) predicts every character, the first included,
+from all the others: its numbers start at position 0 (`first_predicted`), and `windows` keeps
+no cache for it (the views that look inside a left-to-right reading do not take it).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from charrnn.errors import DataError
+from charrnn.nn import both_sides
 from charrnn.nn import model as network
 from charrnn.nn.functional import bits, log_softmax
 from charrnn.vocab import Vocab
@@ -43,16 +47,24 @@ def check_text(vocab: Vocab, text: str, min_chars: int = 2) -> None:
         )
 
 
+def first_predicted(model: LanguageModel) -> int:
+    """The position of the first character a model predicts: 1, or 0 if it reads both sides."""
+    return 0 if model.cfg.bidirectional else 1
+
+
 class Window(NamedTuple):
     start: int  # position in the text of the window's first character
-    logp: np.ndarray  # (T, V) float64: row j, the log-probabilities after reading text[start + j]
-    targets: np.ndarray  # (T,) the ids that came next; one fewer in the text's last window
-    cache: network.Cache  # every layer's states for those T steps (batch of one)
+    logp: np.ndarray  # (T, V) float64: row j predicts text[start + j + first_predicted]
+    targets: np.ndarray  # (T,) the ids predicted; one fewer in a left-to-right model's last window
+    cache: network.Cache | None  # every layer's states for those T steps (batch of one); None: both sides
 
 
 def windows(model: LanguageModel, text: str) -> Iterator[Window]:
     """Read a whole text from a zero state, a window at a time. The text is encoded a block at
     a time and each block's last input predicts the next block's first character."""
+    if model.cfg.bidirectional:
+        yield from _both_sides_windows(model, text)
+        return
     state = None
     for b in range(0, len(text), BLOCK):
         ids = model.vocab.encode(text[b : b + BLOCK + 1]).astype(np.intp)
@@ -62,13 +74,22 @@ def windows(model: LanguageModel, text: str) -> Iterator[Window]:
             yield Window(b + start, log_softmax(logits.astype(np.float64)), targets, cache)
 
 
+def _both_sides_windows(model: LanguageModel, text: str) -> Iterator[Window]:
+    """Every character predicted from both sides. Reading from the right needs the whole text's
+    ids at once (8 bytes a character), not a block of them."""
+    ids = model.vocab.encode(text).astype(np.intp)
+    for start, logits in both_sides.read(model.params, model.cfg, ids[None]):
+        yield Window(start, log_softmax(logits.astype(np.float64)), ids[start : start + len(logits)], None)
+
+
 @dataclass
 class Predictions:
-    """What the model expected at positions 1 .. n of a text."""
+    """What the model expected at positions first .. first + n - 1 of a text."""
 
-    logp: np.ndarray  # (n,) ln p(text[i] | text[:i])
+    logp: np.ndarray  # (n,) ln p(text[i] | text[:i]), or given both sides
     top_ids: np.ndarray  # (n, k) the k most likely characters at each position, best first
     top_logp: np.ndarray  # (n, k) and their log-probabilities
+    first_scored: int = 1  # the position of the text its first row predicts (first_predicted)
 
     @property
     def bits(self) -> np.ndarray:
@@ -85,9 +106,10 @@ class Score:
     """How surprising a text was: totals over every scored character, and each character's
     surprisal for all of them or for the first few."""
 
-    chars: int  # characters scored: every one but the first
+    chars: int  # characters scored: every one but the first, or (both sides) every one
     total_bits: float
-    surprisal_bits: np.ndarray  # -log2 p of text[1], text[2], ...: all `chars`, or the first ones
+    surprisal_bits: np.ndarray  # -log2 p of text[first], text[first + 1], ...: all `chars`, or the first ones
+    first_scored: int = 1  # the position of the first character scored (first_predicted)
 
     @classmethod
     def of(cls, logp: np.ndarray) -> Score:
@@ -96,12 +118,17 @@ class Score:
         return cls(len(b), float(b.sum()), b)
 
     @property
+    def length(self) -> int:
+        """The text's characters: every scored one and the first, if it was not."""
+        return self.chars + self.first_scored
+
+    @property
     def bits_per_char(self) -> float:
         return self.total_bits / max(self.chars, 1)
 
     def first(self, n: int) -> Score:
         """The same totals, with the surprisal of the first n characters only."""
-        return Score(self.chars, self.total_bits, self.surprisal_bits[:n])
+        return Score(self.chars, self.total_bits, self.surprisal_bits[:n], self.first_scored)
 
     def summary(self) -> dict[str, float]:
         return {"chars": self.chars, "total_bits": self.total_bits, "bits_per_char": self.bits_per_char}
@@ -150,13 +177,16 @@ def read(
     """Score a text in one pass. keep: characters whose surprisal is kept (None: all); top:
     positions whose k best alternatives are kept; probe: a window's cache -> one value per step
     (e.g. a unit's activation), kept for the same characters and the first; observe: functions
-    called after each window with its start and the surprisal of text[start + 1], ... (what
-    they keep is theirs: passages.Passages, a progress bar)."""
+    called after each window with the position of the first character it predicted and the
+    surprisal of that character and those after it (what they keep is theirs:
+    passages.Passages, a progress bar). Every count is of characters predicted: those from
+    position first_predicted(model) on."""
     check_text(model.vocab, text)
-    n = len(text) - 1
+    first = first_predicted(model)
+    n = len(text) - first
     kept = np.empty(n if keep is None else min(keep, n))
     top, k = min(top, n), min(k, len(model.vocab))
-    preds = Predictions(np.empty(top), np.empty((top, k), np.intp), np.empty((top, k)))
+    preds = Predictions(np.empty(top), np.empty((top, k), np.intp), np.empty((top, k)), first)
     values = None if probe is None else np.empty(len(kept) + 1)
     total = 0.0
     for w in windows(model, text):
@@ -171,8 +201,8 @@ def read(
         if values is not None:
             _put(values, w.start, probe(w.cache))
         for observer in observe:
-            observer(w.start, surprisal)
-    return Reading(Score(n, total, kept), preds, values)
+            observer(w.start + first, surprisal)
+    return Reading(Score(n, total, kept, first), preds, values)
 
 
 def predictions(model: LanguageModel, text: str, k: int = TOP_K) -> Predictions:
@@ -183,7 +213,8 @@ def predictions(model: LanguageModel, text: str, k: int = TOP_K) -> Predictions:
 def log_probs(model: LanguageModel, text: str) -> np.ndarray:
     """ln p(text[i] | text[:i]) for i = 1 .. len(text)-1, in nats, shape (len(text) - 1,).
 
-    The first character has no context and is not scored.
+    The first character has no context and is not scored; a model that reads both sides scores
+    it too, and gives ln p(text[i] | every other character) for i = 0 .. len(text)-1.
     """
     return -np.log(2) * read(model, text).score.surprisal_bits
 

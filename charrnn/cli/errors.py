@@ -117,6 +117,9 @@ SAYS: dict[type, Callable] = {  # the most specific class of an exception that h
     errors.NotResumable: lambda e: f"{e}; use --force to start anew",
     errors.Unrepresentable: lambda e: f"{e}; export it without --float16 (in float32)",
     errors.ResourceError: _resource,
+    errors.ReadsBothSides: lambda e: (
+        f"{e}; `charrnn inspect score` reads a text with it, or train a model without {flag('bidirectional')}"
+    ),
 }
 
 CAUTION_ADVICE = {  # Trainer.warnings(), by kind

@@ -46,8 +46,8 @@ class ShownText(OneCheckpoint):
 
     @property
     def length(self) -> int:
-        """The whole text's characters: every scored one and the first."""
-        return self.score.chars + 1
+        """The whole text's characters."""
+        return self.score.length
 
     @property
     def cut(self) -> bool:

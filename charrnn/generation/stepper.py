@@ -71,6 +71,7 @@ class _Layer(NamedTuple):
 class Stepper:
     def __init__(self, params: Params, cfg: ModelConfig, state: np.ndarray):
         """state (L, S, N, H) is the state to start from, as model.forward takes it."""
+        model.check_left_to_right(cfg, "write text")
         self.cell = cell = cells.get(cfg)
         L, S, N, H = state.shape
         dt = state.dtype

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from charrnn.config import ModelConfig
+from charrnn.errors import ReadsBothSides
 from charrnn.nn import cells
 from charrnn.nn.cells.weights import Weights
 from charrnn.nn.functional import cross_entropy, dropout_mask, log_softmax, nll
@@ -33,18 +34,28 @@ ONE_HOT_GEMM_MAX_VOCAB = 512  # above this, the embedding gradient is a scatter-
 WINDOW = 256  # characters per forward call when reading a long text (see read)
 
 
-def layer_keys(layer: int) -> tuple[str, str, str, str]:
-    return tuple(f"rnn.{name}_l{layer}" for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+REVERSE = "_reverse"  # PyTorch's suffix for the weights of a bidirectional network's right-to-left stack
+
+
+def layer_keys(layer: int, side: str = "") -> tuple[str, str, str, str]:
+    """The names of one layer's weights; side REVERSE for the right-to-left stack's."""
+    return tuple(f"rnn.{name}_l{layer}{side}" for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+
+def sides(cfg: ModelConfig) -> tuple[str, ...]:
+    """The stacks a model has: the left-to-right one, and the right-to-left one if it reads both sides."""
+    return ("", REVERSE) if cfg.bidirectional else ("",)
 
 
 def param_shapes(cfg: ModelConfig, vocab_size: int) -> dict[str, tuple[int, ...]]:
     G = cells.get(cfg).gates * cfg.hidden_size
     H, V = cfg.hidden_size, vocab_size
     shapes = {}
-    for layer in range(cfg.num_layers):
-        w_ih, w_hh, b_ih, b_hh = layer_keys(layer)
-        shapes.update({w_ih: (G, V if layer == 0 else H), w_hh: (G, H), b_ih: (G,), b_hh: (G,)})
-    shapes.update({"decoder.weight": (V, H), "decoder.bias": (V,)})
+    for side in sides(cfg):
+        for layer in range(cfg.num_layers):
+            w_ih, w_hh, b_ih, b_hh = layer_keys(layer, side)
+            shapes.update({w_ih: (G, V if layer == 0 else H), w_hh: (G, H), b_ih: (G,), b_hh: (G,)})
+    shapes.update({"decoder.weight": (V, H * len(sides(cfg))), "decoder.bias": (V,)})
     return shapes
 
 
@@ -52,14 +63,21 @@ def init_params(cfg: ModelConfig, vocab_size: int, rng: np.random.Generator, dty
     cell, H = cells.get(cfg), cfg.hidden_size
     k = 1.0 / np.sqrt(H)
     params: Params = {}
-    for layer in range(cfg.num_layers):
-        w_ih, w_hh, b_ih, b_hh = layer_keys(layer)
-        shape_ih = param_shapes(cfg, vocab_size)[w_ih]
-        params[w_ih] = rng.uniform(-k, k, shape_ih)
-        params[w_hh], params[b_ih], params[b_hh] = cell.init_recurrent(rng, H, np.dtype(dtype))
-    params["decoder.weight"] = rng.uniform(-k, k, (vocab_size, H))
+    shapes = param_shapes(cfg, vocab_size)
+    for side in sides(cfg):
+        for layer in range(cfg.num_layers):
+            w_ih, w_hh, b_ih, b_hh = layer_keys(layer, side)
+            params[w_ih] = rng.uniform(-k, k, shapes[w_ih])
+            params[w_hh], params[b_ih], params[b_hh] = cell.init_recurrent(rng, H, np.dtype(dtype))
+    params["decoder.weight"] = rng.uniform(-k, k, shapes["decoder.weight"])
     params["decoder.bias"] = np.zeros(vocab_size)
     return {name: np.ascontiguousarray(p, dtype=dtype) for name, p in params.items()}
+
+
+def check_left_to_right(cfg: ModelConfig, use: str) -> None:
+    """ReadsBothSides if the model reads both sides: `use` needs one that reads left to right."""
+    if cfg.bidirectional:
+        raise ReadsBothSides(use)
 
 
 def num_params(params: Params) -> int:
@@ -87,12 +105,12 @@ class Cache(NamedTuple):
     top: np.ndarray  # (T, B, H) the last layer's output, the decoder's input
 
 
-def prepare(params: Params, cfg: ModelConfig) -> list[Weights]:
-    """Each layer's weights in the form its cell computes with. Layer 0's input weights become
-    a lookup table, one row per character with the biases included: one-hot x times W_in + b_in
-    is that row."""
+def prepare(params: Params, cfg: ModelConfig, side: str = "") -> list[Weights]:
+    """Each layer's weights (of the stack `side`) in the form its cell computes with. Layer 0's
+    input weights become a lookup table, one row per character with the biases included: one-hot
+    x times W_in + b_in is that row."""
     cell = cells.get(cfg)
-    weights = [cell.prepare(*(params[k] for k in layer_keys(layer))) for layer in range(cfg.num_layers)]
+    weights = [cell.prepare(*(params[k] for k in layer_keys(layer, side))) for layer in range(cfg.num_layers)]
     weights[0] = weights[0]._replace(W_in=weights[0].W_in + weights[0].b_in, b_in=None)
     return weights
 
@@ -117,9 +135,27 @@ def forward(
     stream, and the masks, are those of one process running the whole batch.
     `kernels`: the cells' element-wise kernels, "numpy" or "numba" (nn/kernels.py).
     """
-    cell = cells.get(cfg, kernels)
     weights = weights or prepare(params, cfg)
-    ids = np.ascontiguousarray(x.T)  # (T, B)
+    h, new_state, cache = run_stack(weights, cfg, np.ascontiguousarray(x.T), state, rng, ws, rows, kernels)
+    T, B = cache.ids.shape
+    logits = h.reshape(T * B, -1) @ params["decoder.weight"].T
+    logits += params["decoder.bias"]
+    return logits, new_state, cache
+
+
+def run_stack(
+    weights: list[Weights],
+    cfg: ModelConfig,
+    ids: np.ndarray,
+    state: np.ndarray,
+    rng=None,
+    ws: Workspace | None = None,
+    rows: tuple[slice, int] | None = None,
+    kernels: str = "numpy",
+) -> tuple[np.ndarray, np.ndarray, Cache]:
+    """The stacked layers without the decoder: ids (T, B), state (L, S, B, H) -> the top layer's
+    output (T, B, H) after dropout, the new state, the cache (as forward's)."""
+    cell = cells.get(cfg, kernels)
     T, B = ids.shape
     new_state = np.empty_like(state)
     inputs, caches, masks = [], [], []
@@ -140,9 +176,7 @@ def forward(
             mask = _mask(rng, h, cfg.dropout, lws, rows)
             h = np.multiply(h, mask, out=empty(lws, "dropped", h.shape, h.dtype))
         masks.append(mask)
-    logits = h.reshape(T * B, -1) @ params["decoder.weight"].T
-    logits += params["decoder.bias"]
-    return logits, new_state, Cache(ids, inputs, caches, masks, h)
+    return h, new_state, Cache(ids, inputs, caches, masks, h)
 
 
 def _mask(rng, h: np.ndarray, p: float, ws: Workspace | None, rows: tuple[slice, int] | None) -> np.ndarray:
@@ -217,7 +251,6 @@ def backward(
     A list passed as input_grads receives, per layer from the bottom, the gradient of its input
     projection at every step, (T, B, G*H): how much each step's input mattered (`inspect gradients`).
     """
-    cell = cells.get(cfg, kernels)
     T, B = cache.ids.shape
     top = cache.top.reshape(T * B, -1)
     grads: Params = {
@@ -226,9 +259,29 @@ def backward(
     }
     dh = empty(ws, "dtop", cache.top.shape, dlogits.dtype)
     np.matmul(dlogits, params["decoder.weight"], out=dh.reshape(T * B, -1))
-    dstate0 = np.empty((cfg.num_layers, cell.states, B, cfg.hidden_size), dlogits.dtype)
+    dstate0 = stack_backward(params, cfg, dh, cache, grads, dstate, ws, input_grads, kernels=kernels)
+    return {k: grads[k] for k in params}, dstate0
+
+
+def stack_backward(
+    params: Params,
+    cfg: ModelConfig,
+    dh: np.ndarray,
+    cache: Cache,
+    grads: Params,
+    dstate=None,
+    ws: Workspace | None = None,
+    input_grads: list | None = None,
+    side: str = "",
+    kernels: str = "numpy",
+) -> np.ndarray:
+    """The stacked layers' part of backward: dh (T, B, H), the gradient at the top layer's output
+    (consumed), into grads under the names of the stack `side`; returns d loss / d initial state."""
+    cell = cells.get(cfg, kernels)
+    T, B = cache.ids.shape
+    dstate0 = np.empty((cfg.num_layers, cell.states, B, cfg.hidden_size), dh.dtype)
     for layer in reversed(range(cfg.num_layers)):
-        w_ih, w_hh, b_ih, b_hh = layer_keys(layer)
+        w_ih, w_hh, b_ih, b_hh = layer_keys(layer, side)
         lws = child(ws, f"l{layer}")
         if cache.masks[layer] is not None:
             dh *= cache.masks[layer]
@@ -244,7 +297,7 @@ def backward(
             grads[w_ih] = flat.T @ cache.inputs[layer].reshape(T * B, -1)
             dh = empty(lws, "dx", cache.inputs[layer].shape, da.dtype)
             np.matmul(flat, params[w_ih], out=dh.reshape(T * B, -1))
-    return {k: grads[k] for k in params}, dstate0
+    return dstate0
 
 
 def loss_and_grads(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from charrnn.nn.model import Params, layer_keys
+from charrnn.nn.model import REVERSE, Params, layer_keys
 from charrnn.vocab import Vocab
 
 
@@ -28,9 +28,9 @@ def transplant(old: Params, old_vocab: Vocab, fresh: Params, new_vocab: Vocab) -
     by character; every other weight is the old one as it is.
     """
     at = new_vocab.encode("".join(old_vocab.chars)).astype(np.intp)  # old id -> new id
-    w_ih = layer_keys(0)[0]
+    inputs = [k for k in (layer_keys(0)[0], layer_keys(0, REVERSE)[0]) if k in old]  # each stack's layer 0
     params = {k: old[k].copy() for k in old}
-    for key, axis in ((w_ih, 1), ("decoder.weight", 0), ("decoder.bias", 0)):
+    for key, axis in (*((k, 1) for k in inputs), ("decoder.weight", 0), ("decoder.bias", 0)):
         p = fresh[key].copy()
         if axis == 1:
             p[:, at] = old[key]

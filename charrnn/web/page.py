@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from charrnn.errors import ConfigError, Unrepresentable
-from charrnn.nn.model import Params, num_params
+from charrnn.nn.model import Params, check_left_to_right, num_params
 from charrnn.web.text_page import named
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ def _script_json(data: dict) -> str:
 def page(model: LanguageModel, title: str, prime: str = "", dtype: str = "float32") -> str:
     """The whole page, as text."""
     cfg, vocab = model.cfg, model.vocab
+    check_left_to_right(cfg, "write text in a page")
     spec = {  # what writer.js reads
         "cell": cfg.cell,
         "nonlinearity": cfg.nonlinearity,

@@ -51,15 +51,16 @@ def text_colour(background: colours.HSL) -> str:
 
 def _tips(text: str, preds: Predictions, chars: Sequence[str], neuron: NeuronColouring | None, n: int) -> list[str]:
     """What hovering over each of the first n characters shows."""
-    tips = ["the first character: nothing before it, so not predicted"]
+    tips = ["the first character: nothing before it, so not predicted"][: preds.first_scored]
     surprisal = preds.bits
-    for i in range(1, n):
-        p = math.exp(preds.logp[i - 1])
+    for i in range(preds.first_scored, n):
+        j = i - preds.first_scored  # its row of preds
+        p = math.exp(preds.logp[j])
         alts = "   ".join(
-            f"{visible(chars[c])} {math.exp(lp):.3f}" for c, lp in zip(preds.top_ids[i - 1], preds.top_logp[i - 1])
+            f"{visible(chars[c])} {math.exp(lp):.3f}" for c, lp in zip(preds.top_ids[j], preds.top_logp[j])
         )
         shown = f"{p:.4f}" if p >= 1e-3 else f"{p:.1e}"
-        tips.append(f"{visible(text[i])}   p = {shown}   {surprisal[i - 1]:.2f} bits\nexpected: {alts}")
+        tips.append(f"{visible(text[i])}   p = {shown}   {surprisal[j]:.2f} bits\nexpected: {alts}")
     if neuron is not None:
         tips = [f"{tip}\n{neuron.label} = {neuron.values[i]:+.3f}" for i, tip in enumerate(tips)]
     return tips
@@ -76,10 +77,10 @@ def _text_block(text: str, preds: Predictions, tips: Sequence[str], neuron: Neur
         )
         if neuron is not None:
             colour = colours.activation(float(neuron.values[i]), scale)
-        elif i == 0:
+        elif i < preds.first_scored:
             colour = None
         else:
-            colour = colours.surprisal(surprisal[i - 1])
+            colour = colours.surprisal(surprisal[i - preds.first_scored])
         style = "" if colour is None else f' style="background:{colours.css(colour)};color:{text_colour(colour)}"'
         spans.append(f'<span class="ch" data-i="{i}"{style} title="{html.escape(tips[i])}">{shown}</span>')
     return "".join(spans)
@@ -266,7 +267,8 @@ def page(
     n = min(len(text), max_chars)
     shown = "" if n == len(text) else f' <span class="note">(the first {n:,} of {len(text):,} characters)</span>'
     what = "surprisal: how unexpected each character was" if neuron is None else f"{html.escape(neuron.label)}"
-    start = int(np.argmax(-preds.logp[: n - 1])) + 1 if n > 1 else 0  # the most surprising character
+    scored = preds.logp[: n - preds.first_scored]
+    start = int(np.argmax(-scored)) + preds.first_scored if len(scored) else 0  # the most surprising character
     rows = "".join(f"<tr><th>{named(k)}</th><td>{named(v)}</td></tr>" for k, v in facts)
     tips = _tips(text, preds, chars, neuron, n)
     return f"""<!DOCTYPE html>

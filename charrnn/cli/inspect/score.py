@@ -16,7 +16,7 @@ from charrnn.cli.views import ScoreView
 @view.json_option
 def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_path, as_json):
     """Score TEXT (- for standard input): how many bits per character the model needs for it,
-    each character coloured by how surprising it was. A long text is read in windows, in
+    each character coloured by how surprising it was (given both sides, for a bidirectional model). A long text is read in windows, in
     memory that does not grow with it (--all aside), with a progress bar; its first --show
     characters are shown, then its most and least surprising lines.
 
@@ -35,16 +35,18 @@ def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_p
     from charrnn.web import text_page
 
     ckpt = ckpt_io.load(checkpoint)
+    model = LanguageModel.of(ckpt)
     text = view.read_text(text_path, encoding, decode_errors)
     view.check_page(html_path)
     passages = Passages(text)
     top = text_page.MAX_CHARS if html_path else 0
+    first = scoring.first_predicted(model)
     with view.progress(text) as progress:
-        keep = view.kept(text, show, show_all, html_path)
-        reading = scoring.read(LanguageModel.of(ckpt), text, keep=keep, top=top, observe=(passages.add, *progress))
+        keep = view.kept(text, show, show_all, html_path, first=first)
+        reading = scoring.read(model, text, keep=keep, top=top, observe=(passages.add, *progress))
     passages.finish()
     shown = text if show_all else text[:show]
-    result = ScoreView(str(checkpoint), text_path, shown, reading.score.first(len(shown) - 1), passages)
+    result = ScoreView(str(checkpoint), text_path, shown, reading.score.first(len(shown) - first), passages)
     if html_path:
         result.html = view.write_page(html_path, str(checkpoint), ckpt, text, text_path, reading)
     view.show(result, as_json, render, html_path)

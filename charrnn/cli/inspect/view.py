@@ -82,15 +82,16 @@ def shown_options(command: Callable) -> Callable:
     return config_options(ShowConfig)(command)
 
 
-def kept(text: str, show: int, show_all: bool, html_path: Path | None, numbers: int = 1) -> int | None:
-    """The characters whose numbers one pass keeps: those shown, and those the page shows;
-    refused first if `numbers` for each of them (surprisal, a unit's value) would not fit."""
+def kept(text: str, show: int, show_all: bool, html_path: Path | None, numbers: int = 1, first: int = 1) -> int | None:
+    """The characters whose numbers one pass keeps: those shown, and those the page shows, from
+    position `first` on (scoring.first_predicted); refused first if `numbers` for each of them
+    (surprisal, a unit's value) would not fit."""
     from charrnn import budget
     from charrnn.web import text_page
 
     n = len(text) if show_all else min(len(text), max(show, text_page.MAX_CHARS if html_path else 0))
     budget.check_kept(len(text), n, numbers, {"show_all": True} if show_all else {"show": show})
-    return None if show_all else n - 1
+    return None if show_all else n - first
 
 
 @contextmanager
@@ -103,7 +104,7 @@ def progress(text: str):
         yield ()
         return
     with console.progress_bar(len(text), 0, " chars", quiet=False, desc="reading") as bar:
-        yield (lambda start, surprisal: bar.update(start + 1 + len(surprisal) - bar.n),)
+        yield (lambda first, surprisal: bar.update(first + len(surprisal) - bar.n),)
 
 
 def text_argument(command: Callable) -> Callable:

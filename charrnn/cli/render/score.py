@@ -22,7 +22,7 @@ def surprise_level(bits: float) -> int:
 
 def counts(score) -> str:
     """How many characters a Score covers, as the terminal and the page both say it."""
-    return f"{score.chars:,} characters scored of {score.chars + 1:,}"
+    return f"{score.chars:,} characters scored of {score.length:,}"
 
 
 def render(view: ScoreView, out: Console) -> None:

@@ -15,7 +15,7 @@ from charrnn.cli.common import checkpoint_given_by
 from charrnn.cli.options import flag
 from charrnn.training import finetune
 
-SHAPE = ("cell", "hidden_size", "num_layers", "nonlinearity")  # what fine-tuning keeps from its model
+SHAPE = ("cell", "hidden_size", "num_layers", "nonlinearity", "bidirectional")  # what fine-tuning keeps from its model
 
 
 @dataclass

@@ -94,7 +94,7 @@ def train_and_report(data, setup, sample_length: int, quiet: bool, comm, caught=
     if trainer.out_of_patience:
         say(messages.stopped_early(trainer))
     say(messages.done(trainer, path), style="bold")
-    if sample_length and not quiet:
+    if sample_length and not quiet and not trainer.model_cfg.bidirectional:  # a model of both sides cannot write
         messages.show_sample(trainer, sample_length)
 
 
