@@ -271,6 +271,28 @@ class SourceConfig(Checked):
 
 
 @dataclass(frozen=True)
+class FillConfig(Checked):
+    """How `fill` finds the missing characters of a text (generation/fill.py)."""
+
+    gap: str = setting("_", "The character that stands for one missing character.")
+    beam: int = setting(8, "Fillings kept while a run of gaps is searched.", min=1, max=1000)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.gap) != 1:
+            raise ConfigError.invalid("gap", self.gap, "one character")
+
+
+@dataclass(frozen=True)
+class TyposConfig(Checked):
+    """Which characters `inspect typos` names (analysis/typos.py)."""
+
+    suspects: int = setting(20, "Suspects named, most suspect first.", min=1)
+    # 3 bits: the replacement at least 8 times as likely as what stands there
+    far: float = setting(3.0, "A suspect's replacement is at least this many bits likelier.", min=0)
+
+
+@dataclass(frozen=True)
 class ReachConfig(Checked):
     """The gradient-reach measurement: K steps back, averaged over N positions of the text."""
 

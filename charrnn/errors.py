@@ -69,6 +69,22 @@ class TooShort(DataError):
         self.length, self.least, self.needed_by, self.short_of = length, least, needed_by, short_of
 
 
+class GapError(DataError):
+    """A text `fill` cannot fill: `kind` "known" (the gap character is one the model knows as a
+    real character), "none" (the text has no gap), "long" (a run of `length` gaps at `position`,
+    longer than `bound`)."""
+
+    SAYS = {
+        "known": "the gap character {gap!r} is a character the model knows, so a gap could not be told from it",
+        "none": "the text has no gap ({gap!r}) to fill",
+        "long": "the text has {length:,} gaps in a row at position {position:,}; a run of at most {bound:,} is filled",
+    }
+
+    def __init__(self, kind: str, gap: str, position: int = 0, length: int = 0, bound: int = 0):
+        super().__init__(self.SAYS[kind].format(gap=gap, position=position, length=length, bound=bound))
+        self.kind, self.gap, self.position, self.length, self.bound = kind, gap, position, length, bound
+
+
 class UndecodableText(DataError):
     """Bytes that are not valid in the text's encoding, at a byte offset."""
 
@@ -146,13 +162,27 @@ class NoRoom(DataError):
         )
 
 
-class ReadsBothSides(CharRNNError):
-    """A model that reads both sides of each character (nn/both_sides.py) asked to do what only a
-    left-to-right model can: write text, or show its reading from the left. `use` says what, in words."""
+class WrongKindOfModel(CharRNNError):
+    """A model asked to do what only the other kind can: `use` says what, in words."""
+
+    SAYS = "{use}"
 
     def __init__(self, use: str):
-        super().__init__(f"the model reads both sides and cannot write, so it cannot {use}")
+        super().__init__(self.SAYS.format(use=use))
         self.use = use
+
+
+class ReadsBothSides(WrongKindOfModel):
+    """A model that reads both sides of each character (nn/both_sides.py) asked to write text, or
+    to show its reading from the left."""
+
+    SAYS = "the model reads both sides and cannot write, so it cannot {use}"
+
+
+class ReadsOneSide(WrongKindOfModel):
+    """A left-to-right model asked to do what needs a model that reads both sides."""
+
+    SAYS = "the model reads only from the left, so it cannot {use}"
 
 
 class CheckpointError(CharRNNError):

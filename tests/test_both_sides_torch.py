@@ -7,19 +7,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from charrnn import checkpoint
 from charrnn.analysis import scoring
-from charrnn.checkpoint import Checkpoint
-from charrnn.config import ModelConfig, TrainConfig
+from charrnn.config import ModelConfig
 from charrnn.language_model import LanguageModel
 from charrnn.nn import model
 from charrnn.vocab import Vocab
 from tests.conftest import CELL_KINDS
+from tests.test_torch_equivalence import TEXT, saved_random
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-TEXT = "It is a truth universally acknowledged, that a single man in possession of a good fortune, " * 4
 H = 8
 
 
@@ -76,20 +74,9 @@ def one_thread():
 
 def charrnn_and_torch(tmp_path, cell, act, layers, dtype=np.float32):
     cfg = ModelConfig(cell=cell, nonlinearity=act, hidden_size=H, num_layers=layers, dropout=0.0, bidirectional=True)
-    vocab = Vocab(TEXT)
-    rng = np.random.default_rng(12)
-    params = model.init_params(cfg, len(vocab), rng)
-    for p in params.values():
-        p += rng.normal(0, 0.2, p.shape).astype(p.dtype)
-    path = tmp_path / "both.npz"
-    checkpoint.save(Checkpoint(cfg, TrainConfig(), vocab, params), path)
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: torch.from_numpy(npz[k].astype(dtype)) for k in npz.files if k != "meta"}
-    net = TorchBothSides(cfg, len(vocab))
-    if dtype == np.float64:
-        net = net.double()
+    loaded, arrays, net = saved_random(tmp_path / "both.npz", cfg, TorchBothSides(cfg, len(Vocab(TEXT))), 12, dtype)
     net.load(arrays)
-    return checkpoint.load(path), net
+    return loaded, net
 
 
 @pytest.mark.parametrize("cell,act", CELL_KINDS)

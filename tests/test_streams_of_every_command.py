@@ -20,10 +20,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.cli_helpers import TEXT, assert_clean_error, tiny, write
+from tests.cli_helpers import TEXT, assert_clean_error, invoke, tiny, write
 
 VIEWS = {  # every view of inspect, its text at TEXT
     "score": "inspect score TEXT -c m.npz",
+    "typos": "inspect typos TEXT -c both.npz --far 0",
     "neurons": "inspect neurons TEXT --unit 0:1 -c m.npz",
     "find-neurons": "inspect find-neurons TEXT -c m.npz",
     "gradients": "inspect gradients TEXT -c m.npz --span 5 --positions 3",
@@ -39,6 +40,8 @@ PRODUCTS = {  # commands whose whole point is what they write to stdout
     "sample": "sample -c m.npz -n 20 --seed 1",
     "sample --json": "sample -c m.npz -n 20 --seed 1 --json",
     "sample --beam": "sample -c m.npz -n 20 --beam 2",
+    "fill": "fill g.txt -c both.npz",
+    "fill --json": "fill g.txt -c m.npz --json",
     "help": "--help",
     "a command's help": "sample --help",
     "a view's help": "inspect score --help",
@@ -51,6 +54,7 @@ FILES = {  # commands whose product is a file (OUT): they write nothing on stdou
 READERS = {  # commands that read a text, here from standard input
     "train": f"train - -c OUT.npz {' '.join(tiny())}",
     **{view: command.replace("TEXT", "-") for view, command in VIEWS.items()},
+    "fill": "fill - -c both.npz",
 }
 STDOUTS = {"full": ("full", "No space left on device"), "closed": ("closed", "standard output is closed")}
 STDINS = {  # a standard input that holds no text, and what the error says of it
@@ -87,6 +91,9 @@ def outcome(trained, tmp_path_factory):
     place = tmp_path_factory.mktemp("streams")
     (place / "m.npz").write_bytes(trained.read_bytes())
     write(place / "t.txt", TEXT[:100])
+    write(place / "g.txt", TEXT[:20] + "_" + TEXT[21:100])
+    both = invoke(["train", place / "t.txt", "-c", place / "both.npz", *tiny(seq_len=4), "--bidirectional", "-q"])
+    assert both.exit_code == 0, both.stderr
     write(place / "empty", "")
     write(place / "binary", bytes(range(128, 256)) * 8)
     (place / "full").symlink_to("/dev/full")

@@ -52,24 +52,27 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def charrnn_and_torch(tmp_path, cell, act, dtype=np.float32):
-    """Random charrnn weights (biases too, so their layout is checked), saved as a checkpoint and
-    loaded from the file into the PyTorch model by name."""
-    cfg = ModelConfig(cell=cell, nonlinearity=act, hidden_size=H, num_layers=LAYERS, dropout=0.0)
+def saved_random(path, cfg: ModelConfig, net: nn.Module, seed: int, dtype=np.float32):
+    """Random charrnn weights (biases too, so their layout is checked), saved as a checkpoint at
+    `path`: the checkpoint loaded back, the file's arrays as tensors, and `net` in `dtype`."""
     vocab = Vocab(TEXT)
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(seed)
     params = model.init_params(cfg, len(vocab), rng)
     for p in params.values():
         p += rng.normal(0, 0.2, p.shape).astype(p.dtype)
-    path = tmp_path / f"{cell}-{act}.npz"
     checkpoint.save(Checkpoint(cfg, TrainConfig(), vocab, params), path)
     with np.load(path, allow_pickle=False) as npz:
-        state = {k: torch.from_numpy(npz[k].astype(dtype)) for k in npz.files if k != "meta"}
-    net = TorchCharModel(cfg, len(vocab))
-    if dtype == np.float64:
-        net = net.double()
+        arrays = {k: torch.from_numpy(npz[k].astype(dtype)) for k in npz.files if k != "meta"}
+    return checkpoint.load(path), arrays, net.double() if dtype == np.float64 else net
+
+
+def charrnn_and_torch(tmp_path, cell, act, dtype=np.float32):
+    """A random checkpoint loaded from the file into the PyTorch model by name."""
+    cfg = ModelConfig(cell=cell, nonlinearity=act, hidden_size=H, num_layers=LAYERS, dropout=0.0)
+    loaded, state, net = saved_random(
+        tmp_path / f"{cell}-{act}.npz", cfg, TorchCharModel(cfg, len(Vocab(TEXT))), 11, dtype
+    )
     net.load_state_dict(state, strict=True)  # every name and shape matches, nothing left over
-    loaded = checkpoint.load(path)
     return loaded, net
 
 

@@ -23,7 +23,7 @@ import sys
 import click
 
 from charrnn import __version__
-from charrnn.cli import export, inspect, sample, streams, train
+from charrnn.cli import export, fill, inspect, sample, streams, train
 from charrnn.cli.common import ARGV, VIEW, HelpOnStdout
 from charrnn.cli.interrupts import interrupted, stop_by_exception
 from charrnn.cli.train import workers
@@ -87,10 +87,11 @@ def cli():
     charrnn sample --temp 0.8         write new text in its style
     charrnn inspect                   what a checkpoint holds
     charrnn export page.html          a web page that writes with it
+    charrnn fill damaged.txt          fill its gaps (_), best with a --bidirectional model
     """
 
 
-for command in (train.train, sample.sample, inspect.inspect, export.export):
+for command in (train.train, sample.sample, fill.fill, inspect.inspect, export.export):
     cli.add_command(command)
 
 

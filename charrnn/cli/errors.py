@@ -118,8 +118,17 @@ SAYS: dict[type, Callable] = {  # the most specific class of an exception that h
     errors.Unrepresentable: lambda e: f"{e}; export it without --float16 (in float32)",
     errors.ResourceError: _resource,
     errors.ReadsBothSides: lambda e: (
-        f"{e}; `charrnn inspect score` reads a text with it, or train a model without {flag('bidirectional')}"
+        f"{e}; `charrnn fill` and `charrnn inspect score` read a text with it, or train a model without "
+        f"{flag('bidirectional')}"
     ),
+    errors.GapError: lambda e: f"{e}; {GAP_ADVICE[e.kind]}",
+    errors.ReadsOneSide: lambda e: f"{e}: that needs a model trained with {flag('bidirectional')}",
+}
+
+GAP_ADVICE = {  # GapError, by kind
+    "known": f"choose another gap character with {flag('gap')}",
+    "none": f"mark each missing character with {flag('gap')}'s character",
+    "long": "split the run, or fill it in parts",
 }
 
 CAUTION_ADVICE = {  # Trainer.warnings(), by kind

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from charrnn.analysis.passages import Passages
     from charrnn.analysis.ranking import Ranking
     from charrnn.analysis.scoring import Score
+    from charrnn.analysis.typos import Suspect
 
 
 class Result(Protocol):
@@ -123,3 +124,15 @@ class NoveltyView(OneCheckpoint):
 
     def to_dict(self) -> dict:
         return self.json("novelty", corpus=self.corpus, novelty=self.novelty.to_dict())
+
+
+@dataclass
+class TyposView(OneCheckpoint):
+    source: str  # the text read
+    suspects: list[Suspect]  # most suspect first
+    far: float  # bits a suspect's replacement saves, at least
+    html: str | None = field(default=None, kw_only=True)
+
+    def to_dict(self) -> dict:
+        suspects = [s.to_dict() for s in self.suspects]
+        return self.json("typos", chars=len(self.source), far_bits=self.far, suspects=suspects, html=self.html)

@@ -133,7 +133,7 @@ def read(params: Params, cfg: ModelConfig, ids: np.ndarray, window: int = model.
     the text by one state per window, not by its logits.
     """
     B, N = ids.shape
-    fw, bw = model.prepare(params, cfg), model.prepare(params, cfg, REVERSE)
+    bw = model.prepare(params, cfg, REVERSE)
     state = model.zero_state(cfg, B, params["decoder.weight"].dtype)
     starts = range(0, N, window)
     rights = []
@@ -143,13 +143,35 @@ def read(params: Params, cfg: ModelConfig, ids: np.ndarray, window: int = model.
     left = np.zeros_like(state)
     for start, right in zip(starts, reversed(rights)):
         chunk = ids[:, start : start + window]
-        f, after, _ = model.run_stack(fw, cfg, np.ascontiguousarray(chunk.T), left)
-        b = model.run_stack(bw, cfg, _reversed(chunk), right)[0]
-        before = np.concatenate([_top_h(left)[None], f[:-1]])  # target j takes the state after j - 1
-        yield start, _decoded(params, before, _before(b, right))[1]
-        left = after
+        logits, left = stretch_logits(params, cfg, chunk, left, right)
+        yield start, logits
 
 
 def _reversed(chunk: np.ndarray) -> np.ndarray:
     """ids (B, T) -> (T, B) time-major, last character first: the backward stack's input."""
     return np.ascontiguousarray(chunk.T[::-1])
+
+
+def state_after(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.ndarray, side: str = "") -> np.ndarray:
+    """A stack's state after reading ids (B, N) on from `state`, `window` characters at a time
+    (side REVERSE: the backward stack, which reads ids in the order given: reverse them first)."""
+    weights = model.prepare(params, cfg, side)
+    for start in range(0, ids.shape[1], model.WINDOW):
+        state = model.run_stack(weights, cfg, np.ascontiguousarray(ids[:, start : start + model.WINDOW].T), state)[1]
+    return state
+
+
+def next_logits(params: Params, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The prediction of the one character between two states (L, S, B, H): the forward stack's
+    after what stands left of it and the backward stack's after what stands right -> (B, V)."""
+    return _decoded(params, _top_h(left)[None], _top_h(right)[None])[1]
+
+
+def stretch_logits(params: Params, cfg: ModelConfig, ids: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """The prediction of each character of a stretch ids (B, T) between two known states (L, S,
+    B, H), the stretch read in both directions -> logits (T*B, V), time-major, and the forward
+    stack's state after the stretch."""
+    f, after, _ = model.run_stack(model.prepare(params, cfg), cfg, np.ascontiguousarray(ids.T), left)
+    b = model.run_stack(model.prepare(params, cfg, REVERSE), cfg, _reversed(ids), right)[0]
+    before = np.concatenate([_top_h(left)[None], f[:-1]])  # character j takes the state after j - 1
+    return _decoded(params, before, _before(b, right))[1], after

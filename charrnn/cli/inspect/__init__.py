@@ -15,11 +15,12 @@ from __future__ import annotations
 import click
 
 from charrnn.cli.common import HelpOnStdout
-from charrnn.cli.inspect import compare, find_neurons, gradients, neurons, novelty, score, view
+from charrnn.cli.inspect import compare, find_neurons, gradients, neurons, novelty, score, typos, view
 from charrnn.cli.options import checkpoint_option
 
 VIEWS = (
     score.score,
+    typos.typos,
     neurons.neurons,
     find_neurons.find_neurons,
     gradients.gradients,
