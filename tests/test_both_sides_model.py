@@ -56,9 +56,9 @@ def test_training_window_gradients_match_central_differences(cell, act, layers):
     x, y = rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T))
     ws = Workspace()
     for _ in range(2):
-        _, grads, _ = model.loss_and_grads(params, cfg, x, y, state, ws=ws)
+        _, grads, _ = both_sides.loss_and_grads(params, cfg, x, y, state, ws=ws)
         for name, p in params.items():
-            numeric = numerical_grad(lambda: model.loss(params, cfg, x, y, state)[0], p)
+            numeric = numerical_grad(lambda: both_sides.loss(params, cfg, x, y, state)[0], p)
             assert rel_error(grads[name], numeric) < TOL, name
 
 
@@ -68,9 +68,9 @@ def test_dropout_gradients_with_fixed_masks():
     x, y = rng.integers(0, 6, (2, 4)), rng.integers(0, 6, (2, 4))
 
     def f():
-        return model.loss_and_grads(params, cfg, x, y, state, np.random.default_rng(7))[0]
+        return both_sides.loss_and_grads(params, cfg, x, y, state, np.random.default_rng(7))[0]
 
-    _, grads, _ = model.loss_and_grads(params, cfg, x, y, state, np.random.default_rng(7))
+    _, grads, _ = both_sides.loss_and_grads(params, cfg, x, y, state, np.random.default_rng(7))
     for name, p in params.items():
         assert rel_error(grads[name], numerical_grad(f, p)) < TOL, name
 

@@ -10,7 +10,7 @@ import pytest
 from charrnn.analysis import scoring
 from charrnn.config import ModelConfig
 from charrnn.language_model import LanguageModel
-from charrnn.nn import model
+from charrnn.nn import both_sides, model
 from charrnn.vocab import Vocab
 from tests.conftest import CELL_KINDS
 from tests.test_torch_equivalence import TEXT, saved_random
@@ -101,7 +101,7 @@ def test_window_gradients_match_pytorch(tmp_path, cell, act, layers):
     params = {k: p.astype(np.float64) for k, p in ckpt.params.items()}
     ids = ckpt.vocab.encode(TEXT[:42]).astype(np.intp)
     text = np.stack([ids[0:21], ids[21:42]])  # (B=2, T+1=21): x = text[:, :-1], y = text[:, 1:]
-    loss, grads, _ = model.loss_and_grads(
+    loss, grads, _ = both_sides.loss_and_grads(
         params, ckpt.model, text[:, :-1], text[:, 1:], model.zero_state(ckpt.model, 2, np.float64)
     )
     logp = net(torch.from_numpy(text.T.astype(np.int64)))[1:]  # the first character is the window's x_0

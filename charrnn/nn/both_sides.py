@@ -78,22 +78,23 @@ def forward(
     rng=None,
     ws: Workspace | None = None,
     rows: tuple[slice, int] | None = None,
+    kernels: str = "numpy",
 ):
     """x, y (B, T): a window and the characters after it; state (L, S, B, H): the forward stack's,
     carried in -> logits (T*B, V) for y, time-major; the forward stack's new state; the cache.
-    Dropout and `rows` as in model.forward, for both stacks."""
-    f, new_state, forward_cache = model.run_stack(
-        model.prepare(params, cfg), cfg, np.ascontiguousarray(x.T), state, rng, child(ws, "forward"), rows
-    )
+    Dropout, `rows` and `kernels` as in model.forward, for both stacks."""
+    x_in, y_back = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T[::-1])
+    fw, bw = model.prepare(params, cfg), model.prepare(params, cfg, REVERSE)
+    f, new_state, forward_cache = model.run_stack(fw, cfg, x_in, state, rng, child(ws, "forward"), rows, kernels)
     right = np.zeros_like(state)  # each window's backward stack starts at its right end
-    b, _, backward_cache = model.run_stack(
-        model.prepare(params, cfg, REVERSE), cfg, np.ascontiguousarray(y.T[::-1]), right, rng, child(ws, "back"), rows
-    )
+    b, _, backward_cache = model.run_stack(bw, cfg, y_back, right, rng, child(ws, "back"), rows, kernels)
     top, logits = _decoded(params, f, _before(b, right))
     return logits, new_state, Cache(forward_cache, backward_cache, top)
 
 
-def backward(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: Cache, ws: Workspace | None = None):
+def backward(
+    params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: Cache, ws: Workspace | None = None, kernels="numpy"
+):
     """dlogits (T*B, V) -> grads keyed like params (truncated BPTT: nothing flows past the window)."""
     T, B = cache.forward.ids.shape
     H = cfg.hidden_size
@@ -105,21 +106,23 @@ def backward(params: Params, cfg: ModelConfig, dlogits: np.ndarray, cache: Cache
     df = np.ascontiguousarray(dtop[:, :, :H])
     db = np.zeros_like(df)  # the state after y_0 predicts nothing
     db[: T - 1] = dtop[: T - 1, :, H:][::-1]  # _before's rows, put back where the stack made them
-    model.stack_backward(params, cfg, df, cache.forward, grads, ws=child(ws, "forward"))
-    model.stack_backward(params, cfg, db, cache.backward, grads, ws=child(ws, "back"), side=REVERSE)
+    model.stack_backward(params, cfg, df, cache.forward, grads, ws=child(ws, "forward"), kernels=kernels)
+    model.stack_backward(params, cfg, db, cache.backward, grads, ws=child(ws, "back"), side=REVERSE, kernels=kernels)
     return {k: grads[k] for k in params}
 
 
-def loss_and_grads(params: Params, cfg: ModelConfig, x, y, state, rng=None, ws: Workspace | None = None, rows=None):
+def loss_and_grads(
+    params: Params, cfg: ModelConfig, x, y, state, rng=None, ws: Workspace | None = None, rows=None, kernels="numpy"
+):
     """One window: x, y (B, T) -> (mean loss in nats of y given both sides, grads, the forward stack's state)."""
-    logits, new_state, cache = forward(params, cfg, x, y, state, rng, ws, rows)
+    logits, new_state, cache = forward(params, cfg, x, y, state, rng, ws, rows, kernels)
     loss, dlogits = cross_entropy(logits, np.ascontiguousarray(y.T).ravel())
-    return loss, backward(params, cfg, dlogits, cache, ws), new_state
+    return loss, backward(params, cfg, dlogits, cache, ws, kernels), new_state
 
 
-def loss(params: Params, cfg: ModelConfig, x, y, state) -> tuple[float, np.ndarray]:
+def loss(params: Params, cfg: ModelConfig, x, y, state, kernels: str = "numpy") -> tuple[float, np.ndarray]:
     """Mean loss in nats of one window without gradients (evaluation), and the forward stack's state."""
-    logits, new_state, _ = forward(params, cfg, x, y, state)
+    logits, new_state, _ = forward(params, cfg, x, y, state, kernels=kernels)
     return nll(log_softmax(logits), np.ascontiguousarray(y.T).ravel()), new_state
 
 

@@ -23,7 +23,7 @@ from charrnn.data.corpus import Corpus
 from charrnn.data.mapped import release_pages
 from charrnn.errors import ConfigError
 from charrnn.metadata import Baselines
-from charrnn.nn import kernels, model, optim
+from charrnn.nn import kernels, losses, model, optim
 from charrnn.nn.workspace import Workspace
 from charrnn.training import finetune, snapshot, validation
 from charrnn.training.cautions import Caution, cautions
@@ -162,7 +162,7 @@ class Trainer:
         x, y = self.windows.window(k, self.rows, epoch)
         rng = self.rng if self.model_cfg.dropout > 0 else None
         rows = (self.rows, self.cfg.batch_size) if self.comm.distributed else None
-        loss, grads, new_state = model.loss_and_grads(
+        loss, grads, new_state = losses.of(self.model_cfg).loss_and_grads(
             self.params, self.model_cfg, x, y, self.state, rng, self.workspace, rows, self.kernels
         )
         if self.comm.distributed:

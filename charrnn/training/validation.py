@@ -7,7 +7,7 @@ import numpy as np
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.batching import Streams
 from charrnn.errors import TrainingDiverged
-from charrnn.nn import model
+from charrnn.nn import losses, model
 from charrnn.nn.model import Params
 
 DIVERGED = 10.0  # a loss this many times that of uniform guessing means training has blown up
@@ -27,7 +27,7 @@ def mean_loss(
     if n:
         state = model.zero_state(cfg, n)
         for k in range(val.n_windows):
-            loss, state = model.loss(params, cfg, *val.window(k, rows), state, kernels)
+            loss, state = losses.of(cfg).loss(params, cfg, *val.window(k, rows), state, kernels)
             total += loss
     total *= n / B  # this worker's share of the batch's mean
     if comm.distributed:

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
+from charrnn.chars import show_char
 from charrnn.cli.render import drawing
-from charrnn.vocab import show_char
 
 if TYPE_CHECKING:
     from rich.console import Console
