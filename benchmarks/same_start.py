@@ -157,7 +157,9 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         corpus = read_corpus(corpus_path(args.corpus, Path(folder)))
     mc = ModelConfig(hidden_size=args.hidden, num_layers=args.layers)
-    tc = TrainConfig(max_steps=args.steps, max_time=None, patience=None, val_fraction=0.1, seed=args.seed)
+    tc = TrainConfig(
+        max_steps=args.steps, max_time=None, patience=None, val_fraction=0.1, eval_chars=100_000, seed=args.seed
+    )
     changes = {"dropout": args.dropout, "lr": args.lr, "lr_decay": args.lr_decay, "lr_schedule": args.lr_schedule}
     changes["epoch_offsets"] = args.offsets
     mc = dataclasses.replace(mc, **{k: v for k, v in changes.items() if v is not None and hasattr(mc, k)})

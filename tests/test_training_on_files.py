@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from charrnn import checkpoint
+from charrnn.config import TrainConfig
 from tests.cli_helpers import TEXT, assert_clean_error, checkpoint_meta, invoke, tiny, write
 
 
@@ -163,4 +164,5 @@ def test_a_cosine_schedule_needs_a_length(tmp_path):
     )
     assert result.exit_code == 0, result.stderr
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "l.jsonl").read_text().splitlines()]
-    assert lrs == pytest.approx([0.002 * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * 3 / 8))), 0.0002])
+    lr = TrainConfig().lr
+    assert lrs == pytest.approx([lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * 3 / 8))), lr * 0.1])
