@@ -21,6 +21,12 @@ shared: compare the ratios, measured seconds apart in the same round, rather tha
     python benchmarks/scaling.py                      # A, B, C; 3 rounds of 3 s per contender
     python benchmarks/scaling.py --configs B --rounds 5
     python benchmarks/scaling.py --clean-blas-env     # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset
+    python benchmarks/scaling.py --kernels numba numpy  # both kinds of element-wise kernels, same rounds
+
+The element-wise kernels are the default ones (numba's fused kernels where numba is installed,
+see docs/speed.md) unless --kernels names them: each kind named is a contender of its own, its
+workers started with CHARRNN_KERNELS set to it. The startup of a run (numba loading its compiled
+kernels) is outside the timed steps; benchmarks/startup.py measures it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,6 +46,7 @@ import reference  # noqa: E402
 
 WORKER_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+KERNELS_VARIABLE = "CHARRNN_KERNELS"  # charrnn/nn/kernels.py
 
 
 # -- what the child processes run -----------------------------------------------------------------
@@ -130,14 +138,22 @@ def threads(env: dict, n: int) -> dict:
     return {**env, **dict.fromkeys(THREADS, str(n))}
 
 
-def measure_round(config: str, seconds: float, env: dict, with_torch: bool, turn: int) -> dict:
+def measure_round(config: str, seconds: float, env: dict, with_torch: bool, turn: int, kernels: list) -> dict:
     cores = len(os.sched_getaffinity(0))
-    contenders = {
-        "1 worker": lambda: isolated.run("scaling:charrnn_speed", {"config": config, "seconds": seconds}, env),
-        "2 workers": lambda: isolated.run(
-            "scaling:charrnn_speed", {"config": config, "seconds": seconds}, threads(env, max(1, cores // 2)), 2
-        ),
-    }
+    contenders = {}
+    for kind in kernels:
+        named = env if kind is None else {**env, KERNELS_VARIABLE: kind}
+        suffix = "" if kind is None else f" ({kind})"
+        contenders[f"1 worker{suffix}"] = partial(
+            isolated.run, "scaling:charrnn_speed", {"config": config, "seconds": seconds}, named
+        )
+        contenders[f"2 workers{suffix}"] = partial(
+            isolated.run,
+            "scaling:charrnn_speed",
+            {"config": config, "seconds": seconds},
+            threads(named, max(1, cores // 2)),
+            2,
+        )
     if with_torch:
         contenders["PyTorch"] = lambda: isolated.run("scaling:torch_speed", {"config": config, "seconds": seconds}, env)
     names = list(contenders)
@@ -190,18 +206,35 @@ def bench_config(config: str, args, env: dict, with_torch: bool) -> None:
     cell, hidden, layers, B, T = reference.CONFIGS[config]
     print(f"\nconfig {config}: {cell} {layers} x {hidden}, batch {B} x seq {T}", flush=True)
     rounds = []
+    kernels = args.kernels or [None]
     for r in range(args.rounds):
-        figures = measure_round(config, args.seconds, env, with_torch, r)
+        figures = measure_round(config, args.seconds, env, with_torch, r, kernels)
         rounds.append(figures)
         shown = ", ".join(f"{k} {v['chars_per_sec']:,.0f}" for k, v in figures.items())
-        ratios = (
-            ""
-            if not with_torch
-            else (
-                f"; 2 workers / PyTorch {figures['2 workers']['chars_per_sec'] / figures['PyTorch']['chars_per_sec']:.2f}x"
-            )
+        ratios = "".join(
+            f"; {name} / PyTorch {figures[name]['chars_per_sec'] / figures['PyTorch']['chars_per_sec']:.2f}x"
+            for name in figures
+            if with_torch and name.startswith("2 workers")
         )
         print(f"  round {r + 1}: {shown} chars/s{ratios}", flush=True)
+    for kind in kernels:
+        summarise(config, rounds, with_torch, "" if kind is None else f" ({kind})")
+    if len(kernels) > 1:
+        one, two = (f" ({kind})" for kind in kernels[:2])
+        ratio = lambda a, b: statistics.median(f[a]["chars_per_sec"] / f[b]["chars_per_sec"] for f in rounds)  # noqa: E731
+        print(
+            f"  config {config}: {kernels[0]} / {kernels[1]} kernels: 1 worker {ratio('1 worker' + one, '1 worker' + two):.2f}x, "
+            f"2 workers {ratio('2 workers' + one, '2 workers' + two):.2f}x",
+            flush=True,
+        )
+    if not args.no_projection:
+        print("\n".join(projection(config, args.seconds, env, args.gbits, args.latency_us)), flush=True)
+
+
+def summarise(config: str, rounds: list, with_torch: bool, suffix: str) -> None:
+    """The medians of one kind of kernels' contenders ('' for the default kind)."""
+
+    one, two = "1 worker" + suffix, "2 workers" + suffix
 
     def median(name: str, key: str = "chars_per_sec") -> float:
         return statistics.median(f[name][key] for f in rounds)
@@ -209,32 +242,42 @@ def bench_config(config: str, args, env: dict, with_torch: bool) -> None:
     def ratio(a: str, b: str) -> float:
         return statistics.median(f[a]["chars_per_sec"] / f[b]["chars_per_sec"] for f in rounds)
 
-    line = f"  config {config} medians: 1 worker {median('1 worker'):,.0f}, 2 workers {median('2 workers'):,.0f}"
-    line += f" chars/s; 2 workers / 1 worker {ratio('2 workers', '1 worker'):.2f}x"
+    line = f"  config {config}{suffix} medians: 1 worker {median(one):,.0f}, 2 workers {median(two):,.0f}"
+    line += f" chars/s; 2 workers / 1 worker {ratio(two, one):.2f}x"
     if with_torch:
-        line += f"; PyTorch {median('PyTorch'):,.0f} chars/s; 1 worker / PyTorch {ratio('1 worker', 'PyTorch'):.2f}x"
-        line += f"; 2 workers / PyTorch {ratio('2 workers', 'PyTorch'):.2f}x"
+        line += f"; PyTorch {median('PyTorch'):,.0f} chars/s; 1 worker / PyTorch {ratio(one, 'PyTorch'):.2f}x"
+        line += f"; 2 workers / PyTorch {ratio(two, 'PyTorch'):.2f}x"
     print(line)
     print(
-        f"  one validation of {VALIDATION_CHARS:,} chars: split over 2 workers {median('2 workers', 'validation_s'):.2f} s, "
-        f"one process on both cores {median('1 worker', 'validation_s'):.2f} s",
+        f"  one validation of {VALIDATION_CHARS:,} chars: split over 2 workers {median(two, 'validation_s'):.2f} s, "
+        f"one process on both cores {median(one, 'validation_s'):.2f} s",
         flush=True,
     )
-    if not args.no_projection:
-        print("\n".join(projection(config, args.seconds, env, args.gbits, args.latency_us)), flush=True)
+
+
+def configs_parser(doc: str) -> argparse.ArgumentParser:
+    """A script's arguments of --configs (of reference.CONFIGS) and --rounds; its docstring's first
+    paragraph is the description."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--configs", nargs="+", default=list(reference.CONFIGS), choices=list(reference.CONFIGS))
+    parser.add_argument("--rounds", type=int, default=3)
+    return parser
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--configs", nargs="+", default=list(reference.CONFIGS), choices=list(reference.CONFIGS))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = configs_parser(__doc__)
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per contender and round")
     parser.add_argument("--clean-blas-env", action="store_true", help="unset OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--no-projection", action="store_true")
+    parser.add_argument(
+        "--kernels", nargs="+", choices=["numba", "numpy"], help="element-wise kernels to measure, each a contender"
+    )
     parser.add_argument("--gbits", type=float, default=10.0, help="network bandwidth between hosts, Gbit/s")
     parser.add_argument("--latency-us", type=float, default=25.0, help="network latency per message, microseconds")
     args = parser.parse_args(argv)
+    from charrnn.nn import kernels  # the environment's choice, which the contenders inherit
+
     env = reference.clean_blas_env() if args.clean_blas_env else dict(os.environ)
     with_torch = not args.no_torch and reference.torch_available()
     blas = {k: env.get(k) for k in reference.BLAS_ENV_VARS}
@@ -242,7 +285,8 @@ def main(argv=None) -> None:
     print(
         f"charrnn scaling: {len(os.sched_getaffinity(0))} cores, load average {load[0]:.1f}, {blas}; every contender "
         f"in its own process, alternating in {args.rounds} rounds of {args.seconds:g} s; PyTorch "
-        f"{'included' if with_torch else 'not installed'}",
+        f"{'included' if with_torch else 'not installed'}; element-wise kernels: "
+        f"{' and '.join(args.kernels) if args.kernels else kernels.chosen()}",
         flush=True,
     )
     for config in args.configs:
