@@ -106,6 +106,16 @@ class Unrepresentable(DataError):
         self.name, self.value, self.dtype, self.largest = name, value, dtype, largest
 
 
+class NoFiles(DataError):
+    """Folders with no file to read: `paths`, as given; `filtered`, whether include or exclude
+    patterns left out what they hold."""
+
+    def __init__(self, paths: list[str], filtered: bool):
+        what = " matching the include and exclude patterns" if filtered else ""
+        super().__init__(f"no files{what} in {', '.join(paths)}: nothing to train on")
+        self.paths, self.filtered = paths, filtered
+
+
 SEPARATORS_ONLY = "separator-only"  # the reason a file whose text is all separators is skipped: no document in it
 
 

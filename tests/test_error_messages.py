@@ -119,6 +119,11 @@ def _refusals(d, trained) -> dict:
             "--document-separator",
         ),
         "files of another encoding": (["train", d / "latin", "-c", new, *tiny()], 1, "--encoding"),
+        "a folder with no file the patterns match": (
+            ["train", d / "latin", "-c", new, "--include", "*.py"],
+            1,
+            "--include",
+        ),
         "--corpus not the training corpus": (
             ["inspect", "-c", trained, "novelty", corpus, "--corpus", d / "seps.txt"],
             1,
@@ -141,6 +146,7 @@ def _refusals(d, trained) -> dict:
         "export's page in no directory",
         "a separator that is the whole text",
         "files of another encoding",
+        "a folder with no file the patterns match",
         "--corpus not the training corpus",
     ],
 )

@@ -107,6 +107,7 @@ SAYS: dict[type, Callable] = {  # the most specific class of an exception that h
     errors.UnknownCharacters: _unknown,
     errors.TooShort: _too_short,
     errors.NothingToRead: _nothing_to_read,
+    errors.NoFiles: lambda e: f"{e}; check {flag('include')} and {flag('exclude')}" if e.filtered else str(e),
     errors.TrainingDiverged: _diverged,
     errors.NoByteOrder: lambda e: f"{e}; name it with {flag('encoding')} {e.encoding}-le or {e.encoding}-be",
     errors.UndecodableText: lambda e: (

@@ -28,7 +28,7 @@ import numpy as np
 
 from charrnn import files
 from charrnn.data import streams
-from charrnn.errors import DataError
+from charrnn.errors import DataError, NoFiles
 
 BOUNDARY_CANDIDATES = [chr(c) for c in range(0xFDD0, 0xFDF0)]  # Unicode noncharacters
 SNIFF_BYTES = 8192  # a NUL byte among the first this many means binary, as git and grep judge
@@ -91,9 +91,7 @@ def select(paths: Sequence[str | Path], include: Sequence[str] = (), exclude: Se
                     name = path.as_posix()
                 found.setdefault(name, Source(name, path, skip=skip))
     if not found:
-        what = ", ".join(map(str, paths))
-        filters = " matching the include and exclude patterns" if include or exclude else ""
-        raise DataError(f"no files{filters} in {what}: nothing to train on")
+        raise NoFiles(list(map(str, paths)), bool(include or exclude))
     return [found[name] for name in sorted(found)]
 
 
