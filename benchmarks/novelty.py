@@ -57,10 +57,13 @@ print(json.dumps({"chars": int(len(ids)), "build": sorted(builds)[rounds // 2], 
 REFUSE = r"""
 import sys, time
 from charrnn.analysis import novelty
+from charrnn.metadata import CorpusRecord
 from charrnn.errors import DataError
 t0 = time.perf_counter()
 try:
-    novelty.training_corpus({"name": "big.txt", "chars": 500_000_000, "bytes": 500_000_000, "path": sys.executable})
+    novelty.training_corpus(
+        CorpusRecord.of({"name": "big.txt", "chars": 500_000_000, "bytes": 500_000_000, "path": sys.executable})
+    )
 except DataError as e:
     print(f"{time.perf_counter() - t0:.4f} s: {e}")
 """

@@ -33,7 +33,7 @@ def main() -> None:
     if args.text:
         text = read_text(args.text, None)[-args.chars :]
     else:
-        corpus = novelty.training_corpus(ckpt.progress["corpus"])
+        corpus = novelty.training_corpus(ckpt.record.corpus)
         text = corpus.vocab.decode(corpus.ids[-args.chars :].tolist())
     model, m = LanguageModel.of(ckpt), ckpt.model
     print(f"{args.checkpoint}: {m.num_layers} x {m.hidden_size} {m.cell.upper()}, {len(ckpt.vocab)} characters")

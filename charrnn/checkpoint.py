@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ from charrnn import __version__, files, metadata, npz
 from charrnn.config import ModelConfig, TrainConfig, to_dict
 from charrnn.errors import CheckpointError, CheckpointMissing, CheckpointWriteError, OutputError
 from charrnn.metadata import FORMAT, FORMAT_VERSION
-from charrnn.nn.model import Params, param_shapes, zero_state_shape
+from charrnn.nn.functional import bits
+from charrnn.nn.model import Params, num_params, param_shapes, zero_state_shape
 from charrnn.nn.optim import SLOTS
 from charrnn.vocab import Vocab
 
@@ -37,12 +39,50 @@ class Checkpoint:
     train: TrainConfig
     vocab: Vocab
     params: Params  # best weights
-    progress: dict[str, Any] = field(default_factory=dict)  # counters, history, corpus, rng state
+    progress: dict[str, Any] = field(default_factory=dict)  # the training record as the file holds it
     resume: dict[str, np.ndarray] = field(default_factory=dict)  # last.*, optim.*, train.state
     # read from the file by load(): its format and the charrnn that wrote it (None: not recorded);
     # a checkpoint not read from a file has neither, and save() writes this charrnn's
     format_version: int | None = None
     writer_version: str | None = None
+
+    @cached_property
+    def record(self) -> metadata.TrainingRecord:
+        """The training record, typed: metadata.py parses it, and everything else reads its fields."""
+        return metadata.parse_record(self.progress)
+
+    def to_dict(self, path: str | Path) -> dict[str, Any]:
+        """The facts `charrnn inspect` shows of the checkpoint read from `path`, as plain data (its
+        JSON: docs/json.md)."""
+        r = self.record
+        return {
+            "checkpoint": str(path),
+            "format_version": self.format_version,  # the file's, and the charrnn that wrote it (None: unknown)
+            "writer_version": self.writer_version,
+            "model": {**model_fields(self.model), "parameters": num_params(self.params)},
+            "vocab": {"size": len(self.vocab), "chars": self.vocab.to_json()},
+            "corpus": r.corpus.to_dict(),
+            "training": {
+                "steps": r.step,
+                "epochs": r.epoch,
+                "elapsed_seconds": r.elapsed,
+                "best_val_bits": None if r.best_val_loss is None else bits(r.best_val_loss),
+                "best_step": r.best_step,
+                "config": to_dict(self.train),
+                "init_from": None if r.init_from is None else r.init_from.to_dict(),
+            },
+            "baselines": None if r.baselines is None else r.baselines.to_dict(),
+            "history": [
+                {
+                    "step": h.step,
+                    "elapsed": h.elapsed,
+                    "train_bits": bits(h.train_loss),
+                    "val_bits": bits(h.val_loss),
+                    "lr": h.lr,
+                }
+                for h in r.history
+            ],
+        }
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -54,6 +94,14 @@ class Checkpoint:
             "vocab": self.vocab.to_json(),
             "progress": self.progress,
         }
+
+
+def model_fields(cfg: ModelConfig) -> dict[str, Any]:
+    """The model's configuration, without what does not apply to its cell (a nonlinearity is the vanilla RNN's)."""
+    fields = to_dict(cfg)
+    if cfg.cell != "rnn":
+        del fields["nonlinearity"]
+    return fields
 
 
 LAST, OPTIM, CARRIED = "last.", "optim.", "train.state"  # the members that continue a run
@@ -140,7 +188,7 @@ def load(path: str | Path, for_update: bool = False) -> Checkpoint:
     try:
         with npz.Archive(path) as archive:
             meta = metadata.parse(archive)
-            model_cfg, train_cfg, vocab, progress = metadata.configs(meta, len(archive.members))
+            model_cfg, train_cfg, vocab, record = metadata.configs(meta, len(archive.members))
             shapes = param_shapes(model_cfg, len(vocab))
             expected = _members(shapes, model_cfg, train_cfg)
             _check_present(archive, expected, shapes)
@@ -156,7 +204,9 @@ def load(path: str | Path, for_update: bool = False) -> Checkpoint:
     resume = {k: a for k, a in arrays.items() if k not in shapes}
     writer = meta.get("charrnn_version")  # files before it was recorded have none
     versions = {"format_version": meta["format_version"], "writer_version": writer if isinstance(writer, str) else None}
-    return Checkpoint(model_cfg, train_cfg, vocab, params, progress, resume, **versions)
+    ckpt = Checkpoint(model_cfg, train_cfg, vocab, params, dict(meta.get("progress", {})), resume, **versions)
+    ckpt.record = record  # parsed once, above
+    return ckpt
 
 
 def _members(shapes: dict, model_cfg: ModelConfig, train_cfg: TrainConfig) -> dict[str, tuple[str, tuple]]:

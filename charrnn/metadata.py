@@ -110,14 +110,14 @@ def _finite(text: str) -> float:
     return x
 
 
-def configs(meta: dict[str, Any], n_members: int) -> tuple[ModelConfig, TrainConfig, Vocab, dict[str, Any]]:
+def configs(meta: dict[str, Any], n_members: int) -> tuple[ModelConfig, TrainConfig, Vocab, TrainingRecord]:
     """The configs, vocabulary and training record, checked against what the file can hold:
     every layer needs four arrays, so a file cannot claim more layers than it has members."""
     try:
         model_cfg = from_dict(ModelConfig, _typed(ModelConfig, meta["model"]))
         train_cfg = from_dict(TrainConfig, _typed(TrainConfig, meta["train"]))
         vocab = _vocab(meta["vocab"])
-        progress = _progress(meta.get("progress", {}))
+        record = _progress(meta.get("progress", {}))
     except (KeyError, TypeError, ValueError, CharRNNError) as e:
         message = " ".join(str(e).split())
         message = message if len(message) <= MESSAGE_MAX else message[: MESSAGE_MAX - 1] + "…"
@@ -126,7 +126,7 @@ def configs(meta: dict[str, Any], n_members: int) -> tuple[ModelConfig, TrainCon
         raise MetadataError(
             f"has damaged metadata: it claims {model_cfg.num_layers:,} layers, but holds only {n_members:,} arrays"
         )
-    return model_cfg, train_cfg, vocab, progress
+    return model_cfg, train_cfg, vocab, record
 
 
 ANNOTATION_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "None": (type(None),)}
@@ -160,7 +160,7 @@ PROGRESS_NUMBERS = ("step", "epoch", "elapsed", "smooth_loss", "best_step")
 HISTORY_NUMBERS = ("step", "elapsed", "train_loss", "val_loss")
 
 
-def _progress(progress: Any) -> dict[str, Any]:
+def _progress(progress: Any) -> TrainingRecord:
     """The training record, checked just enough that inspect and a resumed run can read it: every
     count, time and loss a number from 0 to COUNT_MAX."""
 
@@ -198,4 +198,138 @@ def _progress(progress: Any) -> dict[str, Any]:
         bad.append("corpus")
     if bad:
         raise ValueError(f"damaged training record: {', '.join(bad)}")
-    return dict(progress)
+    return TrainingRecord.of(progress)
+
+
+def parse_record(progress: dict[str, Any]) -> TrainingRecord:
+    """The training record a checkpoint's metadata holds (`progress`), checked and typed; a damaged
+    one raises ValueError or TypeError."""
+    return _progress(progress)
+
+
+def _text(record: dict[str, Any], key: str, default: str | None = None) -> str | None:
+    value = record.get(key)
+    return value if isinstance(value, str) else default
+
+
+def _count(record: dict[str, Any], key: str, default: int | None = None) -> int | None:
+    value = record.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusRecord:
+    """What a checkpoint records of the corpus it was trained on (data/corpus.py's Corpus.meta();
+    every field is in docs/json.md). The library acts on the fields named here, each None where
+    the checkpoint did not record it; `stored` is the whole record as the file holds it."""
+
+    stored: dict[str, Any]
+    name: str | None
+    bytes: int | None
+    chars: int
+    sha256: str | None
+    encoding: str
+    decode_errors: str
+    path: str | None  # where one file read whole was read, absolute
+    boundary: str | None  # the symbol that ends each document
+    documents: int
+    files: int | None  # of files read from folders or lists (a manifest), how many
+    manifest: bool  # whether it was files read from folders or lists
+
+    @classmethod
+    def of(cls, record: Any) -> CorpusRecord:
+        r = record if isinstance(record, dict) else {}
+        return cls(
+            stored=dict(r),
+            name=_text(r, "name"),
+            bytes=_count(r, "bytes"),
+            chars=_count(r, "chars", 0),
+            sha256=_text(r, "sha256"),
+            encoding=_text(r, "encoding", "utf-8"),
+            decode_errors=_text(r, "decode_errors", "strict"),
+            path=_text(r, "path"),
+            boundary=_text(r, "boundary"),
+            documents=_count(r, "documents", 1),
+            files=_count(r, "files"),
+            manifest="manifest_sha256" in r,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.stored)
+
+
+@dataclasses.dataclass(frozen=True)
+class Validation:
+    """One entry of the learning curve: the losses (nats per character) at a validation."""
+
+    step: int
+    elapsed: float
+    train_loss: float
+    val_loss: float
+    lr: float | None  # the learning rate then; None in older checkpoints
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as the trainer keeps it (an older checkpoint's, without a learning rate, as it was)."""
+        entry = {"step": self.step, "elapsed": self.elapsed, "train_loss": self.train_loss, "val_loss": self.val_loss}
+        return entry if self.lr is None else {**entry, "lr": self.lr}
+
+
+@dataclasses.dataclass(frozen=True)
+class FineTunedFrom:
+    """The model a run was fine-tuned from: the corpus it was trained on, and its steps."""
+
+    corpus: CorpusRecord
+    steps: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"corpus": self.corpus.to_dict(), "steps": self.steps}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRecord:
+    """A checkpoint's record of its run (its metadata's `progress`), parsed once: the counters,
+    the learning curve, the corpus, what continues the run exactly (`rng`, `schedule`: the state
+    of the random generator and of the learning-rate schedule), the baselines, the model it was
+    fine-tuned from and the text before the last document boundary (`lead_in`)."""
+
+    step: int = 0
+    epoch: float = 0.0
+    elapsed: float = 0.0
+    smooth_loss: float | None = None
+    best_val_loss: float | None = None
+    best_step: int = 0
+    history: tuple[Validation, ...] = ()
+    corpus: CorpusRecord = dataclasses.field(default_factory=lambda: CorpusRecord.of({}))
+    rng: dict[str, Any] | None = None
+    schedule: dict[str, Any] | None = None
+    baselines: Baselines | None = None
+    init_from: FineTunedFrom | None = None
+    lead_in: str | None = None
+    absent: frozenset[str] = frozenset()  # the fields the record does not hold (an older or damaged file)
+
+    @classmethod
+    def of(cls, progress: dict[str, Any]) -> TrainingRecord:
+        """The record of a `progress` that _progress has checked."""
+        p, init = progress, progress.get("init_from")
+        history = tuple(
+            Validation(h["step"], h["elapsed"], h["train_loss"], h["val_loss"], h.get("lr"))
+            for h in p.get("history", [])
+        )
+        return cls(
+            step=int(p.get("step", 0)),
+            epoch=float(p.get("epoch", 0.0)),
+            elapsed=float(p.get("elapsed", 0.0)),
+            smooth_loss=p.get("smooth_loss"),
+            best_val_loss=p.get("best_val_loss"),
+            best_step=int(p.get("best_step", 0)),
+            history=history,
+            corpus=CorpusRecord.of(p.get("corpus", {})),
+            rng=p.get("rng"),
+            schedule=p.get("schedule"),
+            baselines=Baselines.from_dict(p["baselines"]) if p.get("baselines") is not None else None,
+            init_from=None
+            if init is None
+            else FineTunedFrom(CorpusRecord.of(init.get("corpus")), _count(init, "steps")),
+            lead_in=p.get("lead_in"),
+            absent=frozenset(f.name for f in dataclasses.fields(cls) if f.name not in p and f.name != "absent"),
+        )

@@ -19,6 +19,7 @@ from charrnn.analysis.novelty import training_corpus
 from charrnn.config import TrainConfig
 from charrnn.data.corpus import read_corpus, read_documents
 from charrnn.data.sources import Source, select
+from charrnn.metadata import CorpusRecord
 from tests.cli_helpers import TEXT, assert_clean_error, invoke, tiny, write
 
 BEFORE = Path(__file__).parent / "data" / "written_before_one_reader"
@@ -83,7 +84,7 @@ def test_resume_continues_a_checkpoint_written_before_on_its_own_corpus(before, 
 
 def test_the_novelty_check_finds_the_text_of_a_checkpoint_written_before(before):
     record = ckpt_io.load(before / "file.npz").progress["corpus"]
-    corpus = training_corpus(record, before / "corpus.txt")  # its size and SHA-256 checked
+    corpus = training_corpus(CorpusRecord.of(record), before / "corpus.txt")  # its size and SHA-256 checked
     assert corpus.sha256 == record["sha256"] and len(corpus.ids) == record["chars"]
     result = invoke(["inspect", "novelty", "-", "-c", before / "file.npz", "--corpus", "corpus.txt"], input="the quick")
     assert result.exit_code == 0, result.stderr

@@ -12,6 +12,7 @@ from charrnn.analysis import novelty
 from charrnn.analysis.novelty import CorpusIndex, suffix_array
 from charrnn.data.corpus import read_corpus
 from charrnn.errors import DataError
+from charrnn.metadata import CorpusRecord
 
 from .cli_helpers import TEXT, assert_clean_error, invoke, train, write
 
@@ -74,13 +75,13 @@ def test_the_training_corpus_is_read_from_its_recorded_path(tmp_path):
     path.write_text("some training text\n" * 20)
     record = read_corpus(path).meta()
     assert record["path"] == str(path.resolve())
-    corpus = novelty.training_corpus(record)
+    corpus = novelty.training_corpus(CorpusRecord.of(record))
     assert corpus.sha256 == record["sha256"]
     moved = tmp_path / "moved.txt"
     path.rename(moved)
     with pytest.raises(DataError, match="is not at"):
-        novelty.training_corpus(record)
-    assert novelty.training_corpus(record, moved).sha256 == record["sha256"]
+        novelty.training_corpus(CorpusRecord.of(record))
+    assert novelty.training_corpus(CorpusRecord.of(record), moved).sha256 == record["sha256"]
 
 
 def test_a_corpus_path_that_is_a_folder_or_a_device_is_said_to_be_no_regular_file(tmp_path):
@@ -90,7 +91,7 @@ def test_a_corpus_path_that_is_a_folder_or_a_device_is_said_to_be_no_regular_fil
     (tmp_path / "zero").symlink_to("/dev/zero")
     for other in (tmp_path, tmp_path / "zero"):
         with pytest.raises(DataError, match="is not a regular file, so it cannot be the training corpus corpus.txt"):
-            novelty.training_corpus(record, other)
+            novelty.training_corpus(CorpusRecord.of(record), other)
 
 
 def test_a_corpus_whose_hash_or_size_does_not_match_is_refused(tmp_path):
@@ -99,13 +100,13 @@ def test_a_corpus_whose_hash_or_size_does_not_match_is_refused(tmp_path):
     record = read_corpus(path).meta()
     path.write_text("Some training text\n" * 20)  # same size, other bytes
     with pytest.raises(DataError, match=r"is not the training corpus corpus.txt: its SHA-256 is \w+"):
-        novelty.training_corpus(record)
+        novelty.training_corpus(CorpusRecord.of(record))
     path.write_text("some training text\n" * 21)
     with pytest.raises(DataError, match="it has 399 bytes, the checkpoint records 380"):
-        novelty.training_corpus(record)
+        novelty.training_corpus(CorpusRecord.of(record))
     del record["path"]
     with pytest.raises(DataError, match="does not record where its training corpus"):
-        novelty.training_corpus(record)
+        novelty.training_corpus(CorpusRecord.of(record))
 
 
 def test_a_corpus_too_large_to_index_is_refused_before_it_is_read(tmp_path, monkeypatch):
@@ -115,7 +116,7 @@ def test_a_corpus_too_large_to_index_is_refused_before_it_is_read(tmp_path, monk
     monkeypatch.setattr(novelty, "MAX_INDEX_CHARS", 399)
     monkeypatch.setattr(novelty, "read_corpus", lambda *a: pytest.fail("read a corpus too large to index"))
     with pytest.raises(DataError, match="the corpus has 400 characters; the novelty index holds at most 399"):
-        novelty.training_corpus(record)
+        novelty.training_corpus(CorpusRecord.of(record))
 
 
 # -- the command line ------------------------------------------------------------------------
@@ -170,4 +171,4 @@ def test_a_corpus_of_several_files_is_refused_plainly(tmp_path):
         (tmp_path / name).write_text(f"the text of {name}\n" * 10)
     record = read_documents(select([tmp_path]))[0].meta()
     with pytest.raises(DataError, match="only against a corpus of one file read whole"):
-        novelty.training_corpus(record)
+        novelty.training_corpus(CorpusRecord.of(record))

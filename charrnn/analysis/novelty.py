@@ -29,6 +29,7 @@ import numpy as np
 from charrnn.config import MAX_COPY_SPAN, SampleConfig
 from charrnn.data.corpus import Corpus, read_corpus
 from charrnn.errors import ConfigError, DataError, NotTheTrainingCorpus
+from charrnn.metadata import CorpusRecord
 
 MAX_INDEX_CHARS = 32_000_000  # the build's peak: about 30 bytes per character (benchmarks/novelty.py), 1 GB here
 MIN_COPY = SampleConfig.min_copy  # see there why
@@ -187,18 +188,18 @@ class CorpusIndex:
         return Novelty(m, best, i, span, corpus_at, line, occurrences, copied_chars, min_copy, copied, best == MAX_SPAN)
 
 
-def training_corpus(record: dict, path: str | Path | None = None) -> Corpus:
-    """The corpus a checkpoint records (`progress["corpus"]`), read from `path` or else from the
+def training_corpus(record: CorpusRecord, path: str | Path | None = None) -> Corpus:
+    """The corpus a checkpoint records (`ckpt.record.corpus`), read from `path` or else from the
     path it records, and checked to be that very file: the same size and SHA-256."""
-    name = record.get("name", "?")
-    if "manifest_sha256" in record or record.get("documents", 1) > 1:
+    name = record.name if record.name is not None else "?"
+    if record.manifest or record.documents > 1:
         raise NotTheTrainingCorpus(
-            f"the training corpus {name} was {record.get('files', 'several')} files or documents; copying can be "
+            f"the training corpus {name} was {record.files or 'several'} files or documents; copying can be "
             "checked only against a corpus of one file read whole"
         )
     if path is None:
-        path = record.get("path")
-        if not isinstance(path, str):
+        path = record.path
+        if path is None:
             raise NotTheTrainingCorpus(
                 f"the checkpoint does not record where its training corpus {name} is (it was read from "
                 "standard input, or trained by an older charrnn)"
@@ -208,16 +209,16 @@ def training_corpus(record: dict, path: str | Path | None = None) -> Corpus:
         raise NotTheTrainingCorpus(f"the training corpus {name} is not at {path}")
     if not path.is_file():
         raise NotTheTrainingCorpus(f"{path} is not a regular file, so it cannot be the training corpus {name}")
-    CorpusIndex.check_size(record.get("chars", 0))  # before reading a corpus too large to index
-    size, want = os.path.getsize(path), record.get("bytes")
+    CorpusIndex.check_size(record.chars)  # before reading a corpus too large to index
+    size, want = os.path.getsize(path), record.bytes
     if want is not None and size != want:
         raise NotTheTrainingCorpus(
             f"{path} is not the training corpus {name}: it has {size:,} bytes, the checkpoint records {want:,}"
         )
-    corpus = read_corpus(path, record.get("encoding", "utf-8"), record.get("decode_errors", "strict"))
-    if corpus.sha256 != record.get("sha256", corpus.sha256):
+    corpus = read_corpus(path, record.encoding, record.decode_errors)
+    if record.sha256 is not None and corpus.sha256 != record.sha256:
         raise NotTheTrainingCorpus(
             f"{path} is not the training corpus {name}: its SHA-256 is {corpus.sha256[:12]}..., "
-            f"the checkpoint records {record['sha256'][:12]}... (same size, other content)"
+            f"the checkpoint records {record.sha256[:12]}... (same size, other content)"
         )
     return corpus

@@ -9,7 +9,7 @@ What click needs to parse a command line (the modules that `import charrnn.cli` 
 commands' declarations and what they share) imports NumPy and the library only inside the
 bodies of the commands that use them, so that `--help` and a usage error start fast and a worker
 under mpiexec can share out the cores before NumPy starts its BLAS. Every other module here
-(render/, facts.py, progress.py, errors.py and train's job, configs, reading, run, messages, ranks
+(render/, progress.py, errors.py and train's job, configs, reading, run, messages, ranks
 and fine_tuning) is loaded only by a command's body and imports at the top, with real types.
 tests/test_startup.py checks both.
 """

@@ -201,7 +201,7 @@ def training_index(ckpt, corpus_path: Path | None):
     from charrnn.errors import NotTheTrainingCorpus
 
     try:
-        corpus = novelty.training_corpus(ckpt.progress.get("corpus", {}), corpus_path)
+        corpus = novelty.training_corpus(ckpt.record.corpus, corpus_path)
     except NotTheTrainingCorpus as e:
         hint = "; give --corpus the corpus it was trained on" if corpus_path else "; give its path with --corpus PATH"
         raise click.ClickException(f"{one_line(e)}{hint}") from None

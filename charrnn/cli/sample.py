@@ -18,6 +18,7 @@ from charrnn.config import SampleConfig
 if TYPE_CHECKING:
     from charrnn.analysis.novelty import Novelty
     from charrnn.language_model import LanguageModel
+    from charrnn.metadata import TrainingRecord
 
 
 @click.command(cls=Command, short_help="Write new text to stdout.")
@@ -88,7 +89,7 @@ def sample(
     ckpt = ckpt_io.load(checkpoint)  # the model, and what its training recorded (documents, corpus)
     model = LanguageModel.of(ckpt)
     if documents:  # a model that cannot end a document says so before what a count would cost
-        _check_documents(ckpt.progress, num_samples, stop_at, as_json)
+        _check_documents(ckpt.record, num_samples, stop_at, as_json)
     budget.check_sampling(model.cfg, len(model.vocab), cfg, num_samples)  # before any stream or text is kept
     with checkpoint_given_by("--judge", "to rank the samples with"):
         judge_model = LanguageModel.load(judge) if judge else None
@@ -109,7 +110,7 @@ def sample(
     head = "" if no_prime_echo else prime
     with quiet_broken_pipe():
         if documents:
-            samples = [Sample(t) for t in _write_documents(model, ckpt.progress, cfg, prime, head, separator)]
+            samples = [Sample(t) for t in _write_documents(model, ckpt.record, cfg, prime, head, separator)]
         elif beam or best_of or as_json:
             samples = chosen(model, judge_model, cfg, prime, num_samples, stop_at)
             _print_all([s.text for s in samples], head, separator, as_json)
@@ -133,12 +134,12 @@ def _check_combinations(cfg: SampleConfig, num_samples: int, judge, novelty: boo
         raise click.UsageError("--corpus and --min-copy say how --novelty checks; give --novelty too")
 
 
-def _check_documents(progress: dict, num_samples: int, stop_at: str | None, as_json: bool) -> None:
+def _check_documents(record: TrainingRecord, num_samples: int, stop_at: str | None, as_json: bool) -> None:
     """--documents N draws N documents to their ends: it takes the place of these options."""
     clash = [o for o, v in (("--num-samples", num_samples > 1), ("--stop-at", stop_at), ("--json", as_json)) if v]
     if clash:
         raise click.UsageError(f"--documents N draws N documents, each to its end; drop {', '.join(clash)}")
-    if not progress.get("corpus", {}).get("boundary"):
+    if record.corpus.boundary is None:
         raise click.ClickException(
             "this model was trained on one text, without document boundaries, so it cannot end a document; "
             "train it on several files or a folder, or with --document-separator"
@@ -146,14 +147,14 @@ def _check_documents(progress: dict, num_samples: int, stop_at: str | None, as_j
 
 
 def _write_documents(
-    model: LanguageModel, progress: dict, cfg, prime: str, head: str, separator: str | None
+    model: LanguageModel, record: TrainingRecord, cfg, prime: str, head: str, separator: str | None
 ) -> list[str]:
     """Stream N whole documents, separated by `separator`; say which ones -n cut short. The
-    boundary and the text before one are the training's (`progress`, the checkpoint's record)."""
+    boundary and the text before one are the training's (`record`, the checkpoint's)."""
     from charrnn.cli import console
     from charrnn.generation.documents import documents
 
-    boundary, lead_in = progress["corpus"]["boundary"], progress.get("lead_in") or ""
+    boundary, lead_in = record.corpus.boundary, record.lead_in or ""
     streams = documents(model, boundary, cfg, cfg.documents, prime, lead_in)
     texts = _write_samples(streams, cfg.documents, head, separator, None)
     cut = [i + 1 for i, t in enumerate(texts) if len(t) == cfg.length]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from charrnn.analysis.ranking import Ranking
     from charrnn.analysis.scoring import Score
     from charrnn.analysis.typos import Suspect
+    from charrnn.config import ModelConfig
 
 
 class Result(Protocol):
@@ -136,3 +137,15 @@ class TyposView(OneCheckpoint):
     def to_dict(self) -> dict:
         suspects = [s.to_dict() for s in self.suspects]
         return self.json("typos", chars=len(self.source), far_bits=self.far, suspects=suspects, html=self.html)
+
+
+@dataclass
+class Facts:
+    """The facts view's result (`charrnn inspect` alone): Checkpoint.to_dict()'s data, and the checkpoint's
+    model, which the view names in one line."""
+
+    data: dict[str, Any]
+    model: ModelConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data

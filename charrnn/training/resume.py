@@ -43,5 +43,5 @@ def other_corpus(ckpt: Checkpoint, corpus: Corpus) -> dict | None:
     recorded none is not judged), else None. Continuing on another text is fine-tuning: its
     validation set is another, so the best weights, their loss and the learning curve, which were
     judged on the old one, cannot carry over."""
-    recorded = ckpt.progress.get("corpus", {})
-    return recorded if recorded.get("sha256") and recorded["sha256"] != corpus.sha256 else None
+    recorded = ckpt.record.corpus
+    return recorded.to_dict() if recorded.sha256 and recorded.sha256 != corpus.sha256 else None

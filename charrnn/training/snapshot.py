@@ -12,10 +12,11 @@ import numpy as np
 from charrnn.checkpoint import Checkpoint, from_resume, resume_arrays
 from charrnn.data.streams import CHUNK_BYTES
 from charrnn.errors import NotResumable
-from charrnn.metadata import Baselines
 from charrnn.training.resume import check_resumable, other_corpus
 from charrnn.training.schedules import Schedule
 
+# what a checkpoint's record must hold for a run to continue from it
+CONTINUED_BY = ("rng", "step", "elapsed", "smooth_loss", "best_step", "history")
 LEAD_IN = 64  # characters kept to reach the start-of-document state (generation/documents.py)
 
 
@@ -55,22 +56,25 @@ def restore(trainer, ckpt: Checkpoint) -> None:
     """Continue `ckpt` in `trainer`, a new Trainer of the same settings (check_resumable)."""
     t = trainer
     check_resumable(ckpt, t.model_cfg, t.cfg, t.corpus.vocab)
-    p = ckpt.progress
+    r = ckpt.record
     try:
         t.params, t.opt_state, state = from_resume(ckpt.resume, t.params, t.opt_state)
-        t.rng.bit_generator.state = p["rng"]
-        t.step, t.elapsed, t.smooth_loss = int(p["step"]), float(p["elapsed"]), float(p["smooth_loss"])
-        t.best_step, t.history = int(p["best_step"]), list(p["history"])
-        t.schedule = Schedule(t.cfg, t.windows.n_windows, p.get("schedule"))
-        t.baselines = Baselines.from_dict(p["baselines"]) if p.get("baselines") else None
+        missing = [name for name in CONTINUED_BY if name in r.absent]
+        if missing:
+            raise KeyError(missing[0])
+        t.rng.bit_generator.state = r.rng
+        t.step, t.elapsed, t.smooth_loss = r.step, r.elapsed, float(r.smooth_loss)
+        t.best_step, t.history = r.best_step, [h.to_dict() for h in r.history]
+        t.schedule = Schedule(t.cfg, t.windows.n_windows, r.schedule)
+        t.baselines = r.baselines
     except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise NotResumable(str(e)) from None
     L, S, _, H = t.state.shape
     if state.shape == (L, S, t.cfg.batch_size, H):
         t.state = np.ascontiguousarray(state[:, :, t.rows])
-    t.best_val = p["best_val_loss"] if p.get("best_val_loss") is not None else float("inf")
+    t.best_val = r.best_val_loss if r.best_val_loss is not None else float("inf")
     t.best_params = dict(ckpt.params)
-    t.init_from = p.get("init_from")
+    t.init_from = None if r.init_from is None else r.init_from.to_dict()
     t.trained_on = other_corpus(ckpt, t.corpus)
     if t.trained_on is not None:
         start_afresh(t)

@@ -96,7 +96,7 @@ class Trainer:
     def _start_from(self, ckpt: Checkpoint) -> None:
         """Fine-tuning: the model's weights, its characters' rows matched by character."""
         self.params = finetune.transplant(ckpt.params, ckpt.vocab, self.params, self.corpus.vocab)
-        self.init_from = {"corpus": ckpt.progress.get("corpus", {}), "steps": ckpt.progress.get("step")}
+        self.init_from = {"corpus": ckpt.record.corpus.to_dict(), "steps": ckpt.record.step}
 
     # -- what is saved and said -----------------------------------------------------------------
 

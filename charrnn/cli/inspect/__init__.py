@@ -1,6 +1,6 @@
 """`charrnn inspect`: what a checkpoint holds and, view by view, how its model reads a text.
 
-`charrnn inspect` alone shows the checkpoint's facts (cli/facts.py). Each view is a subcommand
+`charrnn inspect` alone shows the checkpoint's facts (Checkpoint.to_dict()). Each view is a subcommand
 in a module of its own here: its click command, its options, and the dataclass its result is,
 with one `to_dict()` (its JSON, documented in docs/json.md); its terminal renderer is the module
 of the same name in cli/render/ (the facts': cli/render/facts.py), and what the views share
@@ -63,13 +63,13 @@ def inspect(ctx, checkpoints, as_json):
     if ctx.invoked_subcommand is not None:
         return
     from charrnn import checkpoint as ckpt_io
-    from charrnn.cli.facts import Facts, describe
     from charrnn.cli.render.facts import render
+    from charrnn.cli.views import Facts
 
     if len(checkpoints) > 1:
         raise click.UsageError("inspect alone shows one checkpoint: give -c once (compare and gradients take several)")
     ckpt = ckpt_io.load(checkpoints[0])
-    view.show(Facts(describe(ckpt, checkpoints[0]), ckpt.model), as_json, render)
+    view.show(Facts(ckpt.to_dict(checkpoints[0]), ckpt.model), as_json, render)
 
 
 for command in VIEWS:

@@ -211,19 +211,20 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
     """The HTML page of a text as one pass read it (`reading`, with predictions for the page's
     characters, and a unit's values when neuron_label names it); returns the path written."""
     from charrnn import files
-    from charrnn.cli.facts import describe
     from charrnn.cli.render.score import counts
+    from charrnn.nn.functional import bits
+    from charrnn.nn.model import num_params
     from charrnn.web import text_page
 
-    facts = describe(ckpt, name)
-    m, t, score = facts["model"], facts["training"], reading.score
+    record, score = ckpt.record, reading.score
+    best = record.best_val_loss
     rows = [
         ("checkpoint", name),
-        ("model", ckpt.model.describe(m["parameters"])),
+        ("model", ckpt.model.describe(num_params(ckpt.params))),
         (
             "trained on",
-            f"{facts['corpus'].get('name', '?')}: {t['steps']:,} steps"
-            + ("" if t["best_val_bits"] is None else f", best validation {t['best_val_bits']:.3f} bits/char"),
+            f"{record.corpus.name or '?'}: {record.step:,} steps"
+            + ("" if best is None else f", best validation {bits(best):.3f} bits/char"),
         ),
         ("this text", f"{text_name(text_path)}: {counts(score)}, {score.bits_per_char:.4f} bits/char"),
     ]
@@ -235,7 +236,7 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
         ckpt.vocab.chars,
         title=f"charrnn: {Path(name).name} reads {source}",
         facts=rows,
-        history=facts["history"],
+        history=ckpt.to_dict(name)["history"],  # the learning curve in bits, as inspect --json gives it
         neuron=neuron,
     )
     with output_to("--html"):

@@ -14,14 +14,14 @@ from charrnn.cli.render.baselines import baselines_line, below_baseline
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from charrnn.cli.facts import Facts
+    from charrnn.cli.views import Facts
     from charrnn.config import ModelConfig
 
 FILES_SHOWN = 5  # of a corpus of several files, the first few are named
 
 
 def render(view: Facts, out: Console) -> None:
-    """The facts (a cli.facts.Facts) as a table, then the learning curve."""
+    """The facts (a cli.views.Facts) as a table, then the learning curve."""
     facts = view.data
     # no borders: at 80 columns the longest name and a whole SHA-256 fit side by side
     table = Table(

@@ -50,8 +50,8 @@ def announce(start: Start, vocab) -> str:
     """The opening line of a fine-tuning run: from which model, and which characters are new to it."""
     old, path = start.ckpt, start.path
     new_chars = old.vocab.missing("".join(vocab.chars))
-    corpus = old.progress.get("corpus", {})
-    origin = f"{path} ({old.progress.get('step', 0):,} steps on {corpus.get('name', 'an unknown corpus')})"
+    record = old.record
+    origin = f"{path} ({record.step:,} steps on {record.corpus.name or 'an unknown corpus'})"
     if not new_chars:
         return f"A new run from the weights of {origin}; every character of the text is one it knows"
     return (

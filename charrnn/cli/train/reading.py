@@ -113,7 +113,7 @@ def in_model_ids(request: Request, setup: Setup) -> Corpus:
     or fine-tuned (the joint vocabulary), marking documents with that model's boundary if it has one."""
     previous, init = setup.previous, setup.init
     model = previous or (init.ckpt if init is not None else None)
-    boundary = model.progress.get("corpus", {}).get("boundary") if model is not None else None
+    boundary = model.record.corpus.boundary if model is not None else None
     val_fraction, quiet = setup.train.val_fraction, request.quiet
     data = read(request.corpus, request.read, request.source, val_fraction, quiet, boundary)
     if previous is not None:

@@ -160,7 +160,7 @@ def checkpoint_left(path: Path) -> str:
     from charrnn.errors import CharRNNError
 
     try:
-        step = ckpt_io.load(path).progress.get("step")
+        step = ckpt_io.load(path).record.step
     except (CharRNNError, OSError, ValueError):
         return f"no checkpoint is at {path}" if not path.exists() else f"{path} is as it was"
     return f"{path} holds the weights saved at step {step:,}"
