@@ -282,7 +282,7 @@ def test_an_mpi_error_on_rank_0_is_one_line_naming_the_lost_worker_and_the_check
             self.aborted = code
 
     comm = Comm()
-    with ranks.together(comm, trained):
+    with ranks.ending_together(comm, trained):
         raise MPI.Exception(MPI.ERR_OTHER)
     line = capsys.readouterr().err.strip()
     assert line.startswith("Error: a worker stopped answering (MPI: ") and "\n" not in line

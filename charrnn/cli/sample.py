@@ -112,7 +112,7 @@ def sample(
         if documents:
             samples = [Sample(t) for t in _write_documents(model, ckpt.record, cfg, prime, head, separator)]
         elif beam or best_of or as_json:
-            samples = chosen(model, judge_model, cfg, prime, num_samples, stop_at)
+            samples = samples_to_print(model, judge_model, cfg, prime, num_samples, stop_at)
             _print_all([s.text for s in samples], head, separator, as_json)
         else:
             streams = model.generate(cfg, prime, num_samples)
@@ -232,7 +232,7 @@ class Sample:
         return out
 
 
-def chosen(
+def samples_to_print(
     model: LanguageModel, judge: LanguageModel | None, cfg, prime: str, n: int, stop_at: str | None
 ) -> list[Sample]:
     """The samples to print, best first, when they are not streamed: beam search's best

@@ -27,7 +27,7 @@ def compare(text_path, encoding, decode_errors, checkpoints, as_json):
     if len(checkpoints) < 2:
         raise click.UsageError("compare ranks several checkpoints: pass -c at least twice")
     models = view.load_models(checkpoints)
-    text = view.read_text(text_path, encoding, decode_errors)
+    text = view.text_from(text_path, encoding, decode_errors)
     budget.check_ranking(len(text), len(models))
     scores = [ranking.score_known(name, model, text) for name, model in models]
     view.show(CompareView(text_path, ranking.rank(scores)), as_json, render)

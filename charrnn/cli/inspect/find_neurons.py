@@ -27,6 +27,6 @@ def find_neurons(text_path, encoding, decode_errors, checkpoint, as_json):
     from charrnn.language_model import LanguageModel
 
     model = LanguageModel.load(checkpoint)
-    text = view.read_text(text_path, encoding, decode_errors)
+    text = view.text_from(text_path, encoding, decode_errors)
     search = neurons.find_neurons(model, text)
     view.show(FindNeuronsView(str(checkpoint), text_path, search), as_json, render)

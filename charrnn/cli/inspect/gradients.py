@@ -34,7 +34,7 @@ def gradients(text_path, encoding, decode_errors, checkpoints, span, positions, 
     from charrnn.cli.render.gradients import render
 
     models = view.load_models(checkpoints)
-    text = view.read_text(text_path, encoding, decode_errors)
+    text = view.text_from(text_path, encoding, decode_errors)
     curves = []
     for name, model in models:
         curve = gradient_reach.gradient_curve(model, text, span, positions)

@@ -52,11 +52,11 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
     ckpt = ckpt_io.load(checkpoint)
     unit = Unit(*unit_ref, "c" if cell_state else "h")
     probe = analysis.probe(ckpt.model, unit)
-    text = view.read_text(text_path, encoding, decode_errors)
+    text = view.text_from(text_path, encoding, decode_errors)
     view.check_page(html_path)
     top = text_page.MAX_CHARS if html_path else 0
     with view.progress(text) as progress:
-        keep = view.kept(text, show, show_all, html_path, numbers=2)  # surprisal and the unit's value
+        keep = view.chars_kept(text, show, show_all, html_path, numbers=2)  # surprisal and the unit's value
         reading = scoring.read(LanguageModel.of(ckpt), text, keep=keep, top=top, probe=probe, observe=progress)
     shown = text if show_all else text[:show]
     score = reading.score.first(len(shown) - 1)

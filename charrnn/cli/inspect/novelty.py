@@ -33,7 +33,7 @@ def novelty(text_path, encoding, decode_errors, checkpoint, corpus_path, min_cop
     from charrnn.cli.render.novelty import render
 
     ckpt = ckpt_io.load(checkpoint)
-    text = view.read_text(text_path, encoding, decode_errors)
+    text = view.text_from(text_path, encoding, decode_errors)
     index, corpus = training_index(ckpt, corpus_path)
     result = NoveltyView(str(checkpoint), text_path, corpus.meta(), text, index.novelty(text, min_copy))
     view.show(result, as_json, render)

@@ -36,13 +36,13 @@ def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_p
 
     ckpt = ckpt_io.load(checkpoint)
     model = LanguageModel.of(ckpt)
-    text = view.read_text(text_path, encoding, decode_errors)
+    text = view.text_from(text_path, encoding, decode_errors)
     view.check_page(html_path)
     passages = Passages(text)
     top = text_page.MAX_CHARS if html_path else 0
     first = scoring.first_predicted(model)
     with view.progress(text) as progress:
-        keep = view.kept(text, show, show_all, html_path, first=first)
+        keep = view.chars_kept(text, show, show_all, html_path, first=first)
         reading = scoring.read(model, text, keep=keep, top=top, observe=(passages.add, *progress))
     passages.finish()
     shown = text if show_all else text[:show]

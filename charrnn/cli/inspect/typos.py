@@ -34,7 +34,7 @@ def typos(text_path, encoding, decode_errors, checkpoint, suspects, far, html_pa
 
     cfg = TyposConfig(suspects=suspects, far=far)
     ckpt = ckpt_io.load(checkpoint)
-    text = view.read_text(text_path, encoding, decode_errors)
+    text = view.text_from(text_path, encoding, decode_errors)
     view.check_page(html_path)
     found, reading = finding.suspects(LanguageModel.of(ckpt), text, cfg.suspects, cfg.far)
     result = TyposView(str(checkpoint), text_path, text, found, cfg.far)

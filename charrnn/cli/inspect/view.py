@@ -82,7 +82,9 @@ def shown_options(command: Callable) -> Callable:
     return config_options(ShowConfig)(command)
 
 
-def kept(text: str, show: int, show_all: bool, html_path: Path | None, numbers: int = 1, first: int = 1) -> int | None:
+def chars_kept(
+    text: str, show: int, show_all: bool, html_path: Path | None, numbers: int = 1, first: int = 1
+) -> int | None:
     """The characters whose numbers one pass keeps: those shown, and those the page shows, from
     position `first` on (scoring.first_predicted); refused first if `numbers` for each of them
     (surprisal, a unit's value) would not fit."""
@@ -119,7 +121,7 @@ def text_argument(command: Callable) -> Callable:
     return command
 
 
-def read_text(text_path: str, encoding: str, decode_errors: str) -> str:
+def text_from(text_path: str, encoding: str, decode_errors: str) -> str:
     from charrnn import budget, files
     from charrnn.data.corpus import read_text
 

@@ -63,14 +63,14 @@ def train(ctx: click.Context, request: Request) -> None:
 
 
 def _as_a_rank(comm: parallel.Comm, request: Request) -> None:
-    """Under mpiexec: rank 0 alone checks, reads the corpus (ranks.lead), speaks and saves; every
+    """Under mpiexec: rank 0 alone checks, reads the corpus (ranks.prepared_by_rank_0), speaks and saves; every
     rank trains its share."""
     lead = comm.rank == 0
     # the others defer signals from the start: rank 0, which says when training starts, may be
     # stopped by a Ctrl-C that reaches them before they get there
     with nullcontext(None) if lead else deferred_signals() as caught:
-        setup, data = ranks.lead(comm, lambda: _prepare(request))
-        with ranks.together(comm, request.checkpoint):
+        setup, data = ranks.prepared_by_rank_0(comm, lambda: _prepare(request))
+        with ranks.ending_together(comm, request.checkpoint):
             shown = request.sample_length if lead else 0
             quiet = not lead or request.quiet
             run.train_and_report(data, setup, shown, quiet, comm, caught, request.log if lead else None)

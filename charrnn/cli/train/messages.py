@@ -61,7 +61,7 @@ def already_trained(trainer, path: Path) -> str:
     )
 
 
-def interrupted(trainer, data, path: Path) -> str:
+def stopped_here(trainer, data, path: Path) -> str:
     """Where the run stopped, and the command line that continues it."""
     again = command_line(without=("--force",), adding=("--resume",))
     stdin = " (with the same text on standard input)" if data.name == "<stdin>" else ""

@@ -37,7 +37,7 @@ def exit_status(e: BaseException) -> int:
     return as_click(e).exit_code if isinstance(e, CharRNNError) else 1
 
 
-def lead(comm, prepare):
+def prepared_by_rank_0(comm, prepare):
     """Rank 0 runs prepare() -> (setup, corpus): the checks, the configs, reading the corpus; every
     rank gets both. When it fails, rank 0 says why and the others exit with its status, silently."""
     if comm.rank == 0:
@@ -55,7 +55,7 @@ def lead(comm, prepare):
 
 
 @contextmanager
-def together(comm, checkpoint: Path | None = None):
+def ending_together(comm, checkpoint: Path | None = None):
     """Training on every rank: errors all ranks meet together pass (rank 0's is shown, the others
     exit silently with its status); anything else is shown by its rank and ends the job."""
     try:
@@ -69,7 +69,7 @@ def together(comm, checkpoint: Path | None = None):
 
 
 @contextmanager
-def alone(comm):
+def rank_0_alone(comm):
     """Work that rank 0 does by itself while the others go on (saving): its failure ends the job."""
     try:
         yield

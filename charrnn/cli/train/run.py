@@ -40,7 +40,7 @@ class Saver:
         ckpt = trainer.checkpoint()
         if ckpt is None:
             return
-        with ranks.alone(trainer.comm), output_to("-c"):
+        with ranks.rank_0_alone(trainer.comm), output_to("-c"):
             written = ckpt_io.save(ckpt, self.path, self.expect)
         self.expect = files.ANY if self.expect == files.ANY else written
 
@@ -89,7 +89,7 @@ def train_and_report(data, setup, sample_length: int, quiet: bool, comm, caught=
             stopped_by = Loop(trainer, setup.save, quiet).run(caught, writer and EvalLog(writer))
     if stopped_by is not None:
         if comm.rank == 0:  # the others stop with it, silently
-            console.message(messages.interrupted(trainer, data, path))
+            console.message(messages.stopped_here(trainer, data, path))
         interrupted(stopped_by, said=None)
     if trainer.out_of_patience:
         say(messages.stopped_early(trainer))
