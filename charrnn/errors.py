@@ -226,6 +226,16 @@ class ResumeMismatch(ConfigError):
         self.changes, self.vocab = changes, vocab
 
 
+class ShapeKept(ConfigError):
+    """A fine-tuning run asked for another shape than its model's: `changes` maps each config
+    field to (the model's value, the value asked for)."""
+
+    def __init__(self, changes: dict[str, tuple[Any, Any]]):
+        said = [f"{k} (it is {old}, not {new})" for k, (old, new) in changes.items()]
+        super().__init__(f"fine-tuning keeps the model's shape; it cannot change {', '.join(said)}")
+        self.changes = changes
+
+
 class TrainingDiverged(CharRNNError):
     """The loss became NaN or far worse than guessing: the learning rate or clip is too high.
 

@@ -104,6 +104,10 @@ def _nothing_to_read(e: errors.NothingToRead) -> str:
 SAYS: dict[type, Callable] = {  # the most specific class of an exception that has an entry wins
     errors.ConfigError: _config,
     errors.ResumeMismatch: _resume,
+    errors.ShapeKept: lambda e: (
+        "--init-from keeps the model's shape; it cannot change "
+        + ", ".join(f"{flag(k)} (it is {old})" for k, (old, _) in e.changes.items())
+    ),
     errors.UnknownCharacters: _unknown,
     errors.TooShort: _too_short,
     errors.NothingToRead: _nothing_to_read,

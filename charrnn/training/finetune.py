@@ -9,10 +9,28 @@ it never saw gets the column and row a new model would have drawn.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 
+from charrnn.config import ModelConfig, TrainConfig
+from charrnn.errors import ShapeKept
 from charrnn.nn.model import REVERSE, Params, layer_keys
 from charrnn.vocab import Vocab
+
+SHAPE = ("cell", "hidden_size", "num_layers", "nonlinearity", "bidirectional")  # what fine-tuning keeps from its model
+
+
+def configs(
+    model: ModelConfig, train: TrainConfig, model_given: dict[str, Any], train_given: dict[str, Any]
+) -> tuple[ModelConfig, TrainConfig]:
+    """A fine-tuning run's configs: its model's, with the settings given on top; a shape that
+    differs from the model's is refused (ShapeKept)."""
+    changed = {k: (getattr(model, k), v) for k, v in model_given.items() if k in SHAPE and getattr(model, k) != v}
+    if changed:
+        raise ShapeKept(changed)
+    return replace(model, **model_given), replace(train, **train_given)
 
 
 def joint_vocab(old: Vocab, text_chars: list[str]) -> tuple[Vocab, list[str]]:

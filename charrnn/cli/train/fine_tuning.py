@@ -3,19 +3,14 @@ its shape kept, over the joint vocabulary of the model and the text (training/fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-
-import click
 
 from charrnn import checkpoint as ckpt_io
 from charrnn.chars import list_chars
 from charrnn.checkpoint import Checkpoint
 from charrnn.cli.common import checkpoint_given_by
-from charrnn.cli.options import flag
 from charrnn.training import finetune
-
-SHAPE = ("cell", "hidden_size", "num_layers", "nonlinearity", "bidirectional")  # what fine-tuning keeps from its model
 
 
 @dataclass
@@ -31,14 +26,7 @@ def start(path: Path, given_model: dict, given_train: dict):
     settings with the options given on top. Shape options that differ are refused."""
     with checkpoint_given_by("--init-from", "to start from"):
         old = ckpt_io.load(path)
-    changed = [
-        f"{flag(k)} (it is {getattr(old.model, k)})"
-        for k, v in given_model.items()
-        if k in SHAPE and getattr(old.model, k) != v
-    ]
-    if changed:
-        raise click.UsageError(f"--init-from keeps the model's shape; it cannot change {', '.join(changed)}")
-    return Start(path, old), replace(old.model, **given_model), replace(old.train, **given_train)
+    return Start(path, old), *finetune.configs(old.model, old.train, given_model, given_train)
 
 
 def adapt(data, start: Start):
