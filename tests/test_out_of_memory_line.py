@@ -23,7 +23,7 @@ def _no_memory(*args, **kwargs):
         ("charrnn.analysis.neurons", "activations", ["inspect", "find-neurons", "TEXT"], ["shorter text"]),
         ("charrnn.analysis.gradient_reach", "states_at", ["inspect", "gradients", "TEXT"], ["--span", "--positions"]),
         ("charrnn.analysis.scoring", "read", ["inspect", "compare", "TEXT", "-c", "MODEL"], ["fewer checkpoints"]),
-        ("charrnn.cli.facts", "describe", ["inspect"], ["the checkpoint is too large"]),
+        ("charrnn.checkpoint", "model_fields", ["inspect"], ["the checkpoint is too large"]),  # in its facts
     ],
 )
 def test_out_of_memory_names_what_applies_to_the_command_that_ran(
