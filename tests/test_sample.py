@@ -234,3 +234,16 @@ def test_sample_json_gives_the_fields_docs_json_md_lists(trained, how):
     given = set(out) - {"samples"} | {f"samples[].{key}" for s in out["samples"] for key in s}
     assert given <= _documented_sample_fields(), given - _documented_sample_fields()
     assert {"prime", "method", "scored_by", "samples[].text", "samples[].bits_per_char"} <= given
+
+
+def test_each_stream_ends_just_after_its_first_stop_text_or_at_its_documents_end():
+    from charrnn.generation.sampling import until_stopped
+
+    steps = [["a", "x", "q"], ["b", "y", None], ["a", "a", "r"], ["b", "b", "s"], ["z", "z", "z"]]
+    assert list(until_stopped(steps, 3, "ab")) == [
+        ["a", "x", "q"],
+        ["b", "y", None],  # stream 0 has written its stop text, stream 2's document has ended
+        [None, "a", None],
+        [None, "b", None],  # the last stream stops: no further step is read
+    ]
+    assert list(until_stopped(steps[:2], 3, None)) == [["a", "x", "q"], ["b", "y", None]]

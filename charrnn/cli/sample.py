@@ -180,26 +180,20 @@ def between(previous: str, separator: str | None) -> str:
 def _write_samples(streams, n: int, head: str, separator: str | None, stop_at: str | None) -> list[str]:
     """Stream sample 0 as it is generated; the others (same batch) follow when complete.
     Returns the samples (without the prime)."""
+    from charrnn.generation.sampling import until_stopped
+
     out = sys.stdout
     texts = [[] for _ in range(n)]
-    done = [False] * n
-    tails = [""] * n  # recent output, to spot stop_at across steps
     out.write(head)
     out.flush()
-    for chars in streams:
+    for chars in until_stopped(streams, n, stop_at):
         for i, ch in enumerate(chars):
-            done[i] = done[i] or ch is None  # a document that has ended (generation/documents.py)
-            if done[i]:
+            if ch is None:
                 continue
             texts[i].append(ch)
             if i == 0:
                 out.write(ch)
                 out.flush()
-            if stop_at:
-                tails[i] = (tails[i] + ch)[-len(stop_at) :]
-                done[i] = tails[i] == stop_at
-        if all(done):
-            break
     for i in range(1, n):
         out.write(between(head + "".join(texts[i - 1]), separator) + head + "".join(texts[i]))
     _end(out, "".join(texts[-1]), bool(stop_at))

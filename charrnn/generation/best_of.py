@@ -17,7 +17,7 @@ import numpy as np
 from charrnn import budget
 from charrnn.analysis.ranking import score_known
 from charrnn.config import SampleConfig
-from charrnn.generation.sampling import generate, start_text
+from charrnn.generation.sampling import generate, start_text, until_stopped
 
 if TYPE_CHECKING:
     from charrnn.language_model import LanguageModel
@@ -34,14 +34,11 @@ def draw(
 ) -> tuple[str, list[str]]:
     """(the text read first, n samples drawn as one batch), each ended after its first stop text."""
     context = start_text(model.vocab, prime, rng)
-    texts, done = [[] for _ in range(n)], [False] * n
-    for chars in generate(model, sample_cfg, context, n, rng):
-        for i, ch in enumerate(chars):
-            if not done[i]:
-                texts[i].append(ch)
-                done[i] = bool(stop_at) and "".join(texts[i][-len(stop_at) :]) == stop_at
-        if all(done):
-            break
+    texts = [[] for _ in range(n)]
+    for chars in until_stopped(generate(model, sample_cfg, context, n, rng), n, stop_at):
+        for text, ch in zip(texts, chars):
+            if ch is not None:
+                text.append(ch)
     return context, ["".join(t) for t in texts]
 
 

@@ -6,7 +6,7 @@ caller can stream them; N samples run as one batch of N streams.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -96,3 +96,21 @@ def generate(
     for _ in range(sample_cfg.length):
         x = choose(step(x), sample_cfg, rng)
         yield [chars[i] for i in x.tolist()]
+
+
+def until_stopped(steps: Iterable[list[str | None]], n: int, stop_at: str | None) -> Iterator[list[str | None]]:
+    """Each step's characters of n streams, each stream ended just after its first `stop_at` (or
+    at a None: a document that has ended, generation/documents.py); an ended stream's place is
+    None. The steps stop once every stream has ended."""
+    done, tails = [False] * n, [""] * n  # tails: each stream's last characters, to see stop_at across steps
+    for chars in steps:
+        kept: list[str | None] = []
+        for i, ch in enumerate(chars):
+            done[i] = done[i] or ch is None
+            kept.append(None if done[i] else ch)
+            if stop_at and not done[i]:
+                tails[i] = (tails[i] + ch)[-len(stop_at) :]
+                done[i] = tails[i] == stop_at
+        yield kept
+        if all(done):
+            return
