@@ -39,7 +39,7 @@ def fill(text_path, checkpoint, gap, beam, encoding, decode_errors, as_json):
 
     cfg = FillConfig(gap=gap, beam=beam)
     model = LanguageModel.load(checkpoint)
-    text = view.read_text(text_path, encoding, decode_errors)
+    text = view.text_from(text_path, encoding, decode_errors)
     result = filling.fill(model, text, cfg.gap, cfg.beam)
     with quiet_broken_pipe():
         if as_json:
