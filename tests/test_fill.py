@@ -48,32 +48,37 @@ def both_sides_logp(model: LanguageModel, text: str) -> np.ndarray:
     return log_softmax(logits.astype(np.float64))
 
 
-def test_one_gap_takes_the_character_the_model_finds_likeliest_given_both_sides(both):
-    text = "hello world\nhello wo_ld\n"
-    gap = fill.fill(both, text).gaps[0]
-    logp = both_sides_logp(both, text.replace("_", "h"))[20]  # the prediction of x_20 does not read x_20
-    logp[both.vocab.chars.index("\n")] = -np.inf
-    assert gap.position == 20 and gap.char == both.vocab.chars[int(np.argmax(logp))] == "r"
-    assert gap.probability == pytest.approx(np.exp(logp.max()), rel=1e-5)
-    assert [c for c, _ in gap.next_best] == [both.vocab.chars[i] for i in np.argsort(-logp)[1:4]]
-
-
-def pseudo_log_likelihood(model, text, positions) -> float:
+def pseudo_log_likelihood(model, text: str, a: int, b: int) -> float:
+    """The sum of log p(x_i | everything else) over a run [a, b) and fill.AROUND characters on
+    each side: what a filling of the run is ranked by."""
     logp = both_sides_logp(model, text)
     ids = model.vocab.encode(text)
-    return float(sum(logp[i, ids[i]] for i in positions))
+    return float(sum(logp[i, ids[i]] for i in range(max(0, a - fill.AROUND), min(len(text), b + fill.AROUND))))
+
+
+def test_one_gap_takes_the_character_that_makes_the_text_around_it_likeliest(both):
+    """With a beam of every character, the one chosen gives the gap and the characters around it
+    their highest probability given everything else; its probability is the model's for it there."""
+    text = "hello world\nhello wo_ld\nhello"
+    gap = fill.fill(both, text, beam=len(both.vocab)).gaps[0]
+    candidates = [c for c in both.vocab.chars if c != "\n"]
+    best = max(candidates, key=lambda c: pseudo_log_likelihood(both, text.replace("_", c), 20, 21))
+    assert gap.position == 20 and gap.char == best == "r"
+    logp = both_sides_logp(both, text.replace("_", "h"))[20]  # the prediction of x_20 does not read x_20
+    assert gap.probability == pytest.approx(np.exp(logp[both.vocab.chars.index("r")]), rel=1e-5)
+    logp[both.vocab.chars.index("\n")] = logp[both.vocab.chars.index("r")] = -np.inf
+    assert [c for c, _ in gap.next_best] == [both.vocab.chars[i] for i in np.argsort(-logp)[:3]]
 
 
 def test_a_run_of_gaps_is_filled_jointly_with_the_best_filling_of_the_whole_run(both):
-    """With a beam as wide as every pair, the filling chosen is the best of all V^2 pairs by the
-    sum of log p(each gap's character | everything else, the pair included)."""
+    """With a beam as wide as every pair, the filling chosen is the best of all V^2 pairs."""
     text = "hello world\nhe__o world\n"
     chars = [c for c in both.vocab.chars if c != "\n"]
     V = len(both.vocab)
     chosen = fill.fill(both, text, beam=V * V).text
     best = max(
         (text.replace("__", a + b) for a, b in itertools.product(chars, repeat=2)),
-        key=lambda t: pseudo_log_likelihood(both, t, (14, 15)),
+        key=lambda t: pseudo_log_likelihood(both, t, 14, 16),
     )
     assert chosen == best == PATTERN * 2
 

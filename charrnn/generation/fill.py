@@ -6,9 +6,11 @@ states: the forward stack's after the text left of it (earlier runs filled), the
 after the text right of it up to the next gap (the zero state there: nothing is known beyond it,
 as a training window's right end). The beam grows each filling from the left, proposing at each
 position the characters the model expects there with the run's rest unknown; the complete
-fillings are then ranked by what the model says of each character of the run given everything
-else, the filling included (the sum of log p(f_i | the rest)). A run of one gap is one
-prediction, exact.
+fillings are then ranked by what the model says of each character of the run and of AROUND
+characters on each side of it, given everything else, the filling included (the sum of
+log p(x_i | the rest)): a character that fits also makes its neighbours likely, which the
+gap's own prediction does not count (on benchmarks/both_sides.py, 54 % of blanked letters
+restored against 44 %).
 
 A left-to-right model sees only what came before. It ranks candidates by the whole text's
 probability instead: the beam grows fillings by p(filling | the text before), and each complete
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from charrnn.language_model import LanguageModel
 
 MAX_RUN = 64  # gaps in a row at most: the beam's work grows with the run
+AROUND = 4  # characters on each side of a run whose probabilities rank its fillings too
 NEXT_BEST = 3  # alternatives given for each gap
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines() splits at
 
@@ -124,6 +127,7 @@ class _Filler:
         dtype = self.params["decoder.weight"].dtype
         self.zero = network.zero_state(self.cfg, 1, dtype)
         self.left, self.read_to = self.zero, 0  # the forward state after ids[:read_to]
+        self.around = AROUND
 
     def left_of(self, a: int) -> np.ndarray:
         """The forward stack's state after ids[:a], read on from the last run's."""
@@ -132,6 +136,7 @@ class _Filler:
         return self.left
 
     def log_probs(self, logits: np.ndarray) -> np.ndarray:
+        """Log-probabilities (N, V) of the characters a gap may take: no line break."""
         logp = log_softmax(logits.astype(np.float64))
         logp[:, self.banned] = -np.inf
         return logp
@@ -154,9 +159,11 @@ class _BothSides(_Filler):
 
     def run(self, a: int, b: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """The run [a, b) filled, and each position's log-probabilities given the rest (m, V)."""
-        left = self.left_of(a)
-        right_ids = self.ids[None, b:stop][:, ::-1]
-        right = both_sides.state_after(self.params, self.cfg, right_ids, self.zero, network.REVERSE)
+        lo, hi = max(self.read_to, a - self.around), min(stop, b + self.around)
+        outer_left = self.left_of(lo)
+        left = self._read(self.ids[None, lo:a], outer_left)
+        outer_right = self._read_back(self.ids[None, hi:stop], self.zero)
+        right = self._read_back(self.ids[None, b:hi], outer_right)
         m = b - a
 
         def next_logp(states, k):  # the run's rest, unknown, is the zero state to the right
@@ -168,11 +175,19 @@ class _BothSides(_Filler):
 
         filled, _ = self.beam_search(m, left, next_logp, step)
         K = len(filled)
-        logits, _ = both_sides.stretch_logits(self.params, self.cfg, filled, _wide(left, K), _wide(right, K))
-        logp = self.log_probs(logits).reshape(m, K, -1)  # (m, K, V)
-        given_rest = logp[np.arange(m)[:, None], np.arange(K)[None], filled.T].sum(axis=0)  # (K,)
+        stretch = np.repeat(self.ids[None, lo:hi], K, axis=0)
+        stretch[:, a - lo : b - lo] = filled
+        logits, _ = both_sides.stretch_logits(
+            self.params, self.cfg, stretch, _wide(outer_left, K), _wide(outer_right, K)
+        )
+        logp = log_softmax(logits.astype(np.float64)).reshape(hi - lo, K, -1)  # (hi - lo, K, V)
+        given_rest = logp[np.arange(hi - lo)[:, None], np.arange(K)[None], stretch.T].sum(axis=0)  # (K,)
         best = int(np.argmax(given_rest))
-        return filled[best], logp[:, best]
+        return filled[best], self.log_probs(logp[a - lo : b - lo, best])
+
+    def _read_back(self, ids: np.ndarray, state: np.ndarray) -> np.ndarray:
+        """The backward stack's state after reading ids (1, N) from their end, on from `state`."""
+        return both_sides.state_after(self.params, self.cfg, ids[:, ::-1], state, network.REVERSE)
 
 
 class _LeftToRight(_Filler):

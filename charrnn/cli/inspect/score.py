@@ -16,9 +16,10 @@ from charrnn.cli.views import ScoreView
 @view.json_option
 def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_path, as_json):
     """Score TEXT (- for standard input): how many bits per character the model needs for it,
-    each character coloured by how surprising it was (given both sides, for a bidirectional model). A long text is read in windows, in
-    memory that does not grow with it (--all aside), with a progress bar; its first --show
-    characters are shown, then its most and least surprising lines.
+    each character coloured by how surprising it was (given both sides, for a model trained
+    with --bidirectional). A long text is read in windows, in memory that does not grow with it
+    (--all aside), with a progress bar; its first --show characters are shown, then its most and
+    least surprising lines.
 
     \b
     Examples:
