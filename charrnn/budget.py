@@ -26,6 +26,9 @@ SAMPLE_BYTES_PER_CHAR = 12
 CLOSING_SAMPLE_BYTES_PER_CHAR = SAMPLE_BYTES_PER_CHAR + 4
 # a text scored whole (best-of's judge, compare): a known-character flag (1), the text read (4), float64 bits (2 x 8)
 SCORED_BYTES_PER_CHAR = 21
+# a text checked for novelty: its ids as a list and an int64 array (16), each position's match length and
+# where (16), the cover count and its running sum (16), the copied flags (1), the long matches' positions (8)
+NOVELTY_BYTES_PER_CHAR = 57
 
 
 def memory_total() -> int:
@@ -100,6 +103,42 @@ def drawing_bytes(cfg: ModelConfig, vocab: int, length: int, streams: int, setti
     if setting == "beam":
         need += streams * (16 * length + 24 * vocab)
     return need
+
+
+def streamed_bytes(cfg: ModelConfig, vocab: int, length: int, streams: int, kept_whole: bool) -> int:
+    """Drawing `streams` samples at once, the first written out as it is drawn: the others are
+    kept until it ends, and it too when `kept_whole` (to check each for novelty, which then costs
+    NOVELTY_BYTES_PER_CHAR for one of them). Nothing grows with `length` for one sample not kept."""
+    kept = streams - 1 + kept_whole
+    novelty = NOVELTY_BYTES_PER_CHAR * length if kept_whole else 0
+    return stream_bytes(cfg, vocab, streams) + streams * 256 + kept * SAMPLE_BYTES_PER_CHAR * length + novelty
+
+
+# streamed samples drawn at once at most: a larger batch gains little from its matrix products, and its
+# samples after the first wait for its end (a billion samples of 10 characters start printing at once)
+STREAMED_BATCH_MAX = 1024
+
+
+def streamed_batch(cfg: ModelConfig, vocab: int, length: int, samples: int, kept_whole: bool) -> int:
+    """How many of `samples` streamed samples to draw at once: all of them (up to STREAMED_BATCH_MAX)
+    when they fit in half this machine's memory, else as many as fit there (one after another at least). One that could
+    not fit in all of it is refused (a ResourceError naming `length`, or one stream's own size)."""
+    room, samples = memory_total() // 2, min(samples, STREAMED_BATCH_MAX)
+    if streamed_bytes(cfg, vocab, length, samples, kept_whole) <= room:
+        return samples
+    if not kept_whole:
+        check_streams(cfg, vocab, 1)
+    require(
+        f"keeping a sample of {length:,} characters",
+        streamed_bytes(cfg, vocab, length, 1, kept_whole),
+        {"length": length},
+        {"length": SampleConfig.length},
+    )
+    lo, hi = 1, samples  # the largest batch that fits: streamed_bytes grows with the batch
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if streamed_bytes(cfg, vocab, length, mid, kept_whole) <= room else (lo, mid - 1)
+    return lo
 
 
 def check_streams(cfg: ModelConfig, vocab: int, streams: int) -> None:

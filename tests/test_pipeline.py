@@ -74,6 +74,15 @@ def test_sample_into_a_reader_that_leaves_exits_quietly(workdir, extra):
     assert len(result.stdout) == 200
 
 
+@pytest.mark.parametrize("num_samples", ["1", "2"])
+def test_a_sample_as_long_as_asked_streams_into_head(workdir, num_samples):
+    """A trillion characters: nothing that grows with -n is kept, so nothing is refused or waited for."""
+    command = f"{charrnn()} sample -c model.npz -n 1000000000000 --num-samples {num_samples} | head -c 100"
+    result = shell(command, workdir)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and len(result.stdout) == 100
+
+
 @pytest.mark.parametrize("command", ["inspect", "inspect --json", "inspect score corpus.txt"])
 def test_inspect_into_a_reader_that_leaves_exits_quietly(workdir, command):
     result = shell(f"{charrnn()} {command} -c model.npz | head -c 20", workdir)

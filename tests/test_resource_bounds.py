@@ -76,10 +76,15 @@ def test_a_text_is_read_only_as_far_as_the_limit(tmp_path):
 # -- the command line -----------------------------------------------------------------------
 
 
-def test_a_billion_samples_are_refused_before_allocating(trained):
-    result = run(["sample", "-c", trained, "--num-samples", "1000000000", "-n", "10"], timeout=FAST)
-    line = assert_clean_error(result, 1, "--num-samples", "memory")
-    assert "--hidden-size" not in line and "--layers" not in line
+def test_a_billion_samples_are_drawn_in_batches_that_fit_and_the_first_come_at_once(trained, tmp_path):
+    out = tmp_path / "out.txt"
+    command = [*script(), "sample", "-c", str(trained), "--num-samples", "1000000000", "-n", "10", "--separator", "|"]
+    with open(out, "wb") as f:  # a reader that stops: head -c 100
+        writer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.run(["head", "-c", "100"], stdin=writer.stdout, stdout=f, timeout=FAST, check=True)
+        writer.stdout.close()
+        assert writer.wait(FAST) == 0 and writer.stderr.read() == b""
+    assert [len(s) for s in out.read_text().split("|")[:9]] == [10] * 9
 
 
 @pytest.mark.parametrize("option, value", [("--hidden-size", "100000000000000000"), ("--layers", "100000000000")])

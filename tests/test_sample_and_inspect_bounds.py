@@ -5,8 +5,13 @@ one it left alone), and a value that cannot be met in full is said, not quietly 
 
 from __future__ import annotations
 
+import contextlib
+import io
+import tracemalloc
+
 import pytest
 
+from charrnn.cli import cli
 from tests.cli_helpers import TEXT, assert_clean_error, invoke, run, tiny, write
 
 FAST = 60  # seconds: far more than any refusal here takes, far less than filling the memory
@@ -40,9 +45,75 @@ def test_a_beam_over_a_billion_characters_is_refused_before_it_searches(trained)
     assert "memory" in line
 
 
-def test_one_long_sample_is_said_in_the_singular(trained):
-    line = assert_clean_error(invoke(["sample", "-c", trained, "-n", str(10**12)]), 1, "-n/--length")
-    assert "a sample of 1,000,000,000,000 characters" in line
+def test_one_long_sample_kept_for_its_novelty_is_said_in_the_singular(trained):
+    line = assert_clean_error(invoke(["sample", "-c", trained, "-n", str(10**12), "--novelty"]), 1, "-n/--length")
+    assert "keeping a sample of 1,000,000,000,000 characters" in line
+
+
+class Lengths(io.TextIOBase):
+    """A stdout that keeps only the length of each sample written to it (split at "|")."""
+
+    def __init__(self):
+        self.lengths = [0]
+
+    def write(self, text: str) -> int:
+        first, *others = text.split("|")
+        self.lengths[-1] += len(first)
+        self.lengths += [len(o) for o in others]
+        return len(text)
+
+
+def traced_peak(args: list[str]) -> tuple[int, list[int]]:
+    """(the peak of the memory Python allocated while the command ran, the lengths of what it wrote),
+    its stdout a sink that keeps nothing, so that the peak is the command's own."""
+    out = Lengths()
+    tracemalloc.start()
+    try:
+        with contextlib.redirect_stdout(out):
+            cli.main([str(a) for a in args], prog_name="charrnn", standalone_mode=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak, out.lengths
+
+
+@pytest.mark.parametrize("num_samples", [1, 2])
+def test_a_streamed_sample_keeps_nothing_that_grows_with_its_length(trained, monkeypatch, num_samples):
+    """A sample written out as it is drawn keeps nothing of it (it kept a list and a string, about
+    10 bytes a character). Two samples that would not fit as one batch are drawn one after
+    another, each written as it is drawn."""
+    from charrnn import budget
+
+    if num_samples > 1:  # a machine whose memory holds no two of these samples at once
+        monkeypatch.setattr(budget, "memory_total", lambda: 40_000 * budget.SAMPLE_BYTES_PER_CHAR)
+    base = ["sample", "-c", trained, "--seed", "3", "--num-samples", num_samples, "--separator", "|"]
+    traced_peak([*base, "-n", "100"])  # what is allocated once (imports, caches) is not counted below
+    length = 82_000 // num_samples  # 82,000 characters drawn in all
+    short, _ = traced_peak([*base, "-n", "1000"])
+    long, lengths = traced_peak([*base, "-n", length])
+    grown = (long - short) / 80_000
+    assert grown < 3, f"{grown:.1f} bytes kept per character drawn"  # what a run allocates varies by 100 kB
+    assert lengths == [length] * num_samples
+
+
+def test_samples_too_many_for_one_batch_are_drawn_in_batches_that_fit(trained, monkeypatch):
+    from charrnn import budget
+    from charrnn.language_model import LanguageModel
+
+    model = LanguageModel.load(trained)
+    two = budget.streamed_bytes(model.cfg, len(model.vocab), 100, 2, False)
+    monkeypatch.setattr(budget, "memory_total", lambda: 2 * two)  # half of it holds a batch of two, not of three
+    assert budget.streamed_batch(model.cfg, len(model.vocab), 100, 5, False) == 2
+    drawn = []
+    generate = LanguageModel.generate
+    monkeypatch.setattr(
+        LanguageModel,
+        "generate",
+        lambda self, cfg, prime, n, rng: drawn.append(n) or generate(self, cfg, prime, n, rng),
+    )
+    result = invoke(["sample", "-c", trained, "-n", "100", "--num-samples", "5", "--separator", "|", "--seed", "1"])
+    assert result.exit_code == 0, result.stderr
+    assert drawn == [2, 2, 1] and [len(s) for s in result.stdout.split("|")] == [100] * 5
 
 
 def test_gradients_say_when_the_text_has_room_for_fewer_positions_than_asked(trained, tmp_path):

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 @click.option("--prime", default="", help="Text to warm the model up on; printed first.")
 @click.option("--no-prime-echo", is_flag=True, help="Do not print the prime text.")
 @click.option("--skip-unknown", is_flag=True, help="Drop prime characters the model never saw, with a warning.")
-@click.option("--num-samples", type=Whole(min=1), default=1, show_default=True, help="Samples to draw, as one batch.")
+@click.option(
+    "--num-samples", type=Whole(min=1), default=1, show_default=True, help="Samples to draw (batches that fit)."
+)
 @click.option(
     "--separator", show_default="a line of dashes", help="Printed between samples; e.g. $'\\n\\n' for a blank line."
 )
@@ -90,7 +92,11 @@ def sample(
     model = LanguageModel.of(ckpt)
     if documents:  # a model that cannot end a document says so before what a count would cost
         _check_documents(ckpt.record, num_samples, stop_at, as_json)
-    budget.check_sampling(model.cfg, len(model.vocab), cfg, num_samples)  # before any stream or text is kept
+    streamed = not (cfg.beam or cfg.best_of or cfg.documents or as_json)  # the samples go out as they are drawn
+    if streamed:  # before any stream or text is kept
+        batch = budget.streamed_batch(model.cfg, len(model.vocab), cfg.length, num_samples, novelty)
+    else:
+        budget.check_sampling(model.cfg, len(model.vocab), cfg, num_samples)
     with checkpoint_given_by("--judge", "to rank the samples with"):
         judge_model = LanguageModel.load(judge) if judge else None
     if judge_model and not set(judge_model.vocab.chars) & set(model.vocab.chars):
@@ -110,13 +116,12 @@ def sample(
     head = "" if no_prime_echo else prime
     with quiet_broken_pipe():
         if documents:
-            samples = [Sample(t) for t in _write_documents(model, ckpt.record, cfg, prime, head, separator)]
-        elif beam or best_of or as_json:
+            samples = _write_documents(model, ckpt.record, cfg, prime, head, separator, bool(index))
+        elif not streamed:
             samples = samples_to_print(model, judge_model, cfg, prime, num_samples, stop_at)
             _print_all([s.text for s in samples], head, separator, as_json)
         else:
-            streams = model.generate(cfg, prime, num_samples)
-            samples = [Sample(t) for t in _write_samples(streams, num_samples, head, separator, stop_at)]
+            samples = _stream_samples(model, cfg, prime, (num_samples, batch), head, separator, stop_at, bool(index))
         for s in samples:
             s.novelty = index.novelty(s.text, min_copy) if index else None
         report(samples, cfg, prime, as_json, judge)
@@ -147,8 +152,8 @@ def _check_documents(record: TrainingRecord, num_samples: int, stop_at: str | No
 
 
 def _write_documents(
-    model: LanguageModel, record: TrainingRecord, cfg, prime: str, head: str, separator: str | None
-) -> list[str]:
+    model: LanguageModel, record: TrainingRecord, cfg, prime: str, head: str, separator: str | None, keep: bool
+) -> list[Sample]:
     """Stream N whole documents, separated by `separator`; say which ones -n cut short. The
     boundary and the text before one are the training's (`record`, the checkpoint's)."""
     from charrnn.cli import console
@@ -156,60 +161,97 @@ def _write_documents(
 
     boundary, lead_in = record.corpus.boundary, record.lead_in or ""
     streams = documents(model, boundary, cfg, cfg.documents, prime, lead_in)
-    texts = _write_samples(streams, cfg.documents, head, separator, None)
-    cut = [i + 1 for i, t in enumerate(texts) if len(t) == cfg.length]
+    written = _write_samples(streams, cfg.documents, head, separator, None, keep)
+    cut = [i + 1 for i, w in enumerate(written) if w.length == cfg.length]
     if cut:
         console.warning(
             f"document{'s' * (len(cut) > 1)} {', '.join(map(str, cut))} reached -n {cfg.length:,} characters "
             "before the model ended it; raise -n for whole ones"
         )
-    return texts
+    _end(sys.stdout, written[-1], False)
+    return [Sample(w.text) for w in written]
+
+
+def _stream_samples(
+    model: LanguageModel, cfg, prime: str, counts: tuple[int, int], head: str, separator: str | None, stop_at, keep
+) -> list[Sample]:
+    """Stream `counts` = (n, batch) samples: drawn `batch` at a time (as many as memory holds, see
+    budget.streamed_batch), the first of each batch written as it is drawn and the others when
+    it ends. Only what the report needs is kept: each text with `keep` (--novelty), else none."""
+    import numpy as np
+
+    n, batch = counts
+    rng = np.random.default_rng(cfg.seed)  # one stream of draws through every batch: repeatable
+    written: list[Written] = []
+    for start in range(0, n, batch):
+        streams = model.generate(cfg, prime, min(batch, n - start), rng)
+        after = written[-1] if written else None
+        written += _write_samples(streams, min(batch, n - start), head, separator, stop_at, keep, after)
+    _end(sys.stdout, written[-1], bool(stop_at))
+    return [Sample(w.text) for w in written]
 
 
 SEPARATOR_LINE = "-----"
 
 
 def between(previous: str, separator: str | None) -> str:
-    """What is printed after the sample `previous`: the separator given, or by default a line of
-    dashes on a line of its own (blank lines cannot show where a sample made of paragraphs ends)."""
+    """What is printed after the sample `previous` (its last character is enough): the separator
+    given, or by default a line of dashes on a line of its own (blank lines cannot show where a
+    sample made of paragraphs ends)."""
     if separator is not None:
         return separator
     return ("" if previous.endswith("\n") else "\n") + SEPARATOR_LINE + "\n"
 
 
-def _write_samples(streams, n: int, head: str, separator: str | None, stop_at: str | None) -> list[str]:
-    """Stream sample 0 as it is generated; the others (same batch) follow when complete.
-    Returns the samples (without the prime)."""
+@dataclass
+class Written:
+    """What is kept of a sample once it is written: its length, its last character printed
+    (the prime's, for an empty one) and, only when asked, its text (without the prime)."""
+
+    length: int
+    last: str
+    text: str | None = None
+
+
+def _write_samples(
+    streams, n: int, head: str, separator: str | None, stop_at: str | None, keep: bool, after: Written | None = None
+) -> list[Written]:
+    """Stream sample 0 of a batch as it is generated; the others follow when complete (they are
+    kept until then, and sample 0 only with `keep`). `after`: the sample written before this batch."""
     from charrnn.generation.sampling import until_stopped
 
     out = sys.stdout
-    texts = [[] for _ in range(n)]
-    out.write(head)
+    texts = [[] for _ in range(n)]  # texts[0] stays empty unless kept
+    lengths, last = [0] * n, [head[-1:]] * n
+    out.write((between(after.last, separator) if after else "") + head)
     out.flush()
     for chars in until_stopped(streams, n, stop_at):
         for i, ch in enumerate(chars):
             if ch is None:
                 continue
-            texts[i].append(ch)
+            lengths[i] += 1
+            last[i] = ch
+            if i or keep:
+                texts[i].append(ch)
             if i == 0:
                 out.write(ch)
                 out.flush()
     for i in range(1, n):
-        out.write(between(head + "".join(texts[i - 1]), separator) + head + "".join(texts[i]))
-    _end(out, "".join(texts[-1]), bool(stop_at))
-    return ["".join(t) for t in texts]
+        out.write(between(last[i - 1], separator) + head + "".join(texts[i]))
+    return [Written(lengths[i], last[i], "".join(texts[i]) if i or keep else None) for i in range(n)]
 
 
-def _end(out, last: str, stopped: bool) -> None:
+def _end(out, last: Written | str, stopped: bool) -> None:
     """A terminal's prompt starts on a line of its own."""
-    if not (stopped or last.endswith("\n")) and out.isatty():
+    text = last.last if isinstance(last, Written) else last
+    if not (stopped or text.endswith("\n")) and out.isatty():
         out.write("\n")
     out.flush()
 
 
 @dataclass
 class Sample:
-    text: str  # after the prime
+    text: str | None  # after the prime (None: streamed and not kept)
     bits_per_char: float | None = None  # its score: by the writer (beam, best-of) or a judge
     logp: float | None = None  # beam search: the total log-probability, in nats
     drawn: int | None = None  # best-of: its place in the batch
