@@ -79,6 +79,11 @@ def invoke(args: list[str], input: str | bytes | None = None, env: dict | None =
     return result
 
 
+def only_warnings(stderr: str) -> bool:
+    """What -q lets through: warnings (here a tiny corpus's small validation set), no message."""
+    return all(line.startswith("Warning: ") for line in stderr.splitlines())
+
+
 def train(corpus: Path, ckpt: Path, *extra: str) -> Result:
     result = invoke(["train", corpus, "-c", ckpt, *TINY, *extra])
     assert result.exit_code == 0, result.stderr

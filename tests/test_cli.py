@@ -121,10 +121,14 @@ def test_train_writes_the_default_checkpoint_in_the_current_directory(corpus, tm
     assert invoke(["inspect"]).exit_code == 0
 
 
-def test_train_quiet_prints_nothing(corpus, tmp_path):
+def test_train_quiet_prints_no_message_but_still_every_warning(corpus, tmp_path):
+    """As git and pip do: -q hides the progress and the messages, never a warning."""
+    loud = invoke(["train", corpus, "-c", tmp_path / "loud.npz", *tiny()])
     result = invoke(["train", corpus, "-c", tmp_path / "m.npz", *tiny(), "-q"])
-    assert result.exit_code == 0
-    assert result.stdout == "" and result.stderr == ""
+    assert result.exit_code == loud.exit_code == 0
+    warnings = [line for line in loud.stderr.splitlines() if line.startswith("Warning: ")]
+    assert warnings and len(warnings) < len(loud.stderr.splitlines())  # a tiny corpus: noisy validation
+    assert result.stdout == "" and result.stderr.splitlines() == warnings
 
 
 def test_train_reads_standard_input(tmp_path):

@@ -20,6 +20,7 @@ from tests.cli_helpers import (
     assert_same_arrays,
     checkpoint_meta,
     invoke,
+    only_warnings,
     popen,
     script,
     tiny,
@@ -161,7 +162,7 @@ def test_the_interrupt_message_of_the_console_script_continues_when_pasted(corpu
     # the same line with a step limit in reach, so that the resumed run ends by itself
     pasted = [*script(), *shlex.split(typed)[1:], "--max-steps", str(step + 3), "-q"]
     resumed = subprocess.run(pasted, capture_output=True, text=True, timeout=60)
-    assert resumed.returncode == 0 and resumed.stderr == "", resumed.stderr
+    assert resumed.returncode == 0 and only_warnings(resumed.stderr), resumed.stderr
     assert ckpt_io.load(path).progress["step"] == step + 3
 
 

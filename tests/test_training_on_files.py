@@ -29,6 +29,17 @@ def project(tmp_path):
     return d
 
 
+def test_quiet_still_says_which_files_were_skipped(project, tmp_path):
+    result = invoke(["train", project, "-c", tmp_path / "m.npz", *tiny(), "--sample-length", "0", "-q"])
+    assert result.exit_code == 0, result.stderr
+    said = result.stderr.splitlines()
+    assert "Read 24 files" not in result.stderr and all(line.startswith("Warning: ") for line in said)
+    assert [line for line in said if "skipped" in line] == [
+        "Warning: skipped 1 binary file (project/icon.png), 1 undecodable file (project/old.txt); --encoding or "
+        "--decode-errors replace reads undecodable ones"
+    ]
+
+
 def test_a_folder_is_read_as_documents_and_the_skipped_files_are_counted(project, tmp_path):
     result = invoke(["train", project, "-c", tmp_path / "m.npz", *tiny(), "--sample-length", "0"])
     assert result.exit_code == 0, result.stderr

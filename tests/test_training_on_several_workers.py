@@ -322,8 +322,11 @@ def test_a_killed_launcher_ends_its_job_within_seconds_and_the_checkpoint_loads(
     loads afterwards is the one they saved on noticing that their launcher had gone."""
     from charrnn import checkpoint as ckpt_io
 
-    # quiet: a job with nothing to say never writes to the launcher's closed pipes, which may end it
+    # quiet: a job with nothing to say never writes to the launcher's closed pipes, which may end it;
+    # -q still says a warning, so the corpus and the split are large enough to warrant none
+    (tmp_path / "corpus.txt").write_text(cli.TEXT * 10)
     never = cli.tiny(hidden_size=48, layers=2, batch_size=6, seq_len=16, max_steps=10**6, eval_every=10**6)
+    never += ["--val-fraction", "0.5"]
     cmd = [
         *cli.script(),
         "train",

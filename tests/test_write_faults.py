@@ -22,6 +22,7 @@ from tests.cli_helpers import (
     checkpoint_arrays,
     checkpoint_meta,
     invoke,
+    only_warnings,
     popen,
     tiny,
     wait_for,
@@ -199,7 +200,7 @@ def test_two_runs_writing_one_checkpoint_leave_one_whole(corpus, tmp_path):
     both = [popen(["train", corpus, "-c", shared, *options[k], "-q", "--force"]) for k in "ab"]
     for proc in solo + both:
         out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0 and out == "" and err == "", err
+        assert proc.returncode == 0 and out == "" and only_warnings(err), err
     final = checkpoint_arrays(shared)
     ckpt_io.load(shared)
     matches = [k for k in "ab" if _equal_arrays(final, checkpoint_arrays(alone[k]))]

@@ -35,7 +35,12 @@ from charrnn.config import ModelConfig, ParallelConfig, ReadConfig, SourceConfig
     show_default=True,
     help="Characters of sample shown at the end (0: none).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; errors only.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress bar or messages: only warnings (a skipped file, a setting that cannot work well) and errors.",
+)
 @config_option(ParallelConfig, "workers")
 @click.pass_context
 def train(

@@ -86,16 +86,17 @@ def _read_documents(
         boundary=boundary,
         name=name,
     )
-    if not quiet:
-        _say_read(data, skipped)
+    _say_read(data, skipped, quiet)
     return data
 
 
-def _say_read(data, skipped) -> None:
+def _say_read(data, skipped, quiet: bool) -> None:
+    """What was read (not with -q), and what was skipped (always: a warning, as git and pip say theirs)."""
     n_files = data.provenance["files"]
     what = f"Read {n_files:,} file{'s' * (n_files != 1)} ({data.n_bytes:,} bytes) as {data.documents:,} documents"
     held = f"; validation holds out {data.held_out:,} characters of whole documents" if data.held_out else ""
-    console.message(what + held)
+    if not quiet:
+        console.message(what + held)
     if skipped.files:
         parts = []
         for reason, names in skipped.files.items():

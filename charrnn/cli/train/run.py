@@ -75,9 +75,8 @@ def train_and_report(data, setup, sample_length: int, quiet: bool, comm, caught=
     if trainer.finished():
         raise click.ClickException(messages.already_trained(trainer, path))
     say = (lambda *a, **k: None) if quiet else console.message
-    if not quiet:
-        for w in trainer.warnings():
-            console.warning(caution(w))
+    for w in trainer.warnings() if comm.rank == 0 else ():  # -q hides progress and messages, never a warning
+        console.warning(caution(w))
     # numpy warnings: a blown-up loss is reported once, in words; signals: from the moment training
     # is announced, Ctrl-C saves before it stops
     with np.errstate(all="ignore"), deferred_signals() if caught is None else nullcontext(caught) as caught:
