@@ -8,12 +8,14 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import charrnn.data.streams
 from charrnn.data.batching import Streams, split
 from charrnn.data.corpus import Corpus, read_corpus
-from charrnn.errors import DataError
-from charrnn.vocab import Vocab
+from charrnn.errors import DataError, UnknownCharacters
+from charrnn.vocab import Vocab, characters
 
 BOM = b"\xef\xbb\xbf"
 
@@ -69,6 +71,20 @@ def test_encoding_unknown_characters_raises_naming_them(text):
         v.encode(text)
     for ch in unknown:
         assert repr(ch) in str(e.value)
+
+
+@given(st.text(st.characters(codec="utf-8"), max_size=200), st.text(st.characters(codec="utf-8"), max_size=50))
+def test_the_characters_counted_and_the_ids_looked_up_are_those_of_the_text(known, other):
+    """The reader counts characters in arrays and encodes through a table (by search for code
+    points beyond the table's): either way, the same characters and ids as the plain definitions."""
+    assert characters(known) == set(known) and characters(other) == set(other)
+    if not known:
+        return
+    vocab = Vocab(known)
+    assert vocab.encode(known).tolist() == [vocab.chars.index(c) for c in known]
+    if set(other) - set(known):
+        with pytest.raises(UnknownCharacters):
+            vocab.encode(other)
 
 
 def test_empty_vocab_is_refused():

@@ -42,7 +42,7 @@ from charrnn.data import mapped, sources, streams
 from charrnn.data.sources import Skipped, Source
 from charrnn.data.streams import CHUNK_BYTES
 from charrnn.errors import SEPARATORS_ONLY, CorpusChanged, DataError, NothingToRead, UndecodableText, UnknownCharacters
-from charrnn.vocab import Vocab
+from charrnn.vocab import Vocab, characters
 
 
 @dataclass
@@ -264,7 +264,7 @@ def _learn(raw: BinaryIO, how: Reading) -> tuple[set[str], list[int]]:
         if piece is None:
             lengths.append(0)
         else:
-            seen.update(piece)
+            seen.update(characters(piece))
             lengths[-1] += len(piece)
     return seen, [n for n in lengths if n]
 
