@@ -139,8 +139,14 @@ class TrainConfig(Checked):
     lr_decay_every: int = setting(2000, "...every this many steps.", min=1)
     grad_clip: float = setting(5.0, "Global gradient norm cap, 0 for none.", min=0)
     val_fraction: float = setting(0.05, "Held-out tail of the corpus.", min=0, max=1, min_open=True, max_open=True)
-    eval_every: int = setting(250, "Steps between validations and saves.", min=1)
-    eval_chars: int = setting(100_000, "Validation characters per evaluation, at most.", min=2)
+    # unset, both follow from measured time so that validation costs at most 5 % of the run
+    # (training/validation.py); a cadence set in steps validates 100,000 characters unless told
+    eval_every: int | None = setting(
+        None, "Steps between validations and saves (unset: by measured time, at most 5 % of the run).", min=1
+    )
+    eval_chars: int | None = setting(
+        None, "Validation characters per evaluation, at most (unset: as many as fit the time).", min=2
+    )
     epochs: float | None = setting(None, "Stop after this many passes over the corpus.", min=0, min_open=True)
     max_steps: int | None = setting(None, "Stop after this many steps in total.", min=1)
     max_time: float | None = setting(
@@ -154,12 +160,16 @@ class TrainConfig(Checked):
         choices=OFFSETS,
     )
     lr_schedule: str = setting(
-        "step", "Learning-rate schedule: step decay, cosine decay, or reduce on plateau.", choices=SCHEDULES
+        "step",
+        "Learning-rate schedule: step decay, cosine decay over the run's steps or time, or reduce on plateau.",
+        choices=SCHEDULES,
     )
     warmup_steps: int = setting(0, "Linear warm-up to the learning rate over this many steps, first.", min=0)
     # nanoGPT's min_lr = lr / 10
     min_lr_ratio: float = setting(0.1, "Cosine: end at the learning rate times this.", min=0, max=1)
-    cosine_steps: int | None = setting(None, "Cosine: steps to decay over (unset: the step or epoch limit).", min=1)
+    cosine_steps: int | None = setting(
+        None, "Cosine: steps to decay over (unset: the step or epoch limit, else the time limit).", min=1
+    )
     plateau_factor: float = setting(
         0.5, "Plateau: multiply the learning rate by this...", min=0, max=1, min_open=True, max_open=True
     )

@@ -156,7 +156,7 @@ def _vocab(chars: Any) -> Vocab:
     return Vocab(chars)
 
 
-PROGRESS_NUMBERS = ("step", "epoch", "elapsed", "smooth_loss", "best_step")
+PROGRESS_NUMBERS = ("step", "epoch", "elapsed", "smooth_loss", "best_step", "eval_chars")
 HISTORY_NUMBERS = ("step", "elapsed", "train_loss", "val_loss")
 
 
@@ -305,6 +305,7 @@ class TrainingRecord:
     baselines: Baselines | None = None
     init_from: FineTunedFrom | None = None
     lead_in: str | None = None
+    eval_chars: int | None = None  # the validation characters the run measured it could read
     absent: frozenset[str] = frozenset()  # the fields the record does not hold (an older or damaged file)
 
     @classmethod
@@ -331,5 +332,6 @@ class TrainingRecord:
             if init is None
             else FineTunedFrom(CorpusRecord.of(init.get("corpus")), _count(init, "steps")),
             lead_in=p.get("lead_in"),
+            eval_chars=p.get("eval_chars"),
             absent=frozenset(f.name for f in dataclasses.fields(cls) if f.name not in p and f.name != "absent"),
         )

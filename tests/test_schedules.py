@@ -1,7 +1,9 @@
-"""Learning-rate schedules (step decay, cosine with warm-up, reduce-on-plateau) and early stopping."""
+"""Learning-rate schedules (step decay, cosine with warm-up over the run's steps or time,
+reduce-on-plateau) and early stopping."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -12,7 +14,8 @@ from charrnn.data.corpus import Corpus
 from charrnn.errors import ConfigError
 from charrnn.training.schedules import Schedule
 from charrnn.training.trainer import EvalEvent, Trainer
-from tests.conftest import tiny_model_config, tiny_train_config
+from tests.conftest import TINY_TEXT, tiny_model_config, tiny_train_config
+from tests.fake_time import FakeClock, steps_take
 
 
 def lrs(cfg: TrainConfig, steps, windows: int = 10) -> list[float]:
@@ -21,7 +24,7 @@ def lrs(cfg: TrainConfig, steps, windows: int = 10) -> list[float]:
 
 
 def test_step_decay_with_a_warm_up():
-    cfg = TrainConfig(lr=1.0, lr_decay=0.5, lr_decay_every=10, warmup_steps=4)
+    cfg = TrainConfig(lr=1.0, lr_schedule="step", lr_decay=0.5, lr_decay_every=10, warmup_steps=4)
     assert lrs(cfg, [0, 1, 3, 9, 10, 25]) == pytest.approx([0.25, 0.5, 1.0, 1.0, 0.5, 0.25])
 
 
@@ -40,9 +43,68 @@ def test_cosine_takes_its_length_from_epochs_or_its_own_setting():
     assert lrs(own, [50]) == pytest.approx([0.5])
 
 
-def test_cosine_without_a_length_is_refused():
+def test_cosine_with_only_a_time_limit_decays_over_the_time():
+    cfg = TrainConfig(lr=1.0, lr_schedule="cosine", max_time=100.0, min_lr_ratio=0.1)
+    schedule = Schedule(cfg, 10)
+    got = [schedule.lr(step, elapsed) for step, elapsed in [(0, 0.0), (7, 50.0), (9, 99.0), (9, 100.0), (9, 250.0)]]
+    assert got == pytest.approx([1.0, 0.55, 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.99)), 0.1, 0.1])
+    assert schedule.lr(5, 25.0) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi / 4)))
+    warm = Schedule(dataclasses.replace(cfg, warmup_steps=4), 10)
+    assert [warm.lr(s, 1.0) for s in range(3)] == pytest.approx([0.25, 0.5, 0.75])  # the warm-up is in steps
+
+
+def test_a_run_with_only_a_time_limit_reaches_the_floor_as_its_end_nears():
+    cfg = tiny_train_config(max_steps=None, max_time=20.0, lr=1e-2, lr_schedule="cosine", min_lr_ratio=0.1)
+    trainer = Trainer(Corpus.from_text(TINY_TEXT), tiny_model_config(), cfg, clock=FakeClock())
+    steps_take(trainer, 1.0)
+    events = list(trainer.run())
+    lrs = [e.lr for e in events if not isinstance(e, EvalEvent)]
+    assert trainer.step == 20 and len(lrs) == 20
+    # step i starts i seconds in: the rate follows the cosine of the time gone, down to the floor
+    assert lrs == pytest.approx([1e-3 + 0.5 * (1 + math.cos(math.pi * i / 20)) * 9e-3 for i in range(20)])
+    assert lrs[-1] < 1.1e-3 and trainer.history[-1]["lr"] == pytest.approx(1e-3)
+
+
+def interrupted_and_resumed(tmp_path, cfg: TrainConfig, stop_at: int, seconds: float | None):
+    """The run of `cfg` stopped (as by Ctrl-C) after `stop_at` steps, saved, loaded and continued
+    to its end; with `seconds`, every step takes that long on a fake clock."""
+    clock = {"clock": FakeClock()} if seconds else {}
+    first = Trainer(Corpus.from_text(TINY_TEXT), tiny_model_config(), cfg, **clock)
+    if seconds:
+        steps_take(first, seconds)
+    events = list(first.run(stop_requested=lambda: first.step >= stop_at))
+    checkpoint.save(first.checkpoint(), tmp_path / "c.npz")
+    clock = {"clock": FakeClock(1000.0)} if seconds else {}  # another process: its clock reads otherwise
+    second = Trainer(
+        Corpus.from_text(TINY_TEXT), tiny_model_config(), cfg, resume=checkpoint.load(tmp_path / "c.npz"), **clock
+    )
+    if seconds:
+        steps_take(second, seconds)
+    return second, events + list(second.run())
+
+
+@pytest.mark.parametrize("limit", ["steps", "time"])
+def test_a_resumed_run_continues_the_cosine_exactly(tmp_path, limit):
+    by_time = limit == "time"
+    cfg = tiny_train_config(
+        max_steps=None if by_time else 12, max_time=12.0 if by_time else None, eval_every=3, lr_schedule="cosine"
+    )
+    full = Trainer(Corpus.from_text(TINY_TEXT), tiny_model_config(), cfg, **({"clock": FakeClock()} if by_time else {}))
+    if by_time:
+        steps_take(full, 1.0)
+    full_events = list(full.run())
+    resumed, events = interrupted_and_resumed(tmp_path, cfg, 5, 1.0 if by_time else None)
+    assert resumed.step == full.step == 12
+    lrs = [(e.step, e.lr) for e in events if not isinstance(e, EvalEvent)]
+    assert lrs == [(e.step, e.lr) for e in full_events if not isinstance(e, EvalEvent)]
+    assert len(set(lr for _, lr in lrs)) == 12  # the rate did change at every step
+    for k in full.params:
+        assert resumed.params[k].tobytes() == full.params[k].tobytes(), k
+
+
+def test_cosine_in_a_run_without_any_limit_is_refused():
     with pytest.raises(ConfigError, match="cosine"):
-        Schedule(TrainConfig(lr_schedule="cosine"), 10)
+        Schedule(TrainConfig(lr_schedule="cosine", max_time=None), 10)  # a run with no limit at all
 
 
 def test_reduce_on_plateau_multiplies_after_patience_validations_without_a_better_loss():

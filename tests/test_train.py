@@ -33,7 +33,8 @@ def assert_same_arrays(a: dict, b: dict):
 
 
 def test_run_yields_step_events_and_eval_events(tiny_corpus):
-    trainer = Trainer(tiny_corpus, tiny_model_config(), tiny_train_config(max_steps=5, eval_every=2))
+    cfg = tiny_train_config(max_steps=5, eval_every=2, lr_schedule="step")  # a constant rate, for 5 steps
+    trainer = Trainer(tiny_corpus, tiny_model_config(), cfg)
     events = run(trainer)
     kinds = [(type(e).__name__, e.step) for e in events]
     assert kinds == [
@@ -92,7 +93,7 @@ def test_stop_requested_ends_the_run(tiny_corpus):
 
 
 def test_learning_rate_decays_in_steps(tiny_corpus):
-    cfg = tiny_train_config(max_steps=7, lr=0.01, lr_decay=0.5, lr_decay_every=3)
+    cfg = tiny_train_config(max_steps=7, lr=0.01, lr_schedule="step", lr_decay=0.5, lr_decay_every=3)
     lrs = [e.lr for e in run(Trainer(tiny_corpus, tiny_model_config("rnn"), cfg)) if isinstance(e, StepEvent)]
     assert lrs == pytest.approx([0.01] * 3 + [0.005] * 3 + [0.0025])
 
@@ -180,14 +181,16 @@ def test_checkpoint_keeps_the_best_weights_and_the_latest_as_last(tmp_path):
 )
 def test_resume_continues_exactly(tmp_path, tiny_corpus, cell, layers, dropout, optimizer):
     """2k steps in one go == k steps, save, load, k more steps: byte for byte (the dropout masks
-    come from the saved rng state, so they must continue too). An epoch boundary falls in the second half."""
+    come from the saved rng state, so they must continue too). An epoch boundary falls in the second half.
+    The step limit is raised on resuming, so the schedule is one that does not go by it (step decay)."""
     k = 5
     mcfg = tiny_model_config(cell, num_layers=layers, dropout=dropout, hidden_size=8)
-    full = Trainer(tiny_corpus, mcfg, tiny_train_config(max_steps=2 * k, eval_every=3, optimizer=optimizer, lr=3e-3))
+    cfg = tiny_train_config(max_steps=2 * k, eval_every=3, optimizer=optimizer, lr=3e-3, lr_schedule="step")
+    full = Trainer(tiny_corpus, mcfg, cfg)
     assert k < full.windows.n_windows < 2 * k
     full_events = run(full)
 
-    first = Trainer(tiny_corpus, mcfg, tiny_train_config(max_steps=k, eval_every=3, optimizer=optimizer, lr=3e-3))
+    first = Trainer(tiny_corpus, mcfg, dataclasses.replace(cfg, max_steps=k))
     first_events = run(first)
     path = tmp_path / "resume.npz"
     checkpoint.save(first.checkpoint(), path)

@@ -162,13 +162,19 @@ def test_the_log_appends_one_json_line_per_validation(tmp_path):
     assert corpus.read_text() == TEXT
 
 
-def test_a_cosine_schedule_needs_a_length(tmp_path):
+def test_a_cosine_schedule_decays_over_the_time_limit_or_the_step_limit(tmp_path):
     corpus = write(tmp_path / "t.txt", TEXT)
-    assert_clean_error(
-        invoke(["train", corpus, "-c", tmp_path / "m.npz", "--lr-schedule", "cosine", "--max-time", "1m"]),
-        2,
-        "--max-steps, --epochs or --cosine-steps",
+    timed = tiny(eval_every=10**6)
+    del timed[timed.index("--max-steps") : timed.index("--max-steps") + 2]  # only a time limit
+    result = invoke(
+        ["train", corpus, "-c", tmp_path / "t.npz", *timed, "--lr-schedule", "cosine", "--max-time", "0.5s"]
+        + ["--log", tmp_path / "t.jsonl", "-q"]
     )
+    assert result.exit_code == 0, result.stderr
+    train = checkpoint_meta(tmp_path / "t.npz")["train"]
+    last = json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])
+    assert last["lr"] == pytest.approx(train["lr"] * train["min_lr_ratio"])  # the time is up: the floor
+    assert train["max_steps"] is None and last["step"] > 1
     result = invoke(
         ["train", corpus, "-c", tmp_path / "m.npz", *tiny(max_steps=10, eval_every=5)]
         + ["--lr-schedule", "cosine", "--warmup-steps", "2", "--log", tmp_path / "l.jsonl", "-q"]

@@ -100,10 +100,12 @@ def test_the_corpus_can_come_from_standard_input(tmp_path, corpus):
 
 @needs_mpi
 def test_resume_continues_exactly_across_worker_counts(tmp_path, corpus):
-    straight = trained(tmp_path, 1, "straight.npz", "--eval-every", "5")
-    trained(tmp_path, 2, "run.npz", "--eval-every", "5", "--max-steps", "10")
-    trained(tmp_path, 1, "run.npz", "--eval-every", "5", "--max-steps", "15", "--resume")
-    resumed = trained(tmp_path, 3, "run.npz", "--eval-every", "5", "--resume")
+    # the step limit is raised at each resumption: the cosine is given its own length, which stays
+    every = ["--eval-every", "5", "--cosine-steps", "20"]
+    straight = trained(tmp_path, 1, "straight.npz", *every)
+    trained(tmp_path, 2, "run.npz", *every, "--max-steps", "10")
+    trained(tmp_path, 1, "run.npz", *every, "--max-steps", "15", "--resume")
+    resumed = trained(tmp_path, 3, "run.npz", *every, "--resume")
     assert cli.checkpoint_meta(resumed)["progress"]["step"] == 20
     assert_same_model(straight, resumed)
 
@@ -116,6 +118,25 @@ def test_the_launcher_runs_the_same_job_as_mpiexec(tmp_path, corpus):
     assert result.exit_code == 0, result.stderr
     assert "2 workers, 3 streams each" in result.stderr and "BAD TERMINATION" not in result.stdout + result.stderr
     assert_same_model(trained(tmp_path, 2, "mpi.npz"), tmp_path / "launched.npz")
+
+
+@needs_mpi
+def test_workers_on_a_time_limit_alone_validate_by_measured_time_and_decay_together(tmp_path, corpus):
+    """No step limit and no --eval-every: each worker's clock decides nothing alone (a worker that
+    validated while another stepped would leave the job in two different collectives)."""
+    timed = [a for a in SMALL]
+    for flag in ("--max-steps", "--eval-every"):
+        del timed[timed.index(flag) : timed.index(flag) + 2]
+    timed += ["--lr-schedule", "cosine", "--max-time", "3s"]
+    result = mpiexec(2, ["train", corpus, "-c", "timed.npz", *timed], tmp_path)
+    assert result.returncode == 0, result.stderr
+    meta = cli.checkpoint_meta(tmp_path / "timed.npz")
+    history, train = meta["progress"]["history"], meta["train"]
+    assert train["max_steps"] is None and train["eval_every"] is None and history
+    assert history[-1]["step"] == meta["progress"]["step"] > 1  # validated at the end
+    # the time is up: the rate is near its floor (at the mean of the workers' clocks at the last step)
+    floor = train["lr"] * train["min_lr_ratio"]
+    assert floor <= history[-1]["lr"] < floor + 0.1 * (train["lr"] - floor)
 
 
 def start(tmp_path: Path, cmd: list) -> subprocess.Popen:

@@ -1,8 +1,15 @@
 """Learning-rate schedules: step decay, cosine with warm-up, and reduce-on-plateau.
 
-A schedule maps the step to a learning rate; reduce-on-plateau also watches the validation loss
-(`observe`), and keeps what it has seen in a small state that the checkpoint saves, so that a
-resumed run continues the same schedule. Every schedule may start with a linear warm-up.
+A schedule maps the step (and the time trained) to a learning rate; reduce-on-plateau also watches
+the validation loss (`observe`), and keeps what it has seen in a small state that the checkpoint
+saves, so that a resumed run continues the same schedule. Every schedule may start with a linear
+warm-up.
+
+The cosine knows the run's budget: it decays over its own length, or the run's step or epoch
+limit, and a run that has only a time limit decays over that time, with progress measured as the
+time trained over the time allowed. The time trained is in the checkpoint, so a resumed run
+continues the curve where it was; a run with a step limit decays by steps and stays repeatable
+bit for bit.
 """
 
 from __future__ import annotations
@@ -20,19 +27,23 @@ def warmup(cfg: TrainConfig, step: int) -> float:
     return min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
 
 
-def cosine(cfg: TrainConfig, step: int, horizon: int) -> float:
-    """Half a cosine from lr down to lr * min_lr_ratio between the warm-up's end and `horizon`,
-    then flat at the minimum (nanoGPT's get_lr)."""
+def cosine(cfg: TrainConfig, step: int, progress: float) -> float:
+    """Half a cosine from lr down to lr * min_lr_ratio as `progress` goes from 0 to 1, then flat at
+    the minimum (nanoGPT's get_lr)."""
     low = cfg.lr * cfg.min_lr_ratio
     # 1) warm-up: linear, as for every schedule
     if step < cfg.warmup_steps:
         return cfg.lr * warmup(cfg, step)
-    # 2) after the horizon: the minimum
-    if step >= horizon:
+    # 2) at the end of the budget and after it: the minimum
+    if progress >= 1.0:
         return low
-    # 3) in between: cosine, from 1 at the warm-up's end to 0 at the horizon
-    progress = (step - cfg.warmup_steps) / max(1, horizon - cfg.warmup_steps)
+    # 3) in between: cosine, from 1 at the start (the warm-up's end) to 0 at the end
     return low + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - low)
+
+
+def by_steps(cfg: TrainConfig, step: int, horizon: int) -> float:
+    """The share of a step budget of `horizon` steps gone at `step`, counted from the warm-up's end."""
+    return (step - cfg.warmup_steps) / max(1, horizon - cfg.warmup_steps)
 
 
 STEP_MAX = 2**62  # more steps than any run takes: an epoch limit beyond it is no limit
@@ -48,7 +59,8 @@ def step_limit(cfg: TrainConfig, windows_per_epoch: int) -> int | None:
 
 
 def horizon(cfg: TrainConfig, windows_per_epoch: int) -> int | None:
-    """The steps a cosine schedule decays over: its own length, or the run's step or epoch limit."""
+    """The steps a cosine schedule decays over: its own length, or the run's step or epoch limit
+    (None: it decays over the run's time)."""
     return cfg.cosine_steps or step_limit(cfg, windows_per_epoch)
 
 
@@ -58,9 +70,9 @@ class Schedule:
     def __init__(self, cfg: TrainConfig, windows_per_epoch: int, state: dict | None = None):
         self.cfg = cfg
         self.horizon = horizon(cfg, windows_per_epoch)
-        if cfg.lr_schedule == "cosine" and self.horizon is None:
+        if cfg.lr_schedule == "cosine" and self.horizon is None and cfg.max_time is None:
             raise ConfigError(
-                "a cosine schedule needs to know how long it decays: give the run a step or epoch limit, "
+                "a cosine schedule needs to know how long it decays: give the run a step, epoch or time limit, "
                 "or the schedule its own length in steps"
             )
         # reduce-on-plateau: the factor reached so far, the best loss and the evaluations since it
@@ -68,10 +80,13 @@ class Schedule:
         if state is not None:
             self.state = _checked(state)
 
-    def lr(self, step: int) -> float:
+    def lr(self, step: int, elapsed: float = 0.0) -> float:
+        """The rate of step `step` (counted from 0), `elapsed` seconds into the run (under several
+        workers, a time they agree on: a rate that differed would part their weights)."""
         c = self.cfg
         if c.lr_schedule == "cosine":
-            return cosine(c, step, self.horizon)
+            progress = by_steps(c, step, self.horizon) if self.horizon is not None else elapsed / c.max_time
+            return cosine(c, step, progress)
         if c.lr_schedule == "plateau":
             return c.lr * self.state["scale"] * warmup(c, step)
         return optim.learning_rate(c, step) * warmup(c, step)

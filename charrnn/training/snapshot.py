@@ -49,11 +49,13 @@ def progress(trainer) -> dict:
         "baselines": t.baselines.to_dict() if t.baselines else None,
         "init_from": t.init_from,
         "lead_in": lead_in(t.corpus, t.train_ids),
+        "eval_chars": len(t.val_ids),  # the count measured (validation.plan), so that a resumed run keeps its set
     }
 
 
-def restore(trainer, ckpt: Checkpoint) -> None:
-    """Continue `ckpt` in `trainer`, a new Trainer of the same settings (check_resumable)."""
+def restore(trainer, ckpt: Checkpoint) -> int | None:
+    """Continue `ckpt` in `trainer`, a new Trainer of the same settings (check_resumable). Returns
+    the validation characters the run read (None in a checkpoint written before they were recorded)."""
     t = trainer
     check_resumable(ckpt, t.model_cfg, t.cfg, t.corpus.vocab)
     r = ckpt.record
@@ -67,6 +69,7 @@ def restore(trainer, ckpt: Checkpoint) -> None:
         t.best_step, t.history = r.best_step, [h.to_dict() for h in r.history]
         t.schedule = Schedule(t.cfg, t.windows.n_windows, r.schedule)
         t.baselines = r.baselines
+        recorded = _count(r.eval_chars)
     except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise NotResumable(str(e)) from None
     L, S, _, H = t.state.shape
@@ -78,6 +81,13 @@ def restore(trainer, ckpt: Checkpoint) -> None:
     t.trained_on = other_corpus(ckpt, t.corpus)
     if t.trained_on is not None:
         start_afresh(t)
+    return recorded
+
+
+def _count(n) -> int | None:
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 2):
+        raise ValueError("the validation's count of characters is damaged")
+    return n
 
 
 def start_afresh(trainer) -> None:

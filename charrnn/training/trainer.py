@@ -52,18 +52,21 @@ class Trainer:
         resume: Checkpoint | None = None,
         init_from: Checkpoint | None = None,
         comm: Solo | World | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ):
         """A new run, or one continued exactly (`resume`), or a new run from a model's weights
-        (`init_from`, over a vocabulary that holds the model's: see finetune.joint_vocab)."""
+        (`init_from`, over a vocabulary that holds the model's: see finetune.joint_vocab).
+        `clock` is the run's time in seconds, which the time limit, the cosine without a step
+        limit and the measured validation cadence go by."""
         self.model_cfg, self.cfg, self.corpus = model_cfg, train_cfg, corpus
         self.comm = comm or Solo()
         c = train_cfg
         self.rows = self._own_rows(c.batch_size)  # this worker's streams
         self.share = (self.rows.stop - self.rows.start) / c.batch_size  # its weight in the batch's mean
         budget.check_training(model_cfg, c, len(corpus.vocab))  # before anything is allocated
-        self.train_ids, val_ids = split(corpus.ids, c.val_fraction, c.batch_size, c.seq_len, corpus.held_out)
+        self.train_ids, val_tail = split(corpus.ids, c.val_fraction, c.batch_size, c.seq_len, corpus.held_out)
         self.windows = Streams(self.train_ids, c.batch_size, c.seq_len, c.seed if c.epoch_offsets == "random" else None)
-        self.val_ids = val_ids[: c.eval_chars]
+        self.clock = clock
         self.rng = np.random.default_rng(c.seed)
         self.params = model.init_params(model_cfg, len(corpus.vocab), self.rng)
         self.init_from, self.trained_on = None, None
@@ -76,14 +79,20 @@ class Trainer:
         self.state = model.zero_state(model_cfg, self.rows.stop - self.rows.start)
         self.stopped = False  # a stop was asked for: by stop_requested(), agreed by every worker
         self._time_vote = None  # under several workers: whether any worker's clock had run out
+        self._eval_vote = False  # under several workers: whether any worker's validation was due by time
+        self._shared_elapsed = 0.0  # under several workers: their mean elapsed time at the last step
         self._stop_requested: Callable[[], bool] = lambda: False  # run()'s
         self.step, self.elapsed, self.smooth_loss = 0, 0.0, float(np.log(len(corpus.vocab)))
         self.best_val, self.best_step, self.best_params = float("inf"), 0, None
         self.history: list[dict] = []
         self.workspace = Workspace()
         self.kernels = kernels.chosen()  # the element-wise kernels of its steps and validations
+        recorded = None
         if resume is not None:
-            snapshot.restore(self, resume)
+            recorded = snapshot.restore(self, resume)
+        self.val_ids, self.cadence = validation.plan(
+            self.params, model_cfg, c, val_tail, self.comm, clock, recorded, self.elapsed, self.kernels
+        )
 
     def _own_rows(self, B: int) -> slice:
         if B < self.comm.size:
@@ -155,7 +164,7 @@ class Trainer:
         Under several workers each worker says whether run()'s stop_requested() is true for it:
         if it is for any, `self.stopped` becomes true on every worker after this same step.
         """
-        t0 = time.perf_counter()
+        t0 = self.clock()
         epoch, k = divmod(self.step, self.windows.n_windows)
         if k == 0:
             self.state[...] = 0  # each epoch starts from a blank memory
@@ -169,7 +178,7 @@ class Trainer:
             loss, grads = self._sum_over_workers(loss, grads, self._stop_requested())
         norm = optim.clip_grad_norm(grads, self.cfg.grad_clip)
         self._check_diverged("training", loss if np.isfinite(norm) else float("nan"), self.step + 1)
-        lr = self.schedule.lr(self.step)
+        lr = self.schedule.lr(self.step, self._agreed_elapsed())
         optim.step(
             self.cfg.optimizer,
             self.params,
@@ -183,28 +192,35 @@ class Trainer:
         self.state = new_state
         self.step += 1
         self.smooth_loss = SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * loss
-        dt = time.perf_counter() - t0
+        dt = self.clock() - t0
         chars = self.cfg.batch_size * x.shape[1]  # the whole batch's, on every worker
         self._since_eval[0] += chars
         self._since_eval[1] += dt
-        return StepEvent(self.step, self.epoch, loss, self.smooth_loss, lr, norm, chars / dt)
+        return StepEvent(self.step, self.epoch, loss, self.smooth_loss, lr, norm, chars / dt if dt > 0 else 0.0)
 
     def _sum_over_workers(self, loss: float, grads: dict, stop: bool) -> tuple[float, dict]:
         """The batch's loss and gradient from every worker's share: ONE Allreduce of one flat
         buffer that holds each worker's gradient and loss weighted by its share of the streams,
-        and its votes to stop (a signal) and that its time is up. Returns views into the sum."""
+        its votes to stop (a signal), that its time is up and that its validation is due by time,
+        and its elapsed time (the schedule goes by their mean). Returns views into the sum."""
         n = model.num_params(grads)
-        flat = self.workspace.get("flat", (n + 3,), np.float32)
+        flat = self.workspace.get("flat", (n + 5,), np.float32)
         summed, at = {}, 0
         for k, g in grads.items():
             summed[k] = flat[at : at + g.size].reshape(g.shape)
             np.multiply(g, self.share, out=summed[k])
             at += g.size
         time_up = self.cfg.max_time is not None and self.elapsed >= self.cfg.max_time
-        flat[n:] = loss * self.share, stop, time_up
+        eval_due = self.cadence is not None and self.cadence.due(self.elapsed)
+        flat[n:] = loss * self.share, stop, time_up, eval_due, self.elapsed
         self.comm.sum_(flat)
-        self.stopped, self._time_vote = bool(flat[n + 1]), bool(flat[n + 2])
+        self.stopped, self._time_vote, self._eval_vote = bool(flat[n + 1]), bool(flat[n + 2]), bool(flat[n + 3])
+        self._shared_elapsed = float(flat[n + 4]) / self.comm.size
         return float(flat[n]), summed
+
+    def _agreed_elapsed(self) -> float:
+        """The time trained, as every worker takes it (under several workers, their mean at the last step)."""
+        return self.elapsed if self._time_vote is None else self._shared_elapsed
 
     def _check_diverged(self, which: str, loss: float, step: int) -> None:
         validation.check_diverged(which, loss, step, len(self.corpus.vocab), self.cfg)
@@ -218,7 +234,7 @@ class Trainer:
         if best:
             self.best_val, self.best_step = val, self.step
             self.best_params = {k: p.copy() for k, p in self.params.items()}
-        lr = self.schedule.lr(self.step)
+        lr = self.schedule.lr(self.step, self._agreed_elapsed())
         self.history.append(
             {
                 "step": self.step,
@@ -232,12 +248,19 @@ class Trainer:
         return EvalEvent(self.step, self.smooth_loss, val, best, lr, chars / seconds if seconds else 0.0)
 
     def validation_due(self) -> bool:
-        """Whether run() validates before its next step: every eval_every steps, and when a limit
-        ends the run, unless this step has been validated already or a stop was asked for."""
+        """Whether run() validates before its next step: every eval_every steps, or when the
+        measured cadence says (validation.Cadence), and when a limit ends the run, unless this
+        step has been validated already or a stop was asked for."""
         if self.stopped and not self.finished():
             return False  # a stop was asked for: it validates only if the caller wants to
         validated = bool(self.history) and self.history[-1]["step"] == self.step
-        return not validated and (self.step % self.cfg.eval_every == 0 or self.finished())
+        return not validated and (self._cadence_due() or self.finished())
+
+    def _cadence_due(self) -> bool:
+        if self.cadence is None:
+            return self.step % self.cfg.eval_every == 0
+        # workers' clocks differ, so they go by the vote their last step carried
+        return self.cadence.due(self.elapsed) if self._time_vote is None else self._eval_vote
 
     def run(self, stop_requested: Callable[[], bool] = lambda: False) -> Iterator[StepEvent | EvalEvent]:
         """Train until a limit in the config is reached or stop_requested() says so.
@@ -248,11 +271,11 @@ class Trainer:
         and sets `stopped`.
         `elapsed` counts wall time, evaluations and the caller's work between events included.
         """
-        clock = time.perf_counter()
+        clock = self.clock()
 
         def tick() -> None:
             nonlocal clock
-            now = time.perf_counter()
+            now = self.clock()
             self.elapsed += now - clock
             clock = now
 
@@ -265,9 +288,13 @@ class Trainer:
             tick()
             yield event
             if self.validation_due():
+                start = self.elapsed
                 event = self.eval_step()
                 tick()
                 yield event
+                tick()  # the caller saves the run at a validation: that is validation's cost too
+                if self.cadence is not None:
+                    self.cadence.validated(start, self.elapsed)
             elif self.stopped:  # a stop asked for at the end of the run still validates
                 return
         if self.validation_due():  # a run whose limit was reached before its first step here

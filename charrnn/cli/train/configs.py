@@ -61,7 +61,6 @@ def configured(request: Request) -> Setup:
     # the file this run may replace: any (--force), the one there now (--resume), else none at all
     save = Saver(checkpoint, files.ANY if force else files.identity(checkpoint) or files.NEW)
     previous = ckpt_io.load(checkpoint, for_update=True) if resume else None
-    check_schedule(options, previous)
     stated = opts.given(click.get_current_context(), options)
     if init_from is None:
         return Setup(*configs(options, stated, previous), previous, save, None)
@@ -85,20 +84,6 @@ def check_replaceable(path: Path, resume: bool, force: bool) -> None:
         raise click.ClickException(
             f"{path} already exists; continue training it with `{command_line(adding=('--resume',))}`, "
             f"replace it with `{command_line(adding=('--force',))}`, or choose another file with -c"
-        )
-
-
-def check_schedule(options: dict, previous: Checkpoint | None) -> None:
-    """A cosine schedule decays over a number of steps: the run must have one."""
-    c = {k: options[k] for k in ("lr_schedule", "max_steps", "epochs", "cosine_steps")}
-    if previous is not None:
-        ctx = click.get_current_context()
-        c = {
-            k: v if ctx.get_parameter_source(k).name != "DEFAULT" else getattr(previous.train, k) for k, v in c.items()
-        }
-    if c["lr_schedule"] == "cosine" and c["max_steps"] is None and c["epochs"] is None and c["cosine_steps"] is None:
-        raise click.UsageError(
-            "--lr-schedule cosine decays over a number of steps: give --max-steps, --epochs or --cosine-steps"
         )
 
 
