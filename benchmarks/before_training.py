@@ -9,8 +9,8 @@ and in CPU seconds of this process: on a busy machine the wall time grows with t
 the CPU time is what the phase costs on a quiet one (the phases run on one core; the script sets
 one BLAS thread before NumPy is imported). The budget is 2 % of a 10-minute run: 12 s.
 
-    python benchmarks/startup.py
-    python benchmarks/startup.py --mb 20 --no-cli
+    python benchmarks/before_training.py
+    python benchmarks/before_training.py --mb 20 --no-cli
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-TINY = ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt"
+from reference import default_corpus_path  # noqa: E402
+
+TINY = default_corpus_path()
 
 
 def clocks() -> tuple[float, float]:

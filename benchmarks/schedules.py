@@ -24,6 +24,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from reference import default_corpus_path
+
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.data.corpus import read_corpus
 from charrnn.nn.functional import bits
@@ -31,7 +33,7 @@ from charrnn.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = {
-    "tinyshakespeare": ROOT.parent / "shared" / "corpora" / "tinyshakespeare.txt",
+    "tinyshakespeare": default_corpus_path(),
     "shakespeare": ROOT / "corpora" / "shakespeare.txt",
     "pydoc": None,  # written to a temporary file from pydoc_data.topics
 }

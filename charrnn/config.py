@@ -164,9 +164,10 @@ class TrainConfig(Checked):
         "Learning-rate schedule: step decay, cosine decay over the run's steps or time, or reduce on plateau.",
         choices=SCHEDULES,
     )
+    # none by default, and a cosine's floor of 0.3 (not nanoGPT's 0.1): in runs of 1,000 and 2,000
+    # steps, a warm-up and every further decay cost bits/char (docs/training.md, benchmarks/schedules.py)
     warmup_steps: int = setting(0, "Linear warm-up to the learning rate over this many steps, first.", min=0)
-    # nanoGPT's min_lr = lr / 10
-    min_lr_ratio: float = setting(0.1, "Cosine: end at the learning rate times this.", min=0, max=1)
+    min_lr_ratio: float = setting(0.3, "Cosine: end at the learning rate times this.", min=0, max=1)
     cosine_steps: int | None = setting(
         None, "Cosine: steps to decay over (unset: the step or epoch limit, else the time limit).", min=1
     )

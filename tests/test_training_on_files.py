@@ -182,4 +182,4 @@ def test_a_cosine_schedule_decays_over_the_time_limit_or_the_step_limit(tmp_path
     assert result.exit_code == 0, result.stderr
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "l.jsonl").read_text().splitlines()]
     lr = TrainConfig().lr
-    assert lrs == pytest.approx([lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * 3 / 8))), lr * 0.1])
+    assert lrs == pytest.approx([lr * (0.3 + 0.7 * 0.5 * (1 + np.cos(np.pi * 3 / 8))), lr * 0.3])
