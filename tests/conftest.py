@@ -6,6 +6,7 @@ on a shared two-core machine, and everything random is seeded so that every run 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,13 @@ from tests.cli_helpers import TEXT, Victim, invoke, tiny, write
 # examples database is off so that one machine's past failures do not change what runs.
 settings.register_profile("charrnn", derandomize=True, database=None)
 settings.load_profile("charrnn")
+
+# The command-line tests run NumPy's kernels (the reference), in this process and in every process
+# they start: a process that trains with numba's spends about 4 s importing numba and loading its
+# compiled kernels, which over the suite's hundreds of tiny runs tripled its time. numba's kernels
+# are checked against NumPy's, and through the command line, by the tests that ask for them by name
+# (tests/test_fused_kernels.py, the `kernels` fixture below). A value set by whoever runs pytest wins.
+os.environ.setdefault("CHARRNN_KERNELS", "numpy")
 
 PATTERN = "hello world\n"  # 'l' and 'o' are each followed by different characters: needs memory
 TINY_TEXT = PATTERN * 40  # 480 characters
