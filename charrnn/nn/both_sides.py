@@ -85,9 +85,10 @@ def forward(
     Dropout, `rows` and `kernels` as in model.forward, for both stacks."""
     x_in, y_back = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T[::-1])
     fw, bw = model.prepare(params, cfg), model.prepare(params, cfg, REVERSE)
-    f, new_state, forward_cache = model.run_stack(fw, cfg, x_in, state, rng, child(ws, "forward"), rows, kernels)
+    run = model.Run(rng, ws, rows, kernels)
+    f, new_state, forward_cache = model.run_stack(fw, cfg, x_in, state, run.within("forward"))
     right = np.zeros_like(state)  # each window's backward stack starts at its right end
-    b, _, backward_cache = model.run_stack(bw, cfg, y_back, right, rng, child(ws, "back"), rows, kernels)
+    b, _, backward_cache = model.run_stack(bw, cfg, y_back, right, run.within("back"))
     top, logits = _decoded(params, f, _before(b, right))
     return logits, new_state, Cache(forward_cache, backward_cache, top)
 

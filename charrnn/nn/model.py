@@ -18,6 +18,7 @@ Weight initialisation:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -115,6 +116,20 @@ def prepare(params: Params, cfg: ModelConfig, side: str = "") -> list[Weights]:
     return weights
 
 
+@dataclass(frozen=True)
+class Run:
+    """How a pass through the stack runs, beside what it computes (forward's arguments of the same names)."""
+
+    rng: np.random.Generator | None = None  # dropout between layers when given (training), never otherwise
+    ws: Workspace | None = None  # arrays reused from call to call
+    rows: tuple[slice, int] | None = None  # (these rows, of a batch this wide): one worker's share
+    kernels: str = "numpy"  # the cells' element-wise kernels (nn/kernels.py)
+
+    def within(self, name: str) -> Run:
+        """The same run in the part `name` of the workspace."""
+        return replace(self, ws=child(self.ws, name))
+
+
 def forward(
     params: Params,
     cfg: ModelConfig,
@@ -136,7 +151,7 @@ def forward(
     `kernels`: the cells' element-wise kernels, "numpy" or "numba" (nn/kernels.py).
     """
     weights = weights or prepare(params, cfg)
-    h, new_state, cache = run_stack(weights, cfg, np.ascontiguousarray(x.T), state, rng, ws, rows, kernels)
+    h, new_state, cache = run_stack(weights, cfg, np.ascontiguousarray(x.T), state, Run(rng, ws, rows, kernels))
     T, B = cache.ids.shape
     logits = h.reshape(T * B, -1) @ params["decoder.weight"].T
     logits += params["decoder.bias"]
@@ -148,20 +163,17 @@ def run_stack(
     cfg: ModelConfig,
     ids: np.ndarray,
     state: np.ndarray,
-    rng=None,
-    ws: Workspace | None = None,
-    rows: tuple[slice, int] | None = None,
-    kernels: str = "numpy",
+    run: Run = Run(),
 ) -> tuple[np.ndarray, np.ndarray, Cache]:
     """The stacked layers without the decoder: ids (T, B), state (L, S, B, H) -> the top layer's
     output (T, B, H) after dropout, the new state, the cache (as forward's)."""
-    cell = cells.get(cfg, kernels)
+    cell = cells.get(cfg, run.kernels)
     T, B = ids.shape
     new_state = np.empty_like(state)
     inputs, caches, masks = [], [], []
     h = None
     for layer, w in enumerate(weights):
-        lws = child(ws, f"l{layer}")
+        lws = child(run.ws, f"l{layer}")
         xw = empty(lws, "xw", (T, B, w.W_in.shape[1]), w.W_in.dtype)
         if layer == 0:
             np.take(w.W_in, ids, axis=0, out=xw, mode="clip")  # the one-hot product is a row gather
@@ -172,8 +184,8 @@ def run_stack(
         h, new_state[layer], cache = cell.forward(xw, state[layer], w, lws)
         caches.append(cache)
         mask = None
-        if rng is not None and cfg.dropout > 0 and layer < cfg.num_layers - 1:
-            mask = _mask(rng, h, cfg.dropout, lws, rows)
+        if run.rng is not None and cfg.dropout > 0 and layer < cfg.num_layers - 1:
+            mask = _mask(run.rng, h, cfg.dropout, lws, run.rows)
             h = np.multiply(h, mask, out=empty(lws, "dropped", h.shape, h.dtype))
         masks.append(mask)
     return h, new_state, Cache(ids, inputs, caches, masks, h)
