@@ -286,7 +286,7 @@ def main(argv=None) -> None:
         f"charrnn scaling: {len(os.sched_getaffinity(0))} cores, load average {load[0]:.1f}, {blas}; every contender "
         f"in its own process, alternating in {args.rounds} rounds of {args.seconds:g} s; PyTorch "
         f"{'included' if with_torch else 'not installed'}; element-wise kernels: "
-        f"{' and '.join(args.kernels) if args.kernels else kernels.chosen()}",
+        f"{' and '.join(args.kernels) if args.kernels else kernels.kernels_in_use()}",
         flush=True,
     )
     for config in args.configs:

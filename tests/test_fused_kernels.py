@@ -167,23 +167,23 @@ def test_the_fused_kernels_run_where_numba_can_cache_nothing(tmp_path):
 @NEEDS_NUMBA
 def test_the_kernels_are_chosen_by_the_environment(monkeypatch):
     monkeypatch.setenv(kernels.VARIABLE, "numpy")
-    assert kernels.chosen() == "numpy"
+    assert kernels.kernels_in_use() == "numpy"
     monkeypatch.setenv(kernels.VARIABLE, "numba")
-    assert kernels.chosen() == "numba"
+    assert kernels.kernels_in_use() == "numba"
     monkeypatch.delenv(kernels.VARIABLE)
-    assert kernels.chosen() == "numba"  # installed: the default
+    assert kernels.kernels_in_use() == "numba"  # installed: the default
     monkeypatch.setenv(kernels.VARIABLE, "fortran")
     with pytest.raises(KernelError, match="must be one of numba, numpy, not 'fortran'"):
-        kernels.chosen()
+        kernels.kernels_in_use()
 
 
 def test_asking_for_numba_where_it_cannot_be_imported_says_why(monkeypatch):
     monkeypatch.setattr(kernels, "numba_error", lambda: "No module named 'numba'")
     monkeypatch.delenv(kernels.VARIABLE, raising=False)
-    assert kernels.chosen() == "numpy"  # the default falls back
+    assert kernels.kernels_in_use() == "numpy"  # the default falls back
     monkeypatch.setenv(kernels.VARIABLE, "numba")
     with pytest.raises(KernelError, match="CHARRNN_KERNELS=numba, but numba cannot be imported: No module"):
-        kernels.chosen()
+        kernels.kernels_in_use()
 
 
 @pytest.mark.parametrize("name,said", [("numpy", "NumPy kernels"), ("numba", "fused numba kernels")])

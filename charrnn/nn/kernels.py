@@ -31,7 +31,7 @@ def numba_error() -> str | None:
     return None
 
 
-def chosen() -> str:
+def kernels_in_use() -> str:
     """'numba' or 'numpy': the kernels in use now (read afresh, so that the variable can be set
     after import)."""
     asked = os.environ.get(VARIABLE, "").strip().lower()

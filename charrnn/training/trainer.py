@@ -86,7 +86,7 @@ class Trainer:
         self.best_val, self.best_step, self.best_params = float("inf"), 0, None
         self.history: list[dict] = []
         self.workspace = Workspace()
-        self.kernels = kernels.chosen()  # the element-wise kernels of its steps and validations
+        self.kernels = kernels.kernels_in_use()  # the element-wise kernels of its steps and validations
         recorded = None
         if resume is not None:
             recorded = snapshot.restore(self, resume)
