@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from charrnn.cli.options import checkpoint_option, config_from, config_option, c
 from charrnn.config import SampleConfig
 
 if TYPE_CHECKING:
-    from charrnn.analysis.novelty import Novelty
+    from charrnn.generation.samples import Sample
     from charrnn.language_model import LanguageModel
     from charrnn.metadata import TrainingRecord
 
@@ -158,6 +157,7 @@ def _write_documents(
     boundary and the text before one are the training's (`record`, the checkpoint's)."""
     from charrnn.cli import console
     from charrnn.generation.documents import documents
+    from charrnn.generation.samples import Sample
 
     boundary, lead_in = record.corpus.boundary, record.lead_in or ""
     streams = documents(model, boundary, cfg, cfg.documents, prime, lead_in)
@@ -179,6 +179,8 @@ def _stream_samples(
     budget.streamed_batch), the first of each batch written as it is drawn and the others when
     it ends. Only what the report needs is kept: each text with `keep` (--novelty), else none."""
     import numpy as np
+
+    from charrnn.generation.samples import Sample
 
     n, batch = counts
     rng = np.random.default_rng(cfg.seed)  # one stream of draws through every batch: repeatable
@@ -249,52 +251,23 @@ def _end(out, last: Written | str, stopped: bool) -> None:
     out.flush()
 
 
-@dataclass
-class Sample:
-    text: str | None  # after the prime (None: streamed and not kept)
-    bits_per_char: float | None = None  # its score: by the writer (beam, best-of) or a judge
-    logp: float | None = None  # beam search: the total log-probability, in nats
-    drawn: int | None = None  # best-of: its place in the batch
-    novelty: Novelty | None = None  # with --novelty
-
-    def to_dict(self) -> dict:
-        out = {"text": self.text, "bits_per_char": self.bits_per_char}
-        if self.logp is not None:
-            out["total_log_prob_nats"] = self.logp
-        if self.drawn is not None:
-            out["drawn"] = self.drawn
-        if self.novelty is not None:
-            out["novelty"] = self.novelty.to_dict()
-        return out
-
-
 def samples_to_print(
     model: LanguageModel, judge: LanguageModel | None, cfg, prime: str, n: int, stop_at: str | None
 ) -> list[Sample]:
-    """The samples to print, best first, when they are not streamed: beam search's best
-    hypotheses, the best of a batch, or (--json) the batch itself, each with its score."""
-    import numpy as np
+    """The samples to print, best first, when they are not streamed; saying when there are fewer
+    than asked, or when the judge could rank none."""
+    from charrnn.cli import console
+    from charrnn.generation.samples import best_samples
 
-    from charrnn.generation import beam, best_of
-    from charrnn.generation.sampling import start_text
-
-    if cfg.beam:
-        text = start_text(model.vocab, prime, np.random.default_rng(cfg.seed))
-        hyps = beam.search(model, text, cfg.beam, cfg.length, stop_at)[:n]
-        if len(hyps) < n:
-            _fewer_hypotheses(len(hyps), n, len(model.vocab), cfg.length)
-        return [Sample(model.vocab.decode(h.ids), _score(h.bits_per_char), h.logp) for h in hyps]
-    kept = best_of.best_of(model, cfg, cfg.best_of or n, n, prime, stop_at, judge)
-    if judge and cfg.best_of and math.isnan(kept[0].bits_per_char):  # unscored rank last: then none was scored
-        from charrnn.cli import console
-
+    samples = best_samples(model, judge, cfg, prime, n, stop_at)
+    if cfg.beam and len(samples) < n:  # no more texts differ
+        _fewer_hypotheses(len(samples), n, len(model.vocab), cfg.length)
+    if judge and cfg.best_of and samples[0].bits_per_char is None:  # unscored rank last: then none was scored
         console.warning(
             f"--judge knows too few characters of each of the {cfg.best_of:,} draws to score any, so they are not "
             "ranked: the first drawn are printed"
         )
-    if not cfg.best_of:  # --json alone: the batch as drawn, each with its score
-        kept = sorted(kept, key=lambda s: s.index)
-    return [Sample(s.text, _score(s.bits_per_char), drawn=s.index + 1 if cfg.best_of else None) for s in kept]
+    return samples
 
 
 def _fewer_hypotheses(found: int, asked: int, vocab: int, length: int) -> None:
@@ -308,12 +281,6 @@ def _fewer_hypotheses(found: int, asked: int, vocab: int, length: int) -> None:
         else f"the beam search ended with {found:,} hypotheses"
     )
     console.warning(f"--num-samples {asked:,} asked for more than there are: {why}; printing {found:,}")
-
-
-def _score(bits_per_char: float) -> float | None:
-    """A text of which no character could be scored (an empty one, or one the judge cannot read)
-    has no score: NaN from the library, None (JSON null, nothing said) here."""
-    return None if math.isnan(bits_per_char) else bits_per_char
 
 
 def _print_all(texts: list[str], head: str, separator: str | None, as_json: bool) -> None:
