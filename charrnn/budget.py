@@ -11,6 +11,8 @@ user actually changed. Estimates are Python integers, so no setting can overflow
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from charrnn.config import ModelConfig, SampleConfig, ShowConfig, TrainConfig
@@ -31,8 +33,25 @@ SCORED_BYTES_PER_CHAR = 21
 NOVELTY_BYTES_PER_CHAR = 57
 
 
+_planned_for: list[int] = []  # the limits of memory_planned_for, innermost last
+
+
+@contextmanager
+def memory_planned_for(n_bytes: int) -> Iterator[None]:
+    """Within it, every estimate is held against n_bytes instead of this machine's memory: a
+    caller sharing the machine plans for its share, and a test for a machine of any size."""
+    _planned_for.append(n_bytes)
+    try:
+        yield
+    finally:
+        _planned_for.pop()
+
+
 def memory_total() -> int:
-    """This machine's physical memory in bytes (2**40 where the system cannot say)."""
+    """This machine's physical memory in bytes (2**40 where the system cannot say), or the
+    memory planned for within memory_planned_for."""
+    if _planned_for:
+        return _planned_for[-1]
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

@@ -37,6 +37,19 @@ def test_an_estimate_above_the_machines_memory_is_refused_with_its_facts():
     budget.check_training(ModelConfig(), TrainConfig(), 80)  # the defaults fit anywhere
 
 
+def test_estimates_can_be_held_against_the_memory_a_caller_plans_for():
+    machine = budget.memory_total()
+    need = budget.training_bytes(ModelConfig(), TrainConfig(), 80)
+    with budget.memory_planned_for(need - 1):
+        with pytest.raises(ResourceError) as e:
+            budget.check_training(ModelConfig(), TrainConfig(), 80)
+        assert e.value.available == need - 1
+        with budget.memory_planned_for(need):  # the innermost plan counts
+            budget.check_training(ModelConfig(), TrainConfig(), 80)
+        assert budget.memory_total() == need - 1
+    assert budget.memory_total() == machine
+
+
 def test_the_training_estimate_grows_with_every_size_and_is_closed_form():
     base = budget.training_bytes(ModelConfig(), TrainConfig(), 80)
     for bigger in (ModelConfig(hidden_size=512), ModelConfig(num_layers=3)):

@@ -78,19 +78,20 @@ def traced_peak(args: list[str]) -> tuple[int, list[int]]:
 
 
 @pytest.mark.parametrize("num_samples", [1, 2])
-def test_a_streamed_sample_keeps_nothing_that_grows_with_its_length(trained, monkeypatch, num_samples):
+def test_a_streamed_sample_keeps_nothing_that_grows_with_its_length(trained, num_samples):
     """A sample written out as it is drawn keeps nothing of it (it kept a list and a string, about
     10 bytes a character). Two samples that would not fit as one batch are drawn one after
     another, each written as it is drawn."""
     from charrnn import budget
 
-    if num_samples > 1:  # a machine whose memory holds no two of these samples at once
-        monkeypatch.setattr(budget, "memory_total", lambda: 40_000 * budget.SAMPLE_BYTES_PER_CHAR)
+    # with two, a machine whose memory holds no two of these samples at once
+    memory = 40_000 * budget.SAMPLE_BYTES_PER_CHAR if num_samples > 1 else budget.memory_total()
     base = ["sample", "-c", trained, "--seed", "3", "--num-samples", num_samples, "--separator", "|"]
-    traced_peak([*base, "-n", "100"])  # what is allocated once (imports, caches) is not counted below
-    length = 82_000 // num_samples  # 82,000 characters drawn in all
-    short, _ = traced_peak([*base, "-n", "1000"])
-    long, lengths = traced_peak([*base, "-n", length])
+    with budget.memory_planned_for(memory):
+        traced_peak([*base, "-n", "100"])  # what is allocated once (imports, caches) is not counted below
+        length = 82_000 // num_samples  # 82,000 characters drawn in all
+        short, _ = traced_peak([*base, "-n", "1000"])
+        long, lengths = traced_peak([*base, "-n", length])
     grown = (long - short) / 80_000
     assert grown < 3, f"{grown:.1f} bytes kept per character drawn"  # what a run allocates varies by 100 kB
     assert lengths == [length] * num_samples
@@ -102,8 +103,6 @@ def test_samples_too_many_for_one_batch_are_drawn_in_batches_that_fit(trained, m
 
     model = LanguageModel.load(trained)
     two = budget.streamed_bytes(model.cfg, len(model.vocab), 100, 2, False)
-    monkeypatch.setattr(budget, "memory_total", lambda: 2 * two)  # half of it holds a batch of two, not of three
-    assert budget.streamed_batch(model.cfg, len(model.vocab), 100, 5, False) == 2
     drawn = []
     generate = LanguageModel.generate
     monkeypatch.setattr(
@@ -111,7 +110,9 @@ def test_samples_too_many_for_one_batch_are_drawn_in_batches_that_fit(trained, m
         "generate",
         lambda self, cfg, prime, n, rng: drawn.append(n) or generate(self, cfg, prime, n, rng),
     )
-    result = invoke(["sample", "-c", trained, "-n", "100", "--num-samples", "5", "--separator", "|", "--seed", "1"])
+    with budget.memory_planned_for(2 * two):  # half of it holds a batch of two, not of three
+        assert budget.streamed_batch(model.cfg, len(model.vocab), 100, 5, False) == 2
+        result = invoke(["sample", "-c", trained, "-n", "100", "--num-samples", "5", "--separator", "|", "--seed", "1"])
     assert result.exit_code == 0, result.stderr
     assert drawn == [2, 2, 1] and [len(s) for s in result.stdout.split("|")] == [100] * 5
 
@@ -178,38 +179,40 @@ def _weights(path) -> int:
 
 
 @pytest.mark.parametrize("view, small", [("compare", []), ("gradients", ["--span", "5", "--positions", "2"])])
-def test_more_models_than_memory_holds_are_refused_naming_c(trained, tmp_path, monkeypatch, view, small):
+def test_more_models_than_memory_holds_are_refused_naming_c(trained, tmp_path, view, small):
     from charrnn import budget
 
     # room for a few such models and the work of two on the text, not for forty models at once
-    monkeypatch.setattr(budget, "memory_total", lambda: 5 * _weights(trained) + 64 * len(TEXT))
     text = write(tmp_path / "t.txt", TEXT)
-    line = assert_clean_error(invoke(["inspect", view, text, *["-c", trained] * 40, *small]), 1, "holding 40 models")
+    with budget.memory_planned_for(5 * _weights(trained) + 64 * len(TEXT)):
+        forty = invoke(["inspect", view, text, *["-c", trained] * 40, *small])
+        two = invoke(["inspect", view, text, *["-c", trained] * 2, *small])
+    line = assert_clean_error(forty, 1, "holding 40 models")
     assert line.endswith("give fewer -c/--checkpoint"), line
-    two = invoke(["inspect", view, text, *["-c", trained] * 2, *small])
     assert two.exit_code == 0, two.stderr
 
 
-def test_a_text_too_long_to_rank_under_every_model_is_refused_before_scoring(trained, tmp_path, monkeypatch):
+def test_a_text_too_long_to_rank_under_every_model_is_refused_before_scoring(trained, tmp_path):
     from charrnn import budget
 
     # room for the two models and the text itself, not for each character's surprisal under both
-    monkeypatch.setattr(budget, "memory_total", lambda: 2 * _weights(trained) + 16 * len(TEXT))
     text = write(tmp_path / "t.txt", TEXT)
-    line = assert_clean_error(invoke(["inspect", "compare", text, "-c", trained, "-c", trained]), 1, "scoring 1,312")
+    with budget.memory_planned_for(2 * _weights(trained) + 16 * len(TEXT)):
+        result = invoke(["inspect", "compare", text, "-c", trained, "-c", trained])
+    line = assert_clean_error(result, 1, "scoring 1,312")
     assert line.endswith("give a shorter text"), line
 
 
-def test_every_characters_numbers_that_would_not_fit_are_refused_naming_all(trained, tmp_path, monkeypatch):
+def test_every_characters_numbers_that_would_not_fit_are_refused_naming_all(trained, tmp_path):
     """neurons --all keeps two numbers a character (surprisal and the unit's value), score --all one."""
     from charrnn import budget
 
     # room for the text and one number a character, or two for its first 1,000, not two for all of it
-    monkeypatch.setattr(budget, "memory_total", lambda: 22_000)
     text = write(tmp_path / "t.txt", TEXT)  # 1,312 characters
     neurons = ["inspect", "neurons", text, "-c", trained, "--unit", "0:1"]
-    line = assert_clean_error(invoke([*neurons, "--all"]), 1, "keeping 2 numbers for each of 1,312 characters")
-    assert line.endswith("leave out --all, or give a shorter text"), line
-    for fits in (neurons, ["inspect", "score", text, "-c", trained, "--all"]):
-        result = invoke(fits)
-        assert result.exit_code == 0, result.stderr
+    with budget.memory_planned_for(22_000):
+        line = assert_clean_error(invoke([*neurons, "--all"]), 1, "keeping 2 numbers for each of 1,312 characters")
+        assert line.endswith("leave out --all, or give a shorter text"), line
+        for fits in (neurons, ["inspect", "score", text, "-c", trained, "--all"]):
+            result = invoke(fits)
+            assert result.exit_code == 0, result.stderr

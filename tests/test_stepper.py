@@ -49,35 +49,34 @@ def test_stepper_leaves_the_starting_state_alone():
 
 
 @pytest.mark.parametrize("cell,act", CELL_KINDS)
-def test_stacks_padded_for_blas_threads_give_the_same_numbers(cell, act, monkeypatch):
+def test_stacks_padded_for_blas_threads_give_the_same_numbers(cell, act):
     cfg, params, rng = random_model(cell, act, 2)
     x = rng.integers(0, 11, (1, 6))
     state = rng.uniform(-0.9, 0.9, model.zero_state(cfg, 1).shape).astype(np.float32)
     logits, final, _ = model.forward(params, cfg, x, state)
     G = params["rnn.weight_hh_l0"].shape[0]
     # the top stack, [h | 1] (9) by decoder and W_hh (11 + G), just under the shared size
-    monkeypatch.setattr(stepper, "_shared_size", lambda: 9 * (11 + G + 5))
-    step = Stepper(params, cfg, state)
+    step = Stepper(params, cfg, state, shared_size=9 * (11 + G + 5))
     assert step.layers[-1][-1][0].shape == (11 + G + 5, 9)  # padded
     for t in range(6):
         np.testing.assert_allclose(step(x[:, t]), logits[t : t + 1], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(step.state(), final, rtol=1e-5, atol=1e-6)
 
 
-def test_stack_width_pads_only_stacks_near_the_shared_size(monkeypatch):
-    monkeypatch.setattr(stepper, "_shared_size", lambda: 1000)
-    assert stepper._stack_width(10, 40, 1) == 40  # under half: padding would cost too much
-    assert stepper._stack_width(10, 50, 1) == 100  # half: padded to the shared size
-    assert stepper._stack_width(7, 99, 1) == 143  # 7 x 143 = 1001, the first width at or past it
-    assert stepper._stack_width(10, 100, 1) == 100  # already shared
-    assert stepper._stack_width(10, 60, 4) == 60  # several streams: a matrix product, never padded
+def test_stack_width_pads_only_stacks_near_the_shared_size():
+    assert stepper.stack_width(10, 40, 1, 1000) == 40  # under half: padding would cost too much
+    assert stepper.stack_width(10, 50, 1, 1000) == 100  # half: padded to the shared size
+    assert stepper.stack_width(7, 99, 1, 1000) == 143  # 7 x 143 = 1001, the first width at or past it
+    assert stepper.stack_width(10, 100, 1, 1000) == 100  # already shared
+    assert stepper.stack_width(10, 60, 4, 1000) == 60  # several streams: a matrix product, never padded
+    assert stepper.stack_width(10, 50, 1, None) == 50  # BLAS shares no product: nothing to reach
 
 
 def test_no_padding_when_blas_has_one_thread():
     """The thread count is the running library's, read through threadpoolctl, so a limit set
     while the process runs counts too."""
     with threadpool_limits(1):
-        assert stepper._shared_size() is None
+        assert stepper.blas_shared_size() is None
     if blas.openblas() is not None:
         with threadpool_limits(2):
-            assert stepper._shared_size() == stepper.OPENBLAS_SHARED_GEMV
+            assert stepper.blas_shared_size() == stepper.OPENBLAS_SHARED_GEMV

@@ -393,10 +393,11 @@ def test_more_workers_than_this_machine_can_run_is_refused_before_any_process_st
     monkeypatch.setattr(workers, "mpi_installed", lambda: True)
     monkeypatch.setattr(workers.subprocess, "Popen", no_process)
     monkeypatch.setattr(parallel, "cores", lambda: 4)
-    if short_of == "memory":
-        monkeypatch.setattr(budget, "memory_total", lambda: 4 * workers.WORKER_BYTES - 1)
+    memory = 4 * workers.WORKER_BYTES - 1 if short_of == "memory" else budget.memory_total()
     n = "1000000" if short_of == "cores" else "4"
     args = ["train", corpus, "-c", tmp_path / "x.npz", *SMALL, "--batch-size", "2000000", "--workers", n]
-    line = cli.assert_clean_error(cli.invoke(args), 2, f"--workers {n}", short_of, "mpiexec", "hostfile")
+    with budget.memory_planned_for(memory):
+        result = cli.invoke(args)
+    line = cli.assert_clean_error(result, 2, f"--workers {n}", short_of, "mpiexec", "hostfile")
     assert ("4 cores" in line) == (short_of == "cores")
     assert not (tmp_path / "x.npz").exists()

@@ -29,7 +29,7 @@ The numbers are model.forward's, step for step: the cells' own `step` does the a
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -43,17 +43,19 @@ from charrnn.nn.model import Params
 OPENBLAS_SHARED_GEMV = 2304 * 200
 
 
-def _shared_size() -> int | None:
+def blas_shared_size() -> int | None:
     """The size from which BLAS shares a matrix-vector product between threads, if it is
-    OpenBLAS running more than one thread; None otherwise."""
+    OpenBLAS running more than one thread (now: a limit set while the process runs counts);
+    None otherwise."""
     lib = blas.openblas()
     return OPENBLAS_SHARED_GEMV if lib is not None and (lib.get("num_threads") or 1) > 1 else None
 
 
-def _stack_width(rows: int, cols: int, streams: int) -> int:
+def stack_width(rows: int, cols: int, streams: int, shared: int | None) -> int:
     """Columns to give a (rows, cols) stack: cols, or more (zeros) to reach the shared size
     when it has at least half of it (beyond that, padding would cost more than it saves)."""
-    shared = _shared_size() if streams == 1 else None  # (N streams: a matrix product)
+    if streams > 1:  # N streams: a matrix product, which BLAS shares whatever its size
+        return cols
     if shared is None or not shared / 2 <= rows * cols < shared:
         return cols
     return -(-shared // rows)
@@ -69,9 +71,14 @@ class _Layer(NamedTuple):
 
 
 class Stepper:
-    def __init__(self, params: Params, cfg: ModelConfig, state: np.ndarray):
-        """state (L, S, N, H) is the state to start from, as model.forward takes it."""
+    def __init__(
+        self, params: Params, cfg: ModelConfig, state: np.ndarray, shared_size: int | None | Literal["blas"] = "blas"
+    ):
+        """state (L, S, N, H) is the state to start from, as model.forward takes it. shared_size:
+        the size from which a matrix-vector product runs on several threads (None: never), which
+        one stream's stacks are padded to reach; "blas" asks the running library (blas_shared_size)."""
         model.check_left_to_right(cfg, "write text")
+        shared = blas_shared_size() if shared_size == "blas" else shared_size
         self.cell = cell = cells.get(cfg)
         L, S, N, H = state.shape
         dt = state.dtype
@@ -87,7 +94,7 @@ class Stepper:
         for layer, w in enumerate(weights):
             W_up, b_up = above[layer]
             up = W_up.shape[1]
-            stacked = np.zeros((H + 1, _stack_width(H + 1, up + G, N)), dt)  # [h_t | 1] @ stacked
+            stacked = np.zeros((H + 1, stack_width(H + 1, up + G, N, shared)), dt)  # [h_t | 1] @ stacked
             stacked[:H, :up], stacked[H, :up], stacked[:H, up : up + G] = W_up, b_up, w.W_rec
             h1 = np.ones((N, H + 1), dt)  # [h_t | 1]
             h1[:, :H] = state[layer, 0]
