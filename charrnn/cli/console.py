@@ -72,7 +72,7 @@ def library_warnings_in_one_line() -> None:
     warnings.showwarning = show
 
 
-TERMINAL_VARIABLE = "CHARRNN_STDERR_IS_TERMINAL"  # set by `train --workers`: its workers' stderr is ours
+TERMINAL_VARIABLE = "CHARRNN_STDERR_IS_TERMINAL"  # set by `train --workers` (docs/parallel.md)
 
 
 def progress_bar(total: float, initial: float, unit: str, quiet: bool, desc: str = "train"):

@@ -88,7 +88,7 @@ def json_line(obj) -> str:
     return re.sub("[\ud800-\udfff]", lambda m: display(m[0]).replace("\\", "\\\\"), text)
 
 
-STDIN_VARIABLE = "CHARRNN_STDIN_FD"  # set by `train --workers`: the descriptor of its standard input's copy
+STDIN_VARIABLE = "CHARRNN_STDIN_FD"  # set by `train --workers`: its stdin's copy (docs/parallel.md)
 
 
 def stdin_bytes():

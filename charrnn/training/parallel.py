@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # NumPy is imported only once the process's BLAS threads are 
 
     from charrnn.data.corpus import Corpus
 
-# what MPICH, Intel MPI and Open MPI put in each process's environment
+# what MPICH, Intel MPI and Open MPI put in each process's environment (all the workers' variables:
+# docs/parallel.md, "The environment the workers read")
 SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
 LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")
 

@@ -22,7 +22,7 @@ from charrnn.cli.train.relay import relay
 from charrnn.training import parallel
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-LAUNCHER_VARIABLE = "CHARRNN_LAUNCHER_FD"  # set by the launcher: the read end of a pipe only it can write to
+LAUNCHER_VARIABLE = "CHARRNN_LAUNCHER_FD"  # the launcher's pipe; every worker variable: docs/parallel.md
 # a worker training the default model: `benchmarks/memory.py --workers 2` peaks at about 215 MB a process
 WORKER_BYTES = 200 << 20
 
