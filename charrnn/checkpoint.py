@@ -183,7 +183,7 @@ def load(path: str | Path, for_update: bool = False) -> Checkpoint:
     `for_update`: the command will save over it (a resumed run), the one input it may write.
     """
     path = Path(path)
-    files.reading(path, updatable=for_update)
+    files.reading(path, updatable=for_update)  # the running command's inputs (files/inputs.py says why implicit)
     _check_file(path)
     try:
         with npz.Archive(path) as archive:

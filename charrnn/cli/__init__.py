@@ -50,7 +50,7 @@ class Group(HelpOnStdout, click.Group):
         from charrnn.errors import CharRNNError
 
         try:
-            with files.command():  # what the command reads, its writes may not replace
+            with files.command():  # what it reads, its writes may not replace (state: files/inputs.py)
                 return super().invoke(ctx)
         except click.NoSuchOption as e:  # a command's (or a view's) options are parsed here
             raise escaped(unknown_option(e)) from None

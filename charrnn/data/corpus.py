@@ -105,7 +105,7 @@ def read_text(
     error, not in exhausted memory or a full disk.
     """
     streams.check_decoding(encoding, errors)
-    files.reading(source)
+    files.reading(source)  # the running command's inputs (files/inputs.py)
     parts, n = [], 0
     with streams.opened(source) as raw:
         for text in streams.decoded_chunks(raw, encoding, errors):

@@ -49,7 +49,7 @@ class Source:
         if self.stream is not None:
             self.stream.seek(0)
             return streams.Unclosed(self.stream)
-        files.reading(self.path)  # no output of the command may be written over it
+        files.reading(self.path)  # no output of the running command may be written over it (files/inputs.py)
         return streams.open_path(self.path)
 
 

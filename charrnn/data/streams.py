@@ -102,7 +102,7 @@ def twice_readable(source: str | Path | BinaryIO, workdir: str | None = None):
 
     The source is declared an input of the command: no output may be written over it.
     """
-    files.reading(source)
+    files.reading(source)  # the running command's inputs (files/inputs.py)
     name = "standard input" if not isinstance(source, (str, Path)) else str(source)
     if not isinstance(source, (str, Path)):
         return Unclosed(source) if _rereadable(source) else spool(source, name, workdir)

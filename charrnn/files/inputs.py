@@ -49,6 +49,14 @@ class _Inputs:
         return self.paths.get(path) is False or (ident is not None and self.ids.get(ident.file) is False)
 
 
+# The inputs of the command running now. State held here rather than passed: the files a command
+# reads are opened deep inside the library (checkpoint.load, the corpus and text readers, a folder's
+# sources), and the writes that must not replace them happen elsewhere (files.writer, from any
+# command); an argument threaded through every reader and writer between them would put this one
+# rule into dozens of signatures that have nothing else to do with it. Only the command line opens
+# the scope (cli/__init__.py, once per command), so a library caller, who chose its own paths,
+# records nothing. A ContextVar rather than a global, so that each thread (or task) running a
+# command keeps its own, and a scope ends exactly where it was opened.
 _inputs: ContextVar[_Inputs | None] = ContextVar("charrnn_inputs", default=None)
 
 
