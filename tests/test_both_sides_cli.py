@@ -23,6 +23,21 @@ def both(tmp_path_factory):
     return d / "both.npz"
 
 
+def test_the_left_to_right_baselines_are_named_so_and_no_gap_to_them_is_claimed(tmp_path):
+    """The n-gram baseline reads only the left side: a model of both sides is not measured against it."""
+    corpus = write(tmp_path / "corpus.txt", TEXT)
+    result = invoke(["train", corpus, "-c", tmp_path / "both.npz", *tiny(), "--bidirectional"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    opening = next(line for line in lines if line.startswith("Baselines on the validation text"))
+    assert "left-to-right n-gram" in opening and opening.endswith("none reads the right side, as this model does")
+    done = next(line for line in lines if line.startswith("Done:"))
+    assert "no baseline reads both sides (the left-to-right n-gram, order" in done
+    assert "below" not in done and "above" not in done
+    table = invoke(["inspect", "-c", tmp_path / "both.npz"]).stdout
+    assert "no baseline reads both sides" in table and "below the best n-gram" not in table
+
+
 def test_training_saves_a_model_of_both_sides_and_shows_no_sample(both, tmp_path):
     corpus = write(tmp_path / "corpus.txt", TEXT)
     for extra, sample in (([], True), (["--bidirectional"], False)):

@@ -61,19 +61,19 @@ def rows(facts: dict, model: ModelConfig) -> list[tuple[str, str]]:
         *corpus_rows(c),
         ("manifest sha256" if "files" in c else "corpus sha256", str(c.get("sha256"))),
         ("trained", trained),
-        ("best validation", best_validation(t, b)),
-        *([("baselines", baselines_line(b))] if b else []),
+        ("best validation", best_validation(t, b, model.bidirectional)),
+        *([("baselines", baselines_line(b, model.bidirectional))] if b else []),
         *([("fine-tuned from", fine_tuned_from(t["init_from"]))] if t.get("init_from") else []),
         ("format", f"{facts['format_version']}, written by charrnn {facts['writer_version'] or '(version unknown)'}"),
     ]
 
 
-def best_validation(t: dict, b: dict | None) -> str:
+def best_validation(t: dict, b: dict | None, both_sides: bool = False) -> str:
     """The best validation bits/char and its step, and where the baselines are known, how it compares."""
     if t["best_val_bits"] is None:
         return "-"
     best = f"{t['best_val_bits']:.4f} bits/char at step {t['best_step']:,}"
-    return f"{best}; {below_baseline(t['best_val_bits'], b)}" if b else best
+    return f"{best}; {below_baseline(t['best_val_bits'], b, both_sides)}" if b else best
 
 
 def corpus_rows(c: dict) -> list[tuple[str, str]]:

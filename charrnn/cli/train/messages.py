@@ -51,7 +51,8 @@ def limits(cfg) -> str:
 
 def baselines(trainer) -> str:
     """The baselines, measured now (or kept from the run resumed): what the model's figure means."""
-    return "Baselines on the validation text: " + baselines_line(trainer.measure_baselines().to_dict())
+    line = baselines_line(trainer.measure_baselines().to_dict(), trainer.model_cfg.bidirectional)
+    return "Baselines on the validation text: " + line
 
 
 def already_trained(trainer, path: Path) -> str:
@@ -79,7 +80,7 @@ def done(trainer, path: Path) -> str:
     best = bits(trainer.best_val)
     return (
         f"Done: {trainer.step:,} steps, {console.format_duration(trainer.elapsed)}; best validation "
-        f"{best:.3f} bits/char at step {trainer.best_step:,}: {below_baseline(best, trainer.baselines.to_dict())}"
+        f"{best:.3f} bits/char at step {trainer.best_step:,}: {below_baseline(best, trainer.baselines.to_dict(), trainer.model_cfg.bidirectional)}"
         f"; checkpoint: {path}"
     )
 
