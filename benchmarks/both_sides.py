@@ -17,6 +17,7 @@ neither trained on):
     python benchmarks/both_sides.py                      # --hidden-size 64 --layers 1 --max-steps 700
     python benchmarks/both_sides.py --hidden-size 256 --layers 2 --max-steps 3000
     python benchmarks/both_sides.py --keep /tmp/models    # trains once, then reads the models kept
+    python benchmarks/both_sides.py --both charrnn.npz    # a model of both sides trained already
 """
 
 from __future__ import annotations
@@ -96,7 +97,10 @@ def restored(m: LanguageModel, text: str, truth: list[tuple[int, str]]) -> tuple
     return sum(filled[p] == c for p, c in truth) / len(truth), len(text) / seconds
 
 
-def typo_hits(both: LanguageModel, held_out: str, rng: np.random.Generator) -> tuple[int, float]:
+def typo_hits(both: LanguageModel, held_out: str, rng: np.random.Generator) -> tuple[int, int, float]:
+    """30 letters changed at random in 3,000 held-out characters: how many of them typos names
+    among its 60 most suspect, as it ranks them and by the character's own bits less its
+    replacement's alone (no characters around it weighed: around=0), and its speed (chars/s)."""
     start = int(rng.integers(0, len(held_out) - 3000))
     text = list(held_out[start : start + 3000])
     letters = [i for i, c in enumerate(text) if c in LETTERS]
@@ -106,7 +110,8 @@ def typo_hits(both: LanguageModel, held_out: str, rng: np.random.Generator) -> t
     t0 = time.perf_counter()
     found, _ = typos.suspects(both, "".join(text), 60, far=0.0)
     speed = len(text) / (time.perf_counter() - t0)
-    return len({s.position for s in found} & set(changed)), speed
+    alone, _ = typos.suspects(both, "".join(text), 60, far=0.0, around=0)
+    return len({s.position for s in found} & set(changed)), len({s.position for s in alone} & set(changed)), speed
 
 
 def windowed_bits(both: LanguageModel, ids: np.ndarray, window: int) -> float:
@@ -129,6 +134,46 @@ def whole_bits(both: LanguageModel, ids: np.ndarray) -> float:
     return nats / len(ids) / np.log(2)
 
 
+def measure(both: LanguageModel, left: LanguageModel | None, held_out: str, seq_len: int, seed: int) -> None:
+    """Print fill's and typos' figures on the held-out text, the windows' cost and the speed;
+    without `left`, those of the model of both sides alone."""
+    rng = np.random.default_rng(seed)
+    print(f"fill, one letter blanked in each of 100 held-out lines ({DRAWS} draws of the lines and letters):")
+    shares = {"both sides": [], "left context alone": [], "left-to-right fill (whole-text ranking)": []}
+    speeds: dict[str, list[float]] = {"both sides": [], "left to right": []}
+    for _ in range(DRAWS):
+        text, truth = blanked_lines(held_out, rng)
+        share, speed = restored(both, text, truth)
+        shares["both sides"].append(share)
+        speeds["both sides"].append(speed)
+        if left is not None:
+            share, speed = restored(left, text, truth)
+            shares["left context alone"].append(left_context_alone(left, text, truth))
+            shares["left-to-right fill (whole-text ranking)"].append(share)
+            speeds["left to right"].append(speed)
+    for name, got in shares.items():
+        if got:
+            print(f"  {name}: {' '.join(f'{100 * s:.0f} %' for s in got)}, mean {100 * np.mean(got):.1f} %")
+    draws = [typo_hits(both, held_out, rng) for _ in range(DRAWS)]
+    print("typos, of 30 letters changed in 3,000 held-out characters, found among the 60 most suspect:")
+    for name, hits in (
+        ("ranked as typos ranks them", [d[0] for d in draws]),
+        ("by their own bits alone", [d[1] for d in draws]),
+    ):
+        print(f"  {name}: {' '.join(map(str, hits))}, min {min(hits)}, mean {np.mean(hits):.1f}")
+    ids = both.vocab.encode(held_out).astype(np.intp)
+    cut = {w: windowed_bits(both, ids, w) for w in (seq_len, 4 * seq_len)}
+    print(
+        f"windows: bits/char on the held-out text, backward direction cut every {seq_len}: "
+        f"{cut[seq_len]:.3f}; every {4 * seq_len}: {cut[4 * seq_len]:.3f}; never: {whole_bits(both, ids):.3f}"
+    )
+    said = [f"{name} {np.median(v):,.0f}" for name, v in speeds.items() if v]
+    print(
+        f"speed, chars/s (median of {DRAWS} draws): fill (a gap in every line) {', '.join(said)}; "
+        f"typos {np.median([d[2] for d in draws]):,.0f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hidden-size", type=int, default=64)
@@ -137,8 +182,19 @@ def main() -> None:
     ap.add_argument("--seq-len", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", type=Path, help="A folder to save the two models in, and read them from on the next run.")
+    ap.add_argument("--both", type=Path, help="Measure this checkpoint of both sides instead (trains nothing).")
     args = ap.parse_args()
     corpus = Corpus.from_text((ROOT / "corpora/shakespeare.txt").read_text(encoding="utf-8"))
+    if args.both is not None:
+        ckpt = checkpoint.load(args.both)
+        both = LanguageModel.of(ckpt)
+        held_out = corpus.vocab.decode(Trainer(corpus, both.cfg, ckpt.train).val_ids.tolist())
+        print(
+            f"model: {args.both}, {both.cfg.describe()}, {ckpt.record.step:,} steps of {ckpt.train.batch_size} x {ckpt.train.seq_len}"
+        )
+        print(f"  held out: {len(held_out):,} characters")
+        measure(both, None, held_out, ckpt.train.seq_len, args.seed)
+        return
     train = TrainConfig(max_steps=args.max_steps, max_time=None, seq_len=args.seq_len, seed=args.seed, patience=None)
     size = dict(hidden_size=args.hidden_size, num_layers=args.layers)
     keep = {name: args.keep / f"{name}.npz" if args.keep else None for name in ("both", "left")}
@@ -151,35 +207,7 @@ def main() -> None:
     print(
         f"  trained in {t_both:.0f} s (both sides) and {t_left:.0f} s (left to right); held out: {len(held_out):,} characters"
     )
-
-    rng = np.random.default_rng(args.seed)
-    print(f"fill, one letter blanked in each of 100 held-out lines ({DRAWS} draws of the lines and letters):")
-    shares = {"both sides": [], "left context alone": [], "left-to-right fill (whole-text ranking)": []}
-    for _ in range(DRAWS):
-        text, truth = blanked_lines(held_out, rng)
-        ours, fill_speed = restored(both, text, truth)
-        left_fill, left_speed = restored(left, text, truth)
-        for name, share in zip(shares, (ours, left_context_alone(left, text, truth), left_fill)):
-            shares[name].append(share)
-    for name, got in shares.items():
-        print(f"  {name}: {' '.join(f'{100 * s:.0f} %' for s in got)}, mean {100 * np.mean(got):.1f} %")
-    draws = [typo_hits(both, held_out, rng) for _ in range(DRAWS)]
-    hits, typo_speed = [h for h, _ in draws], draws[-1][1]
-    print(
-        "typos, of 30 letters changed in 3,000 held-out characters, found among the 60 most suspect: "
-        f"{' '.join(map(str, hits))}, mean {np.mean(hits):.1f}"
-    )
-    ids = corpus.vocab.encode(held_out).astype(np.intp)
-    cut = {w: windowed_bits(both, ids, w) for w in (args.seq_len, 4 * args.seq_len)}
-    print(
-        f"windows: bits/char on the held-out text, backward direction cut every {args.seq_len}: "
-        f"{cut[args.seq_len]:.3f}; every {4 * args.seq_len}: {cut[4 * args.seq_len]:.3f}; "
-        f"never: {whole_bits(both, ids):.3f}"
-    )
-    print(
-        f"speed: fill {fill_speed:,.0f} chars/s (both sides), {left_speed:,.0f} chars/s (left to right, "
-        f"a gap in every line); typos {typo_speed:,.0f} chars/s"
-    )
+    measure(both, left, held_out, args.seq_len, args.seed)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 from charrnn.config import ModelConfig, SampleConfig, ShowConfig, TrainConfig
 from charrnn.errors import ResourceError
 from charrnn.nn import cells
+from charrnn.nn import model as network
 
 FLOAT = 4  # bytes of a float32
 # a text held for scoring: itself (up to 4 bytes a character), and its surprisal (8) when every one is kept
@@ -31,6 +32,13 @@ SCORED_BYTES_PER_CHAR = 21
 # a text checked for novelty: its ids as a list and an int64 array (16), each position's match length and
 # where (16), the cover count and its running sum (16), the copied flags (1), the long matches' positions (8)
 NOVELTY_BYTES_PER_CHAR = 57
+# a text read for its typos: the text (4), its ids twice (16), each character's log-probability and
+# surprisal (16) with its five likeliest and theirs (80); where another character is likelier, the
+# position, the characters tried there and their gains (up to 72)
+TYPOS_BYTES_PER_CHAR = 188
+# a text filled: it and the filled text (8), its characters listed (8), its ids (8), which are known (9)
+FILL_BYTES_PER_CHAR = 33
+FILL_BYTES_PER_GAP = 640  # each gap's choice, probability and next best, as Python objects
 
 
 _planned_for: list[int] = []  # the limits of memory_planned_for, innermost last
@@ -192,6 +200,41 @@ def check_ranking(chars: int, models: int) -> None:
     kept for every model (8 bytes each), beyond what scoring one text whole takes."""
     need = chars * (SCORED_BYTES_PER_CHAR + 8 * models)
     require(f"scoring {chars:,} characters under {models:,} models", need, {})
+
+
+def stretch_bytes(cfg: ModelConfig, vocab: int, chars: int) -> int:
+    """Reading stretches of `chars` characters in all at once in both directions: each with its
+    logits in float32 and float64, and the gate rows, states and caches of every layer."""
+    per_char = 16 * vocab + 2 * FLOAT * cfg.num_layers * (cells.get(cfg).gates + 6) * cfg.hidden_size
+    return chars * per_char
+
+
+def typos_bytes(cfg: ModelConfig, vocab: int, chars: int, stretch_chars: int) -> int:
+    """Finding the typos of a text of `chars` characters: what is kept for each character, the
+    backward stack's state at the end of each window read (nn/both_sides.read), and the stretches
+    read at once to weigh replacements (`stretch_chars` characters)."""
+    windows = -(-chars // network.WINDOW)
+    state = FLOAT * cfg.num_layers * cells.get(cfg).states * cfg.hidden_size
+    return chars * TYPOS_BYTES_PER_CHAR + windows * state + stretch_bytes(cfg, vocab, stretch_chars)
+
+
+def check_typos(cfg: ModelConfig, vocab: int, chars: int, stretch_chars: int) -> None:
+    """Refuse finding the typos of a text beyond this machine's memory (typos_bytes)."""
+    need = typos_bytes(cfg, vocab, chars, stretch_chars)
+    require(f"finding the typos of {chars:,} characters", need, {})
+
+
+def fill_bytes(cfg: ModelConfig, vocab: int, chars: int, gaps: int, stretch_chars: int) -> int:
+    """Filling a text of `chars` characters with `gaps` gaps, reading `stretch_chars` characters
+    at most at once (a window of the text, or a run's fillings with the text around them): each
+    run is read between two states, so what the model holds does not grow with the text."""
+    reading = stretch_bytes(cfg, vocab, max(network.WINDOW, stretch_chars))
+    return chars * FILL_BYTES_PER_CHAR + gaps * FILL_BYTES_PER_GAP + reading
+
+
+def check_fill(cfg: ModelConfig, vocab: int, chars: int, gaps: int, stretch_chars: int) -> None:
+    """Refuse filling a text beyond this machine's memory (fill_bytes)."""
+    require(f"filling {chars:,} characters", fill_bytes(cfg, vocab, chars, gaps, stretch_chars), {})
 
 
 def _defaults(settings: dict, *configs) -> dict:

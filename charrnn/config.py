@@ -300,8 +300,10 @@ class TyposConfig(Checked):
     """Which characters `inspect typos` names (analysis/typos.py)."""
 
     suspects: int = setting(20, "Suspects named, most suspect first.", min=1)
-    # 3 bits: the replacement at least 8 times as likely as what stands there
-    far: float = setting(3.0, "A suspect's replacement is at least this many bits likelier.", min=0)
+    # 3 bits: with the replacement, the text around it at least 8 times as likely as with what stands there
+    far: float = setting(
+        3.0, "A suspect's replacement makes the text around it at least this many bits likelier.", min=0
+    )
 
 
 @dataclass(frozen=True)

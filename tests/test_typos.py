@@ -41,13 +41,37 @@ def test_the_changed_letters_are_the_most_suspect_with_the_letters_they_replaced
     ]
 
 
-def test_suspects_are_ranked_by_the_bits_their_replacement_saves(both):
+def stretch_bits(model, text: str, i: int) -> float:
+    """-log2 of the product of p(x_j | all the rest) over the AROUND characters on each side of
+    position i and itself (the stretch kept inside the text), from a reading of the whole text."""
+    logp = scoring.read(model, text).score.surprisal_bits
+    width = min(2 * typos.AROUND + 1, len(text))
+    lo = min(max(i - typos.AROUND, 0), len(text) - width)
+    return float(logp[lo : lo + width].sum())
+
+
+def test_suspects_are_ranked_by_how_much_likelier_their_replacement_makes_the_text_around_them(both):
     found, _ = typos.suspects(both, DAMAGED, 10, far=0.0)
-    saved = [s.bits - s.suggestion_bits for s in found]
-    assert saved == sorted(saved, reverse=True) and all(s >= 0 for s in saved)
+    gains = [s.gain_bits for s in found]
+    assert gains == sorted(gains, reverse=True) and all(g >= 0 for g in gains)
     bits = scoring.read(both, DAMAGED).score.surprisal_bits  # given both sides: position i is text[i]
     for s in found:
         assert s.bits == pytest.approx(bits[s.position]) and s.char == DAMAGED[s.position] != s.suggestion
+        replaced = DAMAGED[: s.position] + s.suggestion + DAMAGED[s.position + 1 :]
+        assert s.suggestion_bits == pytest.approx(scoring.read(both, replaced).score.surprisal_bits[s.position])
+        gain = stretch_bits(both, DAMAGED, s.position) - stretch_bits(both, replaced, s.position)
+        assert s.gain_bits == pytest.approx(gain, rel=1e-4, abs=1e-4)
+
+
+def test_the_replacement_named_is_the_one_of_the_likeliest_that_makes_the_text_around_it_likeliest(both):
+    found, _ = typos.suspects(both, DAMAGED, 10, far=0.0)
+    top = scoring.read(both, DAMAGED, top=len(DAMAGED)).predictions.top_ids
+    for s in found:
+        tried = [c for c in (both.vocab.chars[j] for j in top[s.position, : typos.ALTERNATIVES]) if c != s.char]
+        after = {
+            c: stretch_bits(both, DAMAGED[: s.position] + c + DAMAGED[s.position + 1 :], s.position) for c in tried
+        }
+        assert s.suggestion == min(after, key=after.get)
 
 
 def test_a_clean_text_has_no_suspect_far_more_likely(both):
@@ -60,10 +84,10 @@ def test_json_gives_the_suspects_most_suspect_first(files):
     out = json.loads(result.stdout)
     assert list(out) == ["view", "checkpoint", "text", "chars", "far_bits", "suspects", "html"]
     first = out["suspects"][0]
-    assert list(first) == ["position", "char", "suggestion", "bits", "suggestion_bits"]
+    assert list(first) == ["position", "char", "suggestion", "bits", "suggestion_bits", "gain_bits"]
     assert {(s["position"], s["char"]) for s in out["suspects"][:2]} == {(19, "l"), (40, "r")}
-    saved = [s["bits"] - s["suggestion_bits"] for s in out["suspects"]]
-    assert saved == sorted(saved, reverse=True)
+    gains = [s["gain_bits"] for s in out["suspects"]]
+    assert gains == sorted(gains, reverse=True) and all(g >= out["far_bits"] for g in gains)
 
 
 def test_the_terminal_view_marks_the_suspects_in_the_text(files):

@@ -181,8 +181,8 @@ def read(
     surprisal of that character and those after it (what they keep is theirs:
     passages.Passages, a progress bar). Every count is of characters predicted: those from
     position first_predicted(model) on."""
-    check_text(model.vocab, text)
     first = first_predicted(model)
+    check_text(model.vocab, text, first + 1)
     n = len(text) - first
     kept = np.empty(n if keep is None else min(keep, n))
     top, k = min(top, n), min(k, len(model.vocab))

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from charrnn import budget
 from charrnn.errors import GapError
 from charrnn.nn import both_sides
 from charrnn.nn import model as network
@@ -66,6 +67,11 @@ class Filling:
     gaps: list[Gap]
 
 
+def stretch_chars(runs: list[tuple[int, int]], beam: int) -> int:
+    """The most characters read at once: the fillings of the longest run with the text around them."""
+    return beam * (max(b - a for a, b in runs) + 2 * AROUND)
+
+
 def gap_runs(text: str, gap: str) -> list[tuple[int, int]]:
     """The runs of gap characters, as (start, stop) positions."""
     return [m.span() for m in re.finditer(f"{re.escape(gap)}+", text)]
@@ -89,22 +95,26 @@ def check(model: LanguageModel, text: str, gap: str) -> list[tuple[int, int]]:
 def fill(model: LanguageModel, text: str, gap: str = "_", beam: int = 8) -> Filling:
     """The text with every gap filled, and what was chosen at each (module docstring)."""
     runs = check(model, text, gap)
-    chars = list(text)
+    missing = sum(b - a for a, b in runs)
+    budget.check_fill(model.cfg, len(model.vocab), len(text), missing, stretch_chars(runs, beam))
     ids = np.zeros(len(text), np.intp)
-    known = np.array([c != gap for c in text])
-    ids[known] = model.vocab.encode("".join(c for c in text if c != gap))
+    known = np.ones(len(text), bool)
+    for a, b in runs:
+        known[a:b] = False
+    ids[known] = model.vocab.encode(text.replace(gap, ""))
     banned = [model.vocab.chars.index(c) for c in LINE_BREAKS if c in model.vocab]
     run_filler = _BothSides if model.cfg.bidirectional else _LeftToRight
     filler = run_filler(model, ids, banned, beam)
-    gaps = []
+    gaps, pieces, done = [], [], 0
     for k, (a, b) in enumerate(runs):
         stop = runs[k + 1][0] if k + 1 < len(runs) else len(text)  # the next gap, or the end
         filled, logp = filler.run(a, b, stop)
         ids[a:b] = filled
         for i in range(b - a):
             gaps.append(_gap(model, a + i, int(filled[i]), logp[i]))
-            chars[a + i] = model.vocab.chars[filled[i]]
-    return Filling("".join(chars), gaps)
+        pieces += [text[done:a], "".join(g.char for g in gaps[len(gaps) - (b - a) :])]
+        done = b
+    return Filling("".join([*pieces, text[done:]]), gaps)
 
 
 def _gap(model: LanguageModel, position: int, chosen: int, logp: np.ndarray) -> Gap:
