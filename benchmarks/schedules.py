@@ -47,6 +47,10 @@ SCHEDULES = {
     "cosine-warmup100": dict(lr_schedule="cosine", warmup_steps=100, min_lr_ratio=0.1),
     "cosine-lr4e-3": dict(lr_schedule="cosine", warmup_steps=0, min_lr_ratio=0.1, lr=4e-3),
     "constant-lr4e-3": dict(lr_schedule="step", lr_decay=1.0, lr=4e-3),
+    "constant-lr6e-3": dict(lr_schedule="step", lr_decay=1.0, lr=6e-3),
+    "cosine-lr6e-3": dict(lr_schedule="cosine", warmup_steps=0, min_lr_ratio=0.1, lr=6e-3),
+    "cosine-lr6e-3-floor0.3": dict(lr_schedule="cosine", warmup_steps=0, min_lr_ratio=0.3, lr=6e-3),
+    "cosine-lr1e-2": dict(lr_schedule="cosine", warmup_steps=0, min_lr_ratio=0.1, lr=1e-2),
 }
 
 
@@ -89,7 +93,7 @@ def main(argv=None) -> None:
     budget = f"{args.max_time:g} s" if args.max_time else f"{args.steps:,} steps"
     print(
         f"2 x {args.hidden_size} LSTM" if args.layers == 2 else f"{args.layers} x {args.hidden_size} LSTM",
-        f"batch 32 x 64, Adam 2e-3 (unless the name says), {budget} a run, validated every {args.eval_every} steps on "
+        f"batch 32 x 64, Adam at the default {TrainConfig().lr:g} (unless the name says), {budget} a run, validated every {args.eval_every} steps on "
         f"{args.eval_chars:,} held-out characters",
     )
     with tempfile.TemporaryDirectory() as tmp:

@@ -54,8 +54,9 @@ def per_step(
     kernels where it is faster, out is a transposed view of an (N, rows) product W^T x^T (on
     them the two orientations gave the same numbers, bit for bit, in every shape measured)."""
     if not feature_major(rows, W):
+        W = np.ascontiguousarray(W)  # a transposed view runs about a third slower, T times a window
         out = empty(ws, name, (rows, W.shape[1]), W.dtype)
         return out, lambda x: np.matmul(x, W, out=out)
-    W_t = np.ascontiguousarray(W.T)
+    W_t = np.ascontiguousarray(W.T)  # a copy only if W is not already a transposed view
     out_t = empty(ws, name, (W.shape[1], rows), W.dtype)
     return out_t.T, lambda x: np.matmul(W_t, x.T, out=out_t)

@@ -223,6 +223,22 @@ def rnn_step_back(dh, h, da, relu):
             da_b[j] = (dh_b[j] if h_b[j] > ZERO else ZERO) if relu else dh_b[j] * (ONE - h_b[j] * h_b[j])
 
 
+# -- the one-hot layer's input weights ---------------------------------------------------------
+
+
+@_compiled
+def add_rows_at(out, ids, rows):
+    """out[ids[r]] += rows[r] for every r, as np.add.at; an id outside out's rows counts as the
+    nearest one, as the forward pass's gather (np.take, mode clip) reads it."""
+    last = out.shape[0] - 1
+    for r in range(rows.shape[0]):
+        v = ids[r]
+        v = 0 if v < 0 else (last if v > last else v)
+        out_v, row = out[v], rows[r]
+        for j in range(row.shape[0]):
+            out_v[j] += row[j]
+
+
 # -- Adam ------------------------------------------------------------------------------------
 
 

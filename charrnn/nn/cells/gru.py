@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from charrnn.nn.blas import per_step
-from charrnn.nn.cells.weights import Weights, row_major
+from charrnn.nn.cells.weights import Weights, recurrent
 from charrnn.nn.workspace import empty
 
 
@@ -41,7 +41,7 @@ def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     bias = b_ih.copy()
     bias[: 2 * H] += b_hh[: 2 * H]
     scale = _gate_scale(H, W_ih.dtype)
-    return Weights(W_ih.T * scale, bias * scale, row_major(W_hh.T, scale), b_hh[2 * H :])
+    return Weights(W_ih.T * scale, bias * scale, recurrent(W_hh, scale), b_hh[2 * H :])
 
 
 def step(a, rec, prev, new, w: Weights, scratch) -> None:

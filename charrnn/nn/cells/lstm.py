@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from charrnn.nn.blas import per_step
-from charrnn.nn.cells.weights import Weights, row_major
+from charrnn.nn.cells.weights import Weights, recurrent
 from charrnn.nn.workspace import empty
 
 
@@ -69,7 +69,7 @@ def _gate_affine(shape: tuple[int, ...], dtype) -> tuple[np.ndarray, np.ndarray]
 def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     """Both biases folded into the input projection; sigmoid blocks pre-scaled by 0.5."""
     scale = _gate_scale(len(b_ih) // 4, W_ih.dtype)
-    return Weights(W_ih.T * scale, (b_ih + b_hh) * scale, row_major(W_hh.T, scale), None)
+    return Weights(W_ih.T * scale, (b_ih + b_hh) * scale, recurrent(W_hh, scale), None)
 
 
 def step(a, rec, prev, new, w: Weights, scratch) -> None:

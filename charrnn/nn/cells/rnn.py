@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from charrnn.nn.blas import per_step
-from charrnn.nn.cells.weights import Weights, row_major
+from charrnn.nn.cells.weights import Weights, recurrent
 from charrnn.nn.workspace import empty
 
 
@@ -20,7 +20,7 @@ class RNNCache(NamedTuple):
 
 def prepare(W_ih, W_hh, b_ih, b_hh) -> Weights:
     """Both biases folded into the input projection."""
-    return Weights(W_ih.T, b_ih + b_hh, row_major(W_hh.T), None)
+    return Weights(W_ih.T, b_ih + b_hh, recurrent(W_hh), None)
 
 
 def step(a, rec, prev, new, w: Weights, scratch, relu: bool = False) -> None:

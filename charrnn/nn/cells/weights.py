@@ -14,10 +14,11 @@ class Weights(NamedTuple):
     b_rec: np.ndarray | None  # a bias that must stay inside the step (the GRU's b_hn), else None
 
 
-def row_major(W_t: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
-    """A transposed weight matrix (times a scale) copied to row-major order.
-
-    The per-step product h_{t-1} W_rec runs T times a window; BLAS does it about a third faster
-    with W_rec row-major than with a transposed view, far more than the copy costs.
-    """
-    return np.multiply(W_t, scale, out=np.empty(W_t.shape, W_t.dtype))
+def recurrent(W_hh: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
+    """W_rec = (scale * W_hh)^T, (H, G*H), with the scale on W_hh's rows: a transposed view of a
+    row-major product, so that making it copies nothing across the rows (a transposing copy of a
+    2 x 256 LSTM's W_hh costs about 0.35 ms, several times the scaling). blas.per_step, which runs
+    the product T times a window, takes either orientation and copies at most once, only where
+    its BLAS runs the other one faster."""
+    scaled = np.multiply(W_hh, np.reshape(scale, (-1, 1)) if np.ndim(scale) else scale)
+    return scaled.T
