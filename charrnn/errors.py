@@ -85,6 +85,19 @@ class GapError(DataError):
         self.kind, self.gap, self.position, self.length, self.bound = kind, gap, position, length, bound
 
 
+class TextTooLong(DataError):
+    """A text longer than `max_chars`, the most this machine's memory can hold of a text read
+    whole; `why`, if given, says why this one must be (a model of both sides)."""
+
+    def __init__(self, max_chars: int, why: str = ""):
+        because = f" ({why})" if why else ""
+        super().__init__(
+            f"the text is longer than {max_chars:,} characters, more than this machine's memory can hold "
+            f"to read it whole{because}; give a shorter text"
+        )
+        self.max_chars, self.why = max_chars, why
+
+
 class UndecodableText(DataError):
     """Bytes that are not valid in the text's encoding, at a byte offset."""
 

@@ -89,6 +89,8 @@ class Vocab:
         return self._table
 
     def decode(self, ids: Iterable[int]) -> str:
+        if isinstance(ids, np.ndarray):  # in arrays: a window of a long text at a time
+            return self._points[ids].tobytes().decode("utf-32-le", "surrogatepass")
         return "".join(self.chars[i] for i in ids)
 
     def to_json(self) -> list[str]:

@@ -102,7 +102,7 @@ def test_the_window_totals_are_those_of_the_whole_text(monkeypatch):
     whole = -logp[np.arange(len(text) - 1), ids[0, 1:]] / np.log(2)
     monkeypatch.setattr(scoring, "BLOCK", 100)
     monkeypatch.setattr(model, "WINDOW", 7)
-    passages = Passages(text)
+    passages = Passages()
     reading = scoring.read(LanguageModel(params, cfg, vocab), text, keep=50, observe=(passages.add,))
     passages.finish()
     assert reading.score.chars == len(text) - 1 and reading.score.total_bits == pytest.approx(whole.sum(), rel=1e-5)
@@ -114,10 +114,10 @@ def test_the_window_totals_are_those_of_the_whole_text(monkeypatch):
 
 def test_passages_are_lines_and_pieces_of_long_lines():
     text = "x" * 400 + "\n" + "y" * 30 + "\n" + "short\n"
-    passages = Passages(text, count=10)
+    passages = Passages(count=10)
     bits = np.arange(1, len(text), dtype=float)
     for start in range(0, len(text) - 1, 64):  # as scoring.read gives them, a window at a time
-        passages.add(start + 1, bits[start : start + 64])
+        passages.add(start + 1, bits[start : start + 64], text[start : start + 65])
     passages.finish()
     found = sorted((p.line, p.start, p.stop) for p in passages.most)
     assert found == [(1, 0, MAX_CHARS), (1, MAX_CHARS, 2 * MAX_CHARS), (1, 2 * MAX_CHARS, 401), (2, 401, 432)]

@@ -124,18 +124,21 @@ def test_a_tiny_validation_fraction_is_refused_at_once(corpus, tmp_path, fractio
 
 
 def test_an_endless_text_is_refused_not_read_forever(trained, tmp_path):
+    """A view that holds its text whole stops at what memory can hold; score reads it as it comes,
+    and refuses /dev/zero's characters in its first block."""
     zero = tmp_path / "zero"
     zero.symlink_to("/dev/zero")
-    assert_clean_error(run(["inspect", "score", zero, "-c", trained], timeout=FAST), 1, "longer than")
-    with open(zero, "rb") as stdin:
-        result = subprocess.run(
-            [*script(), "inspect", "score", "-", "-c", trained],
-            stdin=stdin,
-            capture_output=True,
-            text=True,
-            timeout=FAST,
-        )
-    assert_clean_error(result, 1, "longer than")
+    for view, said in (("find-neurons", "longer than"), ("score", "never saw: '\\x00'")):
+        assert_clean_error(run(["inspect", view, zero, "-c", trained], timeout=FAST), 1, said)
+        with open(zero, "rb") as stdin:
+            result = subprocess.run(
+                [*script(), "inspect", view, "-", "-c", trained],
+                stdin=stdin,
+                capture_output=True,
+                text=True,
+                timeout=FAST,
+            )
+        assert_clean_error(result, 1, said)
     assert not [p for p in os.listdir(tmp_path) if p != "zero"]
 
 

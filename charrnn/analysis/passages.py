@@ -3,8 +3,9 @@
 A passage is a line with its newline, or a MAX_CHARS piece of a longer line, so that a text
 without newlines has passages too. Only passages of at least MIN_CHARS scored characters
 compete: a short line's bits per character says little. `Passages.add` takes each window's
-surprisal as scoring.read produces it, and keeps only the `count` best and worst passages in
-two heaps, so the memory used does not grow with the text.
+surprisal and characters as scoring.read produces them, holds no more of the text than the
+passage being read, and keeps only the `count` best and worst passages in two heaps, so the
+memory used does not grow with the text.
 """
 
 from __future__ import annotations
@@ -36,19 +37,22 @@ class Passage:
 
 
 class Passages:
-    def __init__(self, text: str, count: int = COUNT):
-        self.text, self.count = text, count
+    def __init__(self, count: int = COUNT):
+        self.count = count
         self.open, self.line, self.pieces = 0, 1, []  # the passage being read: start, line, surprisal
+        self.chars, self.end = "", 0  # the text from `open` to `end`, the end of what was read
         self._most: list[tuple[float, int, Passage]] = []  # min-heaps: (bits/char, start, passage)
         self._least: list[tuple[float, int, Passage]] = []  # (-bits/char, start, passage)
 
-    def add(self, first: int, surprisal: np.ndarray) -> None:
-        """The surprisal of text[first], text[first + 1], ... (one window of scoring.read)."""
+    def add(self, first: int, surprisal: np.ndarray, chars: str) -> None:
+        """The surprisal of text[first], text[first + 1], ..., and `chars`, the text up to the last
+        of them (one window of scoring.read: no more of the text than a passage is held here)."""
         end = first + len(surprisal)
-        pos = first
+        self.chars += chars[len(chars) - (end - self.end) :]  # what is new: text[self.end : end]
+        self.end, pos = end, first
         while pos < end:
-            newline = self.text.find("\n", pos, end)
-            line_end = newline + 1 if newline >= 0 else end + 1  # past `end`: the line goes on
+            newline = self.chars.find("\n", pos - self.open, end - self.open)
+            line_end = self.open + newline + 1 if newline >= 0 else end + 1  # past `end`: the line goes on
             cut = min(end, line_end, self.open + MAX_CHARS)
             self.pieces.append(surprisal[pos - first : cut - first])
             pos = cut
@@ -56,18 +60,19 @@ class Passages:
                 self._close(cut, ends_line=cut == line_end)
 
     def finish(self) -> None:
-        """The text has ended: its last passage is whole."""
-        self._close(len(self.text), ends_line=True)
+        """The text has ended (or its reading has): its last passage is whole."""
+        self._close(self.end, ends_line=True)
 
     def _close(self, stop: int, ends_line: bool) -> None:
         bits = np.concatenate(self.pieces) if self.pieces else np.empty(0)
         if len(bits) >= MIN_CHARS:
-            passage = Passage(self.line, self.open, stop, bits, self.text[self.open : stop])
+            passage = Passage(self.line, self.open, stop, bits, self.chars[: stop - self.open])
             bpc = passage.bits_per_char
             for heap, key in ((self._most, bpc), (self._least, -bpc)):
                 heapq.heappush(heap, (key, self.open, passage))
                 if len(heap) > self.count:
                     heapq.heappop(heap)
+        self.chars = self.chars[stop - self.open :]
         self.open, self.line, self.pieces = stop, self.line + ends_line, []
 
     @property

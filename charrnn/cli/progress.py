@@ -17,15 +17,18 @@ MIN_BAR = 10  # a bar narrower than this says little; drop it for a figure inste
 ERASE_BELOW = "\x1b[J"  # erase from the cursor to the end of the screen
 
 
-def fit(head: str, fraction: float, count: str, time: str, figures: list[str], width: int, charset=Bar.UTF) -> str:
-    """The line `head |bar| count [time, figures...]` in at most `width` columns.
+def fit(
+    head: str, fraction: float | None, count: str, time: str, figures: list[str], width: int, charset=Bar.UTF
+) -> str:
+    """The line `head |bar| count [time, figures...]` in at most `width` columns (no bar when
+    `fraction` is None: a stream whose length is not known).
 
     Fields are dropped whole until the rest fits: the figures after the first, then the bar, the
     count, the time and the first figure; the bar takes whatever room is left (at least MIN_BAR).
     """
     fields = {"count": count, "time": time, **{f"figure {i}": f for i, f in enumerate(figures)}}
     drop_order = [f"figure {i}" for i in range(len(figures) - 1, 0, -1)] + ["bar", "count", "time", "figure 0"]
-    kept = {name for name, text in fields.items() if text} | {"bar"}
+    kept = {name for name, text in fields.items() if text} | ({"bar"} if fraction is not None else set())
     for dropped in [None, *drop_order]:
         kept.discard(dropped)
         bar_width = MIN_BAR if "bar" in kept else 0
@@ -72,16 +75,20 @@ class ProgressBar(tqdm):
 
     def __str__(self) -> str:
         d = self.format_dict
-        n, total, elapsed = d["n"], d["total"] or 0, d["elapsed"]
+        n, total, elapsed = d["n"], d["total"], d["elapsed"]
+        # one column short of the width: a character in the last column leaves the cursor pending
+        # a wrap, and the erase that follows would take that character with it
+        width = (d["ncols"] or 80) - 1
+        if total is None:  # a stream of unknown length: how much, for how long, and no bar
+            head, count = self.status or d["prefix"], f"{n:,.0f}{d['unit']}"
+            return fit(head, None, count, self.format_interval(elapsed), self.figures, width)
         rate = d["rate"] or ((n - d["initial"]) / elapsed if elapsed else None)
         remaining = self.format_interval((total - n) / rate) if rate and total >= n else "?"
         head = f"{self.status or d['prefix']} {100 * n / total if total else 0:3.0f}%"
         count = f"{n:.0f}/{total:.0f}{d['unit']}"
         time = f"{self.format_interval(elapsed)}<{remaining}"
         charset = Bar.ASCII if d["ascii"] is True else Bar.UTF
-        # one column short of the width: a character in the last column leaves the cursor pending
-        # a wrap, and the erase that follows would take that character with it
-        return fit(head, n / total if total else 0, count, time, self.figures, (d["ncols"] or 80) - 1, charset)
+        return fit(head, n / total if total else 0, count, time, self.figures, width, charset)
 
     @staticmethod
     def status_printer(file):

@@ -41,7 +41,15 @@ from charrnn.config import ReadConfig
 from charrnn.data import mapped, sources, streams
 from charrnn.data.sources import Skipped, Source
 from charrnn.data.streams import CHUNK_BYTES
-from charrnn.errors import SEPARATORS_ONLY, CorpusChanged, DataError, NothingToRead, UndecodableText, UnknownCharacters
+from charrnn.errors import (
+    SEPARATORS_ONLY,
+    CorpusChanged,
+    DataError,
+    NothingToRead,
+    TextTooLong,
+    UndecodableText,
+    UnknownCharacters,
+)
 from charrnn.vocab import Vocab, characters
 
 
@@ -100,23 +108,58 @@ def read_text(
 ) -> str:
     """A whole (small) text as one string, decoded and normalised as a corpus is, read in one pass.
 
-    Raises DataError once it is longer than `max_chars` (None: no limit, for a text known to be
+    Raises TextTooLong once it is longer than `max_chars` (None: no limit, for a text known to be
     small), having held no more than that: an endless source (/dev/zero, `yes |`) ends in an
     error, not in exhausted memory or a full disk.
     """
-    streams.check_decoding(encoding, errors)
-    files.reading(source)  # the running command's inputs (files/inputs.py)
     parts, n = [], 0
-    with streams.opened(source) as raw:
-        for text in streams.decoded_chunks(raw, encoding, errors):
-            n += len(text)
-            if max_chars is not None and n > max_chars:
-                raise DataError(
-                    f"the text is longer than {max_chars:,} characters, more than this machine's memory can hold "
-                    "to read it whole; give a shorter text"
-                )
-            parts.append(text)
+    for text in TextStream(source, encoding, errors):
+        n += len(text)
+        if max_chars is not None and n > max_chars:
+            raise TextTooLong(max_chars)
+        parts.append(text)
     return "".join(parts)
+
+
+class TextStream:
+    """A text read as it comes: iterate once over its decoded, normalised pieces (decoded_chunks:
+    the decoder's state carried from one chunk to the next, so a character split between two
+    reads decodes whole), never holding more than a chunk. A pipe's bytes are taken as soon as
+    they arrive, so an endless one is read for as long as it goes on, and a character the reader
+    refuses is seen before the pipe fills a chunk. `n_bytes`: the bytes read so far; `size`: a
+    regular file's size (None for a stream); `waiting`: true while a read waits for bytes."""
+
+    def __init__(
+        self, source: str | Path | BinaryIO, encoding: str = ReadConfig.encoding, errors: str = ReadConfig.decode_errors
+    ):
+        streams.check_decoding(encoding, errors)
+        files.reading(source)  # the running command's inputs (files/inputs.py)
+        self.source, self.encoding, self.errors = source, encoding, errors
+        self.n_bytes, self.size, self.waiting = 0, None, False
+
+    def __iter__(self) -> Iterator[str]:
+        with streams.opened(self.source) as raw:
+            self.size = streams.regular_size(raw)
+            for text in streams.decoded_chunks(_AsItComes(raw, self), self.encoding, self.errors):
+                if text:
+                    yield text
+
+
+class _AsItComes:
+    """A read-through wrapper that returns what a pipe already holds rather than waiting for a
+    whole chunk (read1), counting the bytes for its TextStream."""
+
+    def __init__(self, raw: BinaryIO, stream: TextStream):
+        self.raw, self.stream = raw, stream
+
+    def read(self, n: int) -> bytes:
+        self.stream.waiting = True
+        try:
+            data = self.raw.read1(n) if hasattr(self.raw, "read1") else self.raw.read(n)
+        finally:
+            self.stream.waiting = False
+        self.stream.n_bytes += len(data)
+        return data
 
 
 @dataclass(frozen=True)

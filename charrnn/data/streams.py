@@ -97,6 +97,14 @@ def _rereadable(raw: BinaryIO) -> bool:
     return not has_descriptor(raw) or stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
 
 
+def regular_size(raw: BinaryIO) -> int | None:
+    """A regular file's size in bytes; None for a pipe, a device or bytes in memory."""
+    if not has_descriptor(raw):
+        return None
+    info = os.fstat(raw.fileno())
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
 def twice_readable(source: str | Path | BinaryIO, workdir: str | None = None):
     """A stream of `source` that can be rewound, for a `with`; what cannot be is copied first.
 

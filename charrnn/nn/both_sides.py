@@ -127,28 +127,39 @@ def loss(params: Params, cfg: ModelConfig, x, y, state, kernels: str = "numpy") 
     return nll(log_softmax(logits), np.ascontiguousarray(y.T).ravel()), new_state
 
 
-def read(params: Params, cfg: ModelConfig, ids: np.ndarray, window: int = model.WINDOW) -> Iterator[tuple]:
+def read(
+    params: Params,
+    cfg: ModelConfig,
+    ids: np.ndarray,
+    window: int = model.WINDOW,
+    left: np.ndarray | None = None,
+    right: np.ndarray | None = None,
+) -> Iterator[tuple]:
     """Every character of ids (B, N) predicted from both sides, `window` characters at a time:
     yields (start, logits (T*B, V) for ids[:, start : start + T]), the numbers of one pass over
-    the whole text in each direction.
+    the whole text in each direction; returns the forward stack's state after ids.
 
+    left, right (L, S, B, H): the forward stack's state after what stands left of ids and the
+    backward stack's after what stands right of it (zeros: ids is the text's edge on that side).
     The backward stack is read first, right to left, keeping only its state at each window's
     right end; then each window is read in both directions from those states. Memory grows with
     the text by one state per window, not by its logits.
     """
     B, N = ids.shape
     bw = model.prepare(params, cfg, REVERSE)
-    state = model.zero_state(cfg, B, params["decoder.weight"].dtype)
+    zero = model.zero_state(cfg, B, params["decoder.weight"].dtype)
+    state = zero if right is None else right
     starts = range(0, N, window)
     rights = []
     for start in reversed(starts):
         rights.append(state)
         state = model.run_stack(bw, cfg, _reversed(ids[:, start : start + window]), state)[1]
-    left = np.zeros_like(state)
+    left = zero if left is None else left
     for start, right in zip(starts, reversed(rights)):
         chunk = ids[:, start : start + window]
         logits, left = stretch_logits(params, cfg, chunk, left, right)
         yield start, logits
+    return left
 
 
 def _reversed(chunk: np.ndarray) -> np.ndarray:

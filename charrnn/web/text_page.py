@@ -258,14 +258,17 @@ def page(
     history: Sequence[dict] = (),
     neuron: NeuronColouring | None = None,
     max_chars: int = MAX_CHARS,
+    length: int | None = None,
 ) -> str:
     """The whole page. preds: the model's predictions for `text`; chars: its vocabulary (ids -> chars).
 
     facts: (name, value) rows shown under the title; history: the checkpoint's learning curve
-    (dicts with step, train_bits, val_bits); neuron: colour by this activation, not by surprisal.
+    (dicts with step, train_bits, val_bits); neuron: colour by this activation, not by surprisal;
+    length: the whole text's, when `text` is only its first characters (read as it came).
     """
+    length = len(text) if length is None else length
     n = min(len(text), max_chars)
-    shown = "" if n == len(text) else f' <span class="note">(the first {n:,} of {len(text):,} characters)</span>'
+    shown = "" if n == length else f' <span class="note">(the first {n:,} of {length:,} characters)</span>'
     what = "surprisal: how unexpected each character was" if neuron is None else f"{html.escape(neuron.label)}"
     scored = preds.logp[: n - preds.first_scored]
     start = int(np.argmax(-scored)) + preds.first_scored if len(scored) else 0  # the most surprising character

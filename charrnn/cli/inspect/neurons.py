@@ -35,6 +35,7 @@ class UnitRef(click.ParamType):
 def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint, show, show_all, html_path, as_json):
     """Colour TEXT (- for standard input) by one unit's activation after each character: blue
     negative, red positive. `charrnn inspect find-neurons TEXT` suggests units worth a look.
+    The text is read as it comes, as `score` reads it.
 
     \b
     Examples:
@@ -52,15 +53,20 @@ def neurons(text_path, encoding, decode_errors, unit_ref, cell_state, checkpoint
     ckpt = ckpt_io.load(checkpoint)
     unit = Unit(*unit_ref, "c" if cell_state else "h")
     probe = analysis.probe(ckpt.model, unit)
-    text = view.text_from(text_path, encoding, decode_errors)
-    view.check_page(html_path)
     top = text_page.MAX_CHARS if html_path else 0
-    with view.progress(text) as progress:
-        keep = view.chars_kept(text, show, show_all, html_path, numbers=2)  # surprisal and the unit's value
-        reading = scoring.read(LanguageModel.of(ckpt), text, keep=keep, top=top, probe=probe, observe=progress)
-    shown = text if show_all else text[:show]
+    # two numbers a character kept: its surprisal and the unit's value
+    text = view.TextRead(text_path, encoding, decode_errors, show, show_all, html_path, numbers=2)
+    view.check_page(html_path)  # after the text is known as an input: no page is written over it
+    with text:
+        reading = scoring.read(
+            LanguageModel.of(ckpt), text.source, keep=text.keep, top=top, probe=probe, observe=text.observers
+        )
+    if not reading.score.chars:
+        text.say_stopped(reading)
+    shown = text.shown()
     score = reading.score.first(len(shown) - 1)
     result = NeuronView(str(checkpoint), text_path, shown, score, unit, reading.values[: len(shown)])
     if html_path:
-        result.html = view.write_page(html_path, str(checkpoint), ckpt, text, text_path, reading, unit.label)
+        result.html = view.write_page(html_path, str(checkpoint), ckpt, text.first, text_path, reading, unit.label)
     view.show(result, as_json, render, html_path)
+    text.say_stopped(reading)

@@ -17,9 +17,10 @@ from charrnn.cli.views import ScoreView
 def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_path, as_json):
     """Score TEXT (- for standard input): how many bits per character the model needs for it,
     each character coloured by how surprising it was (given both sides, for a model trained
-    with --bidirectional). A long text is read in windows, in memory that does not grow with it
-    (--all aside), with a progress bar; its first --show characters are shown, then its most and
-    least surprising lines.
+    with --bidirectional). The text is read as it comes, in memory that does not grow with it
+    (--all and a model of both sides hold it), with a progress bar; an endless pipe is scored
+    until Ctrl-C, which shows what was scored. Its first --show characters are shown, then its
+    most and least surprising lines.
 
     \b
     Examples:
@@ -37,17 +38,19 @@ def score(text_path, encoding, decode_errors, checkpoint, show, show_all, html_p
 
     ckpt = ckpt_io.load(checkpoint)
     model = LanguageModel.of(ckpt)
-    text = view.text_from(text_path, encoding, decode_errors)
-    view.check_page(html_path)
-    passages = Passages(text)
-    top = text_page.MAX_CHARS if html_path else 0
     first = scoring.first_predicted(model)
-    with view.progress(text) as progress:
-        keep = view.chars_kept(text, show, show_all, html_path, first=first)
-        reading = scoring.read(model, text, keep=keep, top=top, observe=(passages.add, *progress))
+    passages = Passages()
+    top = text_page.MAX_CHARS if html_path else 0
+    text = view.TextRead(text_path, encoding, decode_errors, show, show_all, html_path, first=first)
+    view.check_page(html_path)  # after the text is known as an input: no page is written over it
+    with text:
+        reading = scoring.read(model, text.source, keep=text.keep, top=top, observe=(passages.add, *text.observers))
+    if not reading.score.chars:
+        text.say_stopped(reading)
     passages.finish()
-    shown = text if show_all else text[:show]
+    shown = text.shown()
     result = ScoreView(str(checkpoint), text_path, shown, reading.score.first(len(shown) - first), passages)
     if html_path:
-        result.html = view.write_page(html_path, str(checkpoint), ckpt, text, text_path, reading)
+        result.html = view.write_page(html_path, str(checkpoint), ckpt, text.first, text_path, reading)
     view.show(result, as_json, render, html_path)
+    text.say_stopped(reading)

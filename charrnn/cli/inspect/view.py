@@ -8,9 +8,9 @@ the renderers import too.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,17 +96,130 @@ def chars_kept(
     return None if show_all else n - first
 
 
-@contextmanager
-def progress(text: str):
-    """The observers that draw a progress bar on stderr while a long text is read (none for a
-    short text, and the bar is off when stderr is not a terminal)."""
-    from charrnn.cli import console
+class TextRead:
+    """The text of a view that shows it character by character (score, neurons), as one pass
+    reads it. With --all every character's numbers are kept, and so the text is: it is read
+    whole (text_from, up to what memory can hold). Otherwise it is read as it comes (TextStream),
+    keeping only its first characters (those shown and those a page shows), in memory that does
+    not grow with it, and an endless pipe is read until it ends or a signal stops it. Ctrl-C,
+    SIGTERM or SIGHUP then ends the pass between two windows, or at once while it waits for a
+    pipe (`stopped` is the signal); a second one stops at once.
 
-    if len(text) < PROGRESS_FROM:
-        yield ()
-        return
-    with console.progress_bar(len(text), 0, " chars", quiet=False, desc="reading") as bar:
-        yield (lambda first, surprisal: bar.update(first + len(surprisal) - bar.n),)
+        with view.TextRead(text_path, encoding, decode_errors, show, show_all, html_path) as t:
+            reading = scoring.read(model, t.source, keep=t.keep, observe=(*t.observers, ...))
+        view.show(...); t.say_stopped(reading)
+    """
+
+    def __init__(self, text_path, encoding, decode_errors, show, show_all, html_path, numbers=1, first=1):
+        from charrnn import budget
+        from charrnn.data.corpus import TextStream
+        from charrnn.web import text_page
+
+        self.text_path, self.show, self.show_all = text_path, show, show_all
+        self.stopped, self.stream, self._bar, self._old = None, None, None, {}
+        if show_all:
+            self.source = text_from(text_path, encoding, decode_errors)
+            self.keep = chars_kept(self.source, show, show_all, html_path, numbers, first)
+            self.wanted = self._have = len(self.source)
+            self._first = [self.source]
+            return
+        self.wanted = max(show, text_page.MAX_CHARS if html_path else 0)  # the first characters kept
+        budget.check_kept(self.wanted, self.wanted, numbers, {"show": show})
+        self.stream = TextStream(streams.stdin_bytes() if text_path == "-" else text_path, encoding, decode_errors)
+        self.source, self.keep, self._first, self._have = self._pieces(), self.wanted - first, [], 0
+
+    def _pieces(self):
+        """The stream's pieces, until a signal stops the pass; an empty one is said to be empty,
+        as text_from says it."""
+        from charrnn.analysis.scoring import Enough
+
+        empty = True
+        for piece in self.stream:
+            empty = False
+            yield piece
+            if self.stopped is not None:  # a model of both sides reads it all before its first window
+                raise Enough
+        if empty:
+            raise click.ClickException(_empty(self.text_path))
+
+    def __enter__(self) -> TextRead:
+        from charrnn.cli.interrupts import SIGNAL_EXIT
+
+        if self.stream is not None:
+            for s in SIGNAL_EXIT:
+                if signal.getsignal(s) is not signal.SIG_IGN:  # ignored when charrnn started (nohup): still ignored
+                    self._old[s] = signal.signal(s, self._on_signal)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+    def _on_signal(self, signum, frame) -> None:
+        from charrnn.analysis.scoring import Enough
+
+        if self.stopped is not None:
+            raise KeyboardInterrupt  # the user insists
+        self.stopped = signum
+        if self.stream.waiting:  # for a pipe's bytes: stop now, not after the next ones come
+            raise Enough
+
+    @property
+    def observers(self) -> tuple:
+        """Those that keep the first characters, draw the bar and end the pass on a signal."""
+        return (self._keep_first, self._draw, self._stop)
+
+    def _keep_first(self, first: int, surprisal, chars: str) -> None:
+        begin = first + len(surprisal) - len(chars)  # chars is text[begin : first + len(surprisal)]
+        if self._have < self.wanted:
+            self._first.append(chars[self._have - begin : self.wanted - begin])
+            self._have += len(self._first[-1])
+
+    def _draw(self, first: int, surprisal, chars: str) -> None:
+        from charrnn.cli import console
+
+        if self.stream is None:
+            done, total, unit = first + len(surprisal), len(self.source), " chars"
+        else:
+            done, total, unit = self.stream.n_bytes, self.stream.size, " bytes"
+        if self._bar is None and done >= PROGRESS_FROM and (total is None or total >= PROGRESS_FROM):
+            self._bar = console.progress_bar(total, 0, unit, quiet=False, desc="reading")
+        if self._bar is not None:
+            self._bar.update(done - self._bar.n)
+
+    def _stop(self, *window) -> None:
+        from charrnn.analysis.scoring import Enough
+
+        if self.stopped is not None:
+            raise Enough
+
+    @property
+    def first(self) -> str:
+        """The text's first characters: those shown and those a page shows (all of them, --all)."""
+        return "".join(self._first)
+
+    def shown(self) -> str:
+        """The characters shown: all of them with --all, else the first --show."""
+        return self.first if self.show_all else self.first[: self.show]
+
+    def say_stopped(self, reading) -> None:
+        """On a signal, say how far the pass went and stop the shell's way (after the result is
+        shown, or before, when no character was scored: then there is none)."""
+        from charrnn.cli.interrupts import interrupted
+
+        score = reading.score
+        if self.stopped is None:
+            return
+        if score.chars:
+            interrupted(self.stopped, f"Interrupted: the totals are those of the first {score.length:,} characters.")
+        if score.first_scored == 0:  # a model of both sides
+            interrupted(
+                self.stopped,
+                "Interrupted before the text ended: a model of both sides scores none of it until it has read all of it.",
+            )
+        interrupted(self.stopped, "Interrupted before any character was scored.")
 
 
 def text_argument(command: Callable) -> Callable:
@@ -122,15 +235,22 @@ def text_argument(command: Callable) -> Callable:
 
 
 def text_from(text_path: str, encoding: str, decode_errors: str) -> str:
-    from charrnn import budget, files
+    """The whole text, up to what this machine's memory can hold (a view that holds its text)."""
+    from charrnn import budget
     from charrnn.data.corpus import read_text
 
     source = streams.stdin_bytes() if text_path == "-" else text_path
     text = read_text(source, budget.text_chars_max(), encoding, decode_errors)
     if not text:  # every view reads a text: none of them has anything to say of no text
-        named = text_name(text_path, lambda p: f"the text {files.display(p)}")
-        raise click.ClickException(f"{named} is empty: there is no text to read; give a text")
+        raise click.ClickException(_empty(text_path))
     return text
+
+
+def _empty(text_path: str) -> str:
+    from charrnn import files
+
+    named = text_name(text_path, lambda p: f"the text {files.display(p)}")
+    return f"{named} is empty: there is no text to read; give a text"
 
 
 def load_models(paths) -> list[tuple[str, Any]]:
@@ -211,7 +331,8 @@ def check_page(path: Path | None) -> None:
 
 def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, neuron_label: str | None = None) -> str:
     """The HTML page of a text as one pass read it (`reading`, with predictions for the page's
-    characters, and a unit's values when neuron_label names it); returns the path written."""
+    characters, and a unit's values when neuron_label names it; `text`: at least the page's
+    characters, the text's first); returns the path written."""
     from charrnn import files
     from charrnn.cli.render.score import counts
     from charrnn.nn.functional import bits
@@ -240,6 +361,7 @@ def write_page(path: Path, name: str, ckpt, text: str, text_path: str, reading, 
         facts=rows,
         history=ckpt.to_dict(name)["history"],  # the learning curve in bits, as inspect --json gives it
         neuron=neuron,
+        length=score.length,
     )
     with output_to("--html"):
         files.write_text(path, html_page)
