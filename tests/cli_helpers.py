@@ -14,12 +14,13 @@ import subprocess
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner, Result
 
-from charrnn.cli import cli
+from charrnn.cli import cli, streams
 
 ESCAPES = re.compile(r"\x1b\[[0-9;]*m")  # what a terminal interprets: colours and styles
 
@@ -65,15 +66,26 @@ def write(path: Path, content: str | bytes) -> Path:
     return path
 
 
+class ScriptRunner(CliRunner):
+    """CliRunner with the console script's streams (cli/streams.guard): names that are not UTF-8
+    are written as escapes there, and must be here too."""
+
+    @contextmanager
+    def isolation(self, *args, **kwargs):
+        with super().isolation(*args, **kwargs) as outputs:
+            streams.guard()
+            yield outputs
+
+
 def invoke(args: list[str], input: str | bytes | None = None, env: dict | None = None) -> Result:
-    """Run the click application in-process, as the console script would (prog name `charrnn`),
-    with every warning an error: no library's warning may reach the user raw."""
+    """Run the click application in-process, as the console script would (prog name `charrnn`, its
+    streams), with every warning an error: no library's warning may reach the user raw."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         # Python itself hides these from users (unless run with -X dev); a descriptor left to the
         # collector is not said to the user, and when it is collected is not deterministic
         warnings.simplefilter("ignore", ResourceWarning)
-        result = CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env, prog_name="charrnn")
+        result = ScriptRunner().invoke(cli, [str(a) for a in args], input=input, env=env, prog_name="charrnn")
     # anything but a normal exit is an exception that would have reached the user
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
     return result
@@ -118,6 +130,16 @@ def assert_clean_error(result, code: int, *needles: str, stdout_empty: bool = Tr
     if stdout_empty:
         assert stdout == "", stdout
     return line
+
+
+def assert_result_or_clean_error(result) -> None:
+    """A result, or one clean error line (assert_clean_error) with exit 1 or 2; never a bug's
+    message ("internal error", "please report", a traceback) on either stream."""
+    if result.exit_code != 0:
+        assert result.exit_code in (1, 2), result.stderr
+        assert_clean_error(result, result.exit_code, stdout_empty=False)
+    for bug in ("internal error", "please report", "Traceback"):
+        assert bug not in result.stderr + result.stdout
 
 
 def checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ from charrnn.data.corpus import Corpus
 from charrnn.language_model import LanguageModel
 from charrnn.training.trainer import Trainer
 from tests.cli_helpers import TEXT, Victim, invoke, tiny, write
+from tests.hostile import make_place
 
 # Property tests draw the same examples on every run (a CI failure reproduces locally); the
 # examples database is off so that one machine's past failures do not change what runs.
@@ -101,6 +102,12 @@ def trained(tmp_path_factory) -> Path:
 @pytest.fixture
 def victim(trained, tmp_path) -> Victim:
     return Victim(trained, tmp_path / "model.npz")
+
+
+@pytest.fixture(scope="module")
+def place(trained, tmp_path_factory) -> Path:
+    """A folder of everything a command may be pointed at (tests/hostile.py), shared by the examples of a module."""
+    return make_place(tmp_path_factory.mktemp("place"), trained)
 
 
 @pytest.fixture

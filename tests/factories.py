@@ -29,6 +29,22 @@ def pickled_marker(path: Path | str) -> np.ndarray:
     return evil
 
 
+ERROR_LINE_MAX = 300  # characters of the one error line a bad checkpoint gets, its path included
+
+
+def save_checkpoint(path: Path, arrays: dict, meta: dict | str) -> Path:
+    """A checkpoint of these arrays and this metadata (a dict, or its JSON text as it is)."""
+    np.savez(path, **arrays, meta=np.array(meta if isinstance(meta, str) else json.dumps(meta)))
+    return path
+
+
+def with_metadata(good: Path, path: Path, change) -> Path:
+    """A copy at path of the checkpoint `good` whose metadata `change(meta)` altered in place."""
+    meta = checkpoint_meta(good)
+    change(meta)
+    return save_checkpoint(path, checkpoint_arrays(good), meta)
+
+
 def make_bad_checkpoint(kind: str, good: Path, path: Path) -> Path | None:
     """Write a broken checkpoint of the given kind at path; returns the marker for 'pickle'."""
     raw = good.read_bytes()
@@ -36,7 +52,7 @@ def make_bad_checkpoint(kind: str, good: Path, path: Path) -> Path | None:
     meta = checkpoint_meta(good)
 
     def save(arrays, meta):
-        np.savez(path, **arrays, meta=np.array(json.dumps(meta)))
+        save_checkpoint(path, arrays, meta)
 
     if kind == "text":
         path.write_text("this is not a checkpoint\n")

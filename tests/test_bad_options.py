@@ -1,16 +1,24 @@
 """Option values out of range or of the wrong kind: a usage error (exit 2) naming the option, and an
-existing checkpoint left as it was. Also the values that only the corpus or the vocabulary can refuse.
+existing checkpoint left as it was. Also the values that only the corpus or the vocabulary can refuse,
+and any hostile number, drawn by hypothesis, for any numeric option of train and sample: a result or
+one clean error (exit 1 or 2), never "internal error" or a traceback. Hostile values of every other
+argument (paths, encodings, texts): tests/test_arguments_of_every_command.py.
 """
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.cli_helpers import (
     assert_clean_error,
+    assert_result_or_clean_error,
     invoke,
+    tiny,
     train_over,
 )
+from tests.hostile import COUNTS, NUMBERS
 
 BAD_TRAIN_OPTIONS = [
     ("--hidden-size", "0"),
@@ -143,3 +151,26 @@ def test_a_value_that_is_no_number_is_said_to_be_none(args):
     expected = "is not a number" if args[-2] in ("--lr", "--plateau-factor", "--temp") else "is not a whole number"
     line = assert_clean_error(invoke(args), 2, repr(args[-1]), expected, args[-2])
     assert "range" not in line  # click's own wording, "is not a valid integer range", reads as if a range were asked
+
+
+TRAIN_OPTIONS = [
+    "--hidden-size", "--layers", "--seq-len", "--batch-size", "--lr", "--dropout", "--momentum", "--lr-decay",
+    "--lr-decay-every", "--grad-clip", "--val-fraction", "--eval-every", "--eval-chars", "--epochs", "--max-steps",
+    "--max-time", "--seed",
+]  # fmt: skip
+SAMPLE_OPTIONS = ["-n", "--temp", "--top-k", "--top-p", "--seed", "--num-samples", "--beam", "--best-of"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(option=st.sampled_from(TRAIN_OPTIONS), value=st.sampled_from(NUMBERS))
+def test_any_hostile_training_option_is_a_result_or_a_clean_error(corpus, tmp_path, option, value):
+    result = invoke(["train", corpus, "-c", tmp_path / "m.npz", *tiny(), "--force", "-q", option, value])
+    assert_result_or_clean_error(result)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), option=st.sampled_from(SAMPLE_OPTIONS))
+def test_any_hostile_sampling_option_is_a_result_or_a_clean_error(trained, data, option):
+    value = data.draw(st.sampled_from(COUNTS if option in ("-n", "--num-samples") else NUMBERS), "value")
+    length = [] if option == "-n" else ["-n", "5"]
+    assert_result_or_clean_error(invoke(["sample", "-c", trained, *length, option, value]))

@@ -4,8 +4,10 @@ a judge's, and that score is the scorer's bits per character of the sample after
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
+import pytest
 
 from charrnn import checkpoint
 from charrnn.analysis import scoring
@@ -116,11 +118,25 @@ def test_a_judge_that_can_score_no_sample_is_refused_or_said_not_to_rank(tmp_pat
     args = ["sample", "-c", ckpt, "-n", "1", "--best-of", "3", "--num-samples", "3", "--judge", spaced, "--seed", "3"]
     unranked = invoke([*args, "--prime", "x"])
     assert unranked.exit_code == 0, unranked.stderr
-    lines = unranked.stderr.splitlines()
-    assert lines[0] == (
-        "Warning: --judge knows too few characters of each of the 3 draws to score any, so they are not ranked: "
-        "the first drawn are printed"
-    )
-    assert lines[1:] == [
-        f"sample {i}: no score: {spaced} knows too few of its characters to score one; draw {i} of 3" for i in (1, 2, 3)
+    warning, *per_sample = unranked.stderr.splitlines()
+    # one warning that none of the 3 draws could be ranked, then each sample unscored, in the order drawn
+    assert warning.startswith("Warning: --judge") and "3 draws" in warning and "not ranked" in warning, warning
+    assert [re.fullmatch(r"sample (\d): no score: .+; draw (\d) of 3", line).groups() for line in per_sample] == [
+        (str(i), str(i)) for i in (1, 2, 3)
     ]
+    assert all(f"no score: {spaced} " in line for line in per_sample)  # the judge that could not score it, named
+
+
+@pytest.mark.parametrize(
+    "extra", [["--json"], ["--json", "--novelty"], ["--best-of", "2"], ["--beam", "2", "--json"], ["--beam", "2"]]
+)
+def test_an_empty_sample_has_no_score_rather_than_nan(trained, extra):
+    """-n 0 draws nothing, and nothing has no bits per character: JSON null and no score on
+    stderr, where 0/0 gave NaN (not JSON: an internal error) and "nan bits/char"."""
+    import json
+
+    result = invoke(["sample", "-c", trained, "-n", "0", *extra])
+    assert result.exit_code == 0, result.stderr
+    assert "nan" not in result.stderr
+    if "--json" in extra:
+        assert [s["bits_per_char"] for s in json.loads(result.stdout)["samples"]] == [None]

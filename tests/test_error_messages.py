@@ -7,6 +7,9 @@ table in cli/options.py.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from charrnn import errors
@@ -158,3 +161,24 @@ def test_a_refusal_names_the_option_that_gave_what_it_refuses_and_no_other(tmp_p
     others = [f for f in FILE_OPTIONS if f != named and re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", line)]
     assert not others, line
     assert "empty" not in line and "unreadable" not in line, line
+
+
+LEAKING_COMMAND = """
+import sys, warnings
+import click
+from charrnn import cli
+
+@cli.cli.command()
+def leak():
+    warnings.warn("overflow encountered\\nin cast", RuntimeWarning)
+    click.echo("done")
+
+sys.argv = ["charrnn", "leak"]
+cli.main()
+"""
+
+
+def test_a_library_warning_that_was_not_handled_is_one_line_never_pythons_source_lines(tmp_path):
+    result = subprocess.run([sys.executable, "-c", LEAKING_COMMAND], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == "done\n"
+    assert result.stderr == ("Warning: overflow encountered in cast (RuntimeWarning in <string>); please report it\n")

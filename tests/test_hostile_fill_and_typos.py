@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import hostile
-from tests.cli_helpers import TEXT, assert_clean_error, checkpoint_arrays, write
-from tests.hostile import clean, devices_intact, invoke
+from tests.cli_helpers import TEXT, assert_clean_error, assert_result_or_clean_error, checkpoint_arrays, invoke, write
+from tests.hostile import devices_intact
 
 GAPS = ["_", "#", "", "ab", "\n", "\r", "t", " ", "\x00", "é", "\udcff", "_" * 2, "-", "--json"]
 TEXTS_WITH_GAPS = [*hostile.TEXTS, "g.txt", "gaps-only.txt", "long-run.txt", "gap-at-ends.txt"]
@@ -74,7 +74,7 @@ def hostile_arguments(draw, command: str) -> list[str]:
 def test_any_hostile_value_of_fill_or_typos_is_a_result_or_a_clean_error(place, monkeypatch, command, data):
     monkeypatch.chdir(place)
     result = invoke(data.draw(hostile_arguments(command), "arguments"), input=b"")
-    clean(result)
+    assert_result_or_clean_error(result)
     devices_intact()
 
 

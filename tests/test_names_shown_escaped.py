@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import TEXT, invoke, tiny, write
+from tests.hostile import NOT_UTF8, make_place
 
 HOSTILE = {
     "a newline": "x\nError: forged.txt",
@@ -77,3 +78,15 @@ def test_every_way_a_name_is_shown_escapes_it(tmp_path, name):
         named = re.findall(r"<title>(.*?)</title>|<h1>(.*?)</h1>|<table class=\"facts\">(.*?)</table>", html, re.S)
         assert named and not ACTS.search("".join(map("".join, named))), (page, named)
     assert len(shown) == 11 and len(list(tmp_path.glob("*.html"))) == 2
+
+
+@pytest.mark.parametrize("args", [["-c", NOT_UTF8 + ".npz"], ["-c", "m.npz", "--title", NOT_UTF8]])
+def test_a_page_title_that_is_not_utf8_is_written_escaped(trained, tmp_path, monkeypatch, args):
+    """A checkpoint's name (the default title) or a --title holding bytes that are not UTF-8 (a
+    Linux name may): the page shows them as \\xNN, as every message does, and is UTF-8 throughout."""
+    monkeypatch.chdir(make_place(tmp_path, trained))
+    result = invoke(["export", *args, "page.html"])
+    assert result.exit_code == 0, result.stderr
+    assert "<title>" + ("charrnn: " if "--title" not in args else "") + "caf\\xe9" in (
+        (tmp_path / "page.html").read_bytes().decode("utf-8")
+    )
