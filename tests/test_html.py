@@ -20,6 +20,7 @@ from charrnn.analysis import scoring
 from charrnn.analysis.scoring import Predictions
 from charrnn.web import text_page as pages
 
+from .colours import bluish, from_css, lightness, reddish
 from .test_analysis import counting_rnn
 
 TEXT = 'if (a < b) & c:\n    print("x")\n'
@@ -76,17 +77,20 @@ def test_hover_text_gives_probability_bits_and_alternatives(page):
     tips = [stdlib_html.unescape(m) for m in re.findall(r'title="([^"]*)"', page)]
     assert tips[0].startswith("the first character")
     # character 1 ('f') was given 2**-1, character 9 2**-0 = 1
-    assert tips[1] == '«f»   p = 0.5000   1.00 bits\nexpected: «\\n» 0.500   «␠» 0.250   «"» 0.125'
+    shown, expected = tips[1].split("\n")
+    assert re.fullmatch(r"«f»\s+p = 0\.5000\s+1\.00 bits", shown), shown
+    # the likeliest characters, likeliest first, each with its probability; a newline and a space shown
+    assert expected.startswith("expected:"), expected
+    assert re.findall(r"«(.+?)» (\d\.\d+)", expected) == [("\\n", "0.500"), ("␠", "0.250"), ('"', "0.125")]
     assert tips[9].startswith("«)»   p = 1.0000   0.00 bits")
 
 
 def test_surprisal_colours_run_from_pale_to_red_and_neurons_from_blue_to_red():
-    lightness = [int(re.search(r",(\d+)%\)$", pages.surprisal_colour(b))[1]) for b in (0, 2, 4, 8, 20)]
-    assert lightness == sorted(lightness, reverse=True) and lightness[-2] == lightness[-1]
-    assert pages.activation_colour(0.9, 1.0).startswith("hsl(0,") and pages.activation_colour(-0.9, 1.0).startswith(
-        "hsl(215,"
-    )
-    assert pages.activation_colour(0.0, 1.0).endswith("100%)")  # white
+    light = [lightness(pages.surprisal_colour(b)) for b in (0, 2, 4, 8, 20)]
+    assert light == sorted(light, reverse=True) and light[-2] == light[-1]
+    assert reddish(pages.surprisal_colour(8))
+    assert reddish(pages.activation_colour(0.9, 1.0)) and bluish(pages.activation_colour(-0.9, 1.0))
+    assert from_css(pages.activation_colour(0.0, 1.0)) == pytest.approx((1.0, 1.0, 1.0))  # white
 
 
 def test_a_neuron_page_colours_by_activation_and_shows_it_on_hover():
@@ -98,7 +102,9 @@ def test_a_neuron_page_colours_by_activation_and_shows_it_on_hover():
         text, preds, m.vocab.chars, title="t", neuron=pages.NeuronColouring("layer 0, unit 2, hidden state", values)
     )
     found = spans(page)
-    assert [("hsl(0,85%,55%)" in s) for s in found] == [bool(v) for v in values]
+    backgrounds = [re.search(r"background:\s*([^;\"]+)", s)[1] for s in found]
+    assert [reddish(b) for b in backgrounds] == [bool(v) for v in values]  # red where the unit is on
+    assert all(from_css(b) == pytest.approx((1.0, 1.0, 1.0)) for b, v in zip(backgrounds, values) if not v)
     assert "layer 0, unit 2, hidden state = +1.000" in stdlib_html.unescape(found[3])
 
 

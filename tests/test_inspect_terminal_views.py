@@ -5,7 +5,6 @@ facts give only what applies to the cell; the page and the terminal count alike.
 
 from __future__ import annotations
 
-import colorsys
 import json
 import re
 
@@ -17,6 +16,7 @@ from charrnn.cli.render import neurons, score
 from charrnn.web import text_page as pages
 
 from .cli_helpers import ESCAPES
+from .colours import from_css, from_hex
 from .test_analysis import CODE, counting_lstm, counting_rnn, decaying_rnn, remembering_lstm
 from .test_inspect_cli import HISTORY, inspect, save
 from .test_pipeline import COLOUR, on_terminal
@@ -80,17 +80,6 @@ def wcag_contrast(a: tuple[float, float, float], b: tuple[float, float, float]) 
 
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
-
-
-def from_hex(code: str) -> tuple[float, float, float]:
-    return tuple(int(code[i : i + 2], 16) / 255 for i in (1, 3, 5))
-
-
-def from_css(colour: str) -> tuple[float, float, float]:
-    if colour.startswith("#"):
-        return from_hex(colour)
-    h, s, lightness = map(float, re.fullmatch(r"hsl\(([\d.]+),([\d.]+)%,([\d.]+)%\)", colour).groups())
-    return colorsys.hls_to_rgb(h / 360, lightness / 100, s / 100)
 
 
 def test_every_neuron_colour_pair_in_the_terminal_has_a_contrast_of_at_least_4_5():
