@@ -43,11 +43,11 @@ def both(saved):
 )
 def test_a_text_beyond_the_memory_is_refused_in_one_line_naming_it(saved, monkeypatch, command, says):
     monkeypatch.chdir(saved)
-    monkeypatch.setattr(budget, "memory_total", lambda: 30_000)
-    line = assert_clean_error(invoke([*command, "-c", "both.npz"]), 1, says, "of memory", "give a shorter text")
+    with budget.memory_planned_for(30_000):
+        line = assert_clean_error(invoke([*command, "-c", "both.npz"]), 1, says, "of memory", "give a shorter text")
     assert "this machine has 30,000 bytes" in line
-    monkeypatch.setattr(budget, "memory_total", lambda: 100_000_000)
-    assert invoke([*command, "-c", "both.npz"]).exit_code == 0
+    with budget.memory_planned_for(100_000_000):
+        assert invoke([*command, "-c", "both.npz"]).exit_code == 0
 
 
 def peak_over(run) -> int:
