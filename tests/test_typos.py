@@ -12,6 +12,7 @@ from charrnn import checkpoint
 from charrnn.analysis import scoring, typos
 from charrnn.checkpoint import Checkpoint
 from charrnn.config import TrainConfig
+from charrnn.nn import model as network
 from tests.cli_helpers import invoke, write
 from tests.conftest import train_tiny
 
@@ -60,6 +61,20 @@ def test_suspects_are_ranked_by_how_much_likelier_their_replacement_makes_the_te
         replaced = DAMAGED[: s.position] + s.suggestion + DAMAGED[s.position + 1 :]
         assert s.suggestion_bits == pytest.approx(scoring.read(both, replaced).score.surprisal_bits[s.position])
         gain = stretch_bits(both, DAMAGED, s.position) - stretch_bits(both, replaced, s.position)
+        assert s.gain_bits == pytest.approx(gain, rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_the_gain_over_a_text_of_several_windows_is_that_of_a_reading_of_the_whole_text(cell):
+    """The states at each stretch's ends are read a window at a time: over more than one window,
+    for every cell, the gains are those of the whole text read with and without each replacement."""
+    model = train_tiny(cell, steps=60, bidirectional=True)
+    text = (DAMAGED * 8).replace("hello world", "hellw world", 3)  # 384 characters, past a window's 256
+    found, _ = typos.suspects(model, text, 6, far=0.0)
+    assert len(found) == 6 and max(s.position for s in found) > network.WINDOW
+    for s in found:
+        replaced = text[: s.position] + s.suggestion + text[s.position + 1 :]
+        gain = stretch_bits(model, text, s.position) - stretch_bits(model, replaced, s.position)
         assert s.gain_bits == pytest.approx(gain, rel=1e-4, abs=1e-4)
 
 

@@ -98,26 +98,25 @@ def _gains(
     lo = np.clip(at - around, 0, N - width)
     batches = [slice(b, min(b + BATCH, M)) for b in range(0, M, BATCH)]
     forward, backward = _Reader(model, ""), _Reader(model, REVERSE)
-    starts = [forward.after(ids, int(lo[rows.start])) for rows in batches]
+    starts = [forward.states_at(ids, lo[rows.start : rows.start + 1]) for rows in batches]
     gains, choice = np.empty(M), np.empty(M, np.intp)
     back = ids[::-1]
     for rows, start in zip(reversed(batches), reversed(starts)):
         forward.state, forward.done = start, int(lo[rows.start])
-        lefts = np.stack([forward.after(ids, stop) for stop in lo[rows].tolist()], axis=2)
-        ends = (N - lo[rows] - width)[::-1].tolist()  # the right ends, as the backward stack meets them
-        rights = np.stack([backward.after(back, stop) for stop in ends][::-1], axis=2)
+        lefts = forward.states_at(ids, lo[rows])
+        rights = backward.states_at(back, (N - lo[rows] - width)[::-1])[:, :, ::-1]  # after ids[lo + width:]
         gains[rows], choice[rows] = _stretch_gains(model, ids, at[rows], lo[rows], width, tried[rows], lefts, rights)
     return gains, choice
 
 
 def _stretch_gains(model, ids, at, lo, width, tried, lefts, rights) -> tuple[np.ndarray, np.ndarray]:
-    """_gains for one batch: each stretch ids[lo : lo + width] between its two states (L, S, m, 1, H)
+    """_gains for one batch: each stretch ids[lo : lo + width] between its two states (L, S, m, H)
     read as it stands and with each tried character at `at`."""
     m, K = tried.shape
     stretches = np.repeat(ids[lo[:, None] + np.arange(width)][:, None], K + 1, axis=1)  # (m, K + 1, width)
     stretches[np.arange(m), 1:, at - lo] = tried
     flat = stretches.reshape(m * (K + 1), width)
-    left, right = (np.repeat(s[:, :, :, 0], K + 1, axis=2) for s in (lefts, rights))
+    left, right = (np.repeat(s, K + 1, axis=2) for s in (lefts, rights))
     logits, _ = both_sides.stretch_logits(model.params, model.cfg, flat, left, right)
     logp = log_softmax(logits.astype(np.float64)).reshape(width, m * (K + 1), -1)
     given_rest = logp[np.arange(width)[:, None], np.arange(m * (K + 1))[None], flat.T].sum(axis=0).reshape(m, K + 1)
@@ -141,14 +140,22 @@ class _Reader:
         self.state = network.zero_state(self.cfg, 1, model.params["decoder.weight"].dtype)
         self.done = 0  # characters read
 
-    def after(self, ids: np.ndarray, stop: int) -> np.ndarray:
-        """The state after ids[:stop] (L, S, 1, H), read on from ids[:done] (stop >= done; ids in
-        the order this stack reads them)."""
-        for start in range(self.done, stop, network.WINDOW):
-            chunk = ids[start : min(start + network.WINDOW, stop)]
-            self.state = network.run_stack(self.weights, self.cfg, chunk[:, None], self.state)[1]
-        self.done = max(self.done, stop)
-        return self.state
+    def states_at(self, ids: np.ndarray, stops: np.ndarray) -> np.ndarray:
+        """The state after ids[:stop] for each of `stops` (sorted, none before `done`) -> (L, S,
+        len(stops), H), read on from ids[:done] a window at a time (ids in the order this stack
+        reads them), each window's states taken from its cache."""
+        found, stops = [], stops.tolist()
+        while len(found) < len(stops):
+            end = min(self.done + network.WINDOW, stops[-1])
+            after, along = self.state, self.state[:, :, None]  # (L, S, 1, 1, H): nothing more to read
+            if end > self.done:
+                chunk = np.ascontiguousarray(ids[self.done : end, None])
+                _, after, cache = network.run_stack(self.weights, self.cfg, chunk, self.state)
+                along = network.states_along(self.cfg, cache)
+            while len(found) < len(stops) and stops[len(found)] <= end:
+                found.append(along[:, :, stops[len(found)] - self.done, 0])
+            self.state, self.done = after, end
+        return np.stack(found, axis=2)
 
 
 def _apart(ranked: np.ndarray, count: int) -> list[int]:

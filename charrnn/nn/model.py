@@ -230,6 +230,13 @@ def state_after(params: Params, cfg: ModelConfig, ids: np.ndarray, state: np.nda
     return after
 
 
+def states_along(cfg: ModelConfig, cache: Cache) -> np.ndarray:
+    """Every state a read of T steps (NumPy's kernels) passed through, from its cache ->
+    (L, S, T + 1, B, H): at t, the state after the first t characters (at 0, the one it began from)."""
+    lstm = cells.get(cfg).states == 2
+    return np.stack([np.stack([c.hs, c.cs]) if lstm else c.hs[None] for c in cache.layers])
+
+
 def _embedding_grad(ids: np.ndarray, da: np.ndarray, vocab: int, ws: Workspace | None, kernels: str) -> np.ndarray:
     """d W_ih for one-hot inputs, (G, V): column v sums the rows of da where the input was v.
 
