@@ -181,5 +181,5 @@ def test_a_cosine_schedule_decays_over_the_time_limit_or_the_step_limit(tmp_path
     )
     assert result.exit_code == 0, result.stderr
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "l.jsonl").read_text().splitlines()]
-    lr = TrainConfig().lr
-    assert lrs == pytest.approx([lr * (0.3 + 0.7 * 0.5 * (1 + np.cos(np.pi * 3 / 8))), lr * 0.3])
+    lr, floor = TrainConfig().lr, TrainConfig().min_lr_ratio
+    assert lrs == pytest.approx([lr * (floor + (1 - floor) * 0.5 * (1 + np.cos(np.pi * 3 / 8))), lr * floor])
