@@ -271,7 +271,8 @@ def test_ctrl_c_while_a_model_of_both_sides_reads_says_nothing_was_scored(two_si
     out, err = child.communicate(timeout=PROMPTLY)
     assert child.returncode == 130 and out == b""
     assert err.decode() == (
-        "Interrupted before the text ended: a model of both sides scores none of it until it has read all of it.\n"
+        "Interrupted before any character was scored: a model of both sides reads the whole text, "
+        "from its end too, before it scores its first character.\n"
     )
 
 

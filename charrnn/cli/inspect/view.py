@@ -163,7 +163,9 @@ class TextRead:
         if self.stopped is not None:
             raise KeyboardInterrupt  # the user insists
         self.stopped = signum
-        if self.stream.waiting:  # for a pipe's bytes: stop now, not after the next ones come
+        # stop now while waiting for a pipe's bytes, or while nothing is scored yet, so nothing
+        # kept is half-updated (a model of both sides reads the whole text before its first window)
+        if self.stream.waiting or not self._have:
             raise Enough
 
     @property
@@ -217,7 +219,8 @@ class TextRead:
         if score.first_scored == 0:  # a model of both sides
             interrupted(
                 self.stopped,
-                "Interrupted before the text ended: a model of both sides scores none of it until it has read all of it.",
+                "Interrupted before any character was scored: a model of both sides reads the whole text, "
+                "from its end too, before it scores its first character.",
             )
         interrupted(self.stopped, "Interrupted before any character was scored.")
 
