@@ -68,8 +68,15 @@ def _trainer(config: str, batch: int | None = None, comm=None):
         ids, _ = reference.load_corpus_ids(path)
         corpus = Corpus.from_text("".join(chr(65 + i) for i in ids))
     model_cfg = ModelConfig(cell=cell, hidden_size=hidden, num_layers=layers, dropout=0.0)
+    # no limit, so no cosine (it needs one to decay over); the rate does not change the speed
     train_cfg = TrainConfig(
-        batch_size=batch or B, seq_len=T, max_time=None, eval_every=10**9, eval_chars=VALIDATION_CHARS, patience=None
+        batch_size=batch or B,
+        seq_len=T,
+        max_time=None,
+        lr_schedule="step",
+        eval_every=10**9,
+        eval_chars=VALIDATION_CHARS,
+        patience=None,
     )
     return Trainer(corpus, model_cfg, train_cfg, comm=comm)
 

@@ -134,9 +134,11 @@ class TrainConfig(Checked):
     optimizer: str = setting("adam", "Update rule: Adam, RMSProp, Adagrad, or SGD with momentum.", choices=OPTIMIZERS)
     # the cosine's peak: 6e-3 decaying to 6e-4 by the end of the run beat 3e-3 with step decay by
     # 0.10 bits/char and a constant 6e-3 by 0.04 at 2 x 256 (docs/training.md, the schedule)
-    lr: float = setting(6e-3, "Learning rate (the cosine's peak).", min=0, min_open=True)
+    lr: float = setting(6e-3, "Learning rate at the start (the cosine's peak).", min=0, min_open=True)
     momentum: float = setting(0.9, "SGD momentum.", min=0, max=1, max_open=True)
-    lr_decay: float = setting(0.9, "Step decay: multiply the learning rate by this...", min=0, max=1, min_open=True)
+    lr_decay: float = setting(
+        0.9, "Step schedule only: multiply the learning rate by this...", min=0, max=1, min_open=True
+    )
     lr_decay_every: int = setting(2000, "...every this many steps.", min=1)
     grad_clip: float = setting(5.0, "Global gradient norm cap, 0 for none.", min=0)
     val_fraction: float = setting(0.05, "Held-out tail of the corpus.", min=0, max=1, min_open=True, max_open=True)
@@ -346,7 +348,7 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 # what a field added since checkpoints were first written means when a saved config lacks it:
 # the behaviour of the charrnn that wrote it, so that an old run continues as it was
-BEFORE_THE_FIELD = {"TrainConfig": {"epoch_offsets": "fixed"}}
+BEFORE_THE_FIELD = {"TrainConfig": {"epoch_offsets": "fixed", "lr_schedule": "step"}}
 
 
 def from_dict(cls: type[C], data: dict[str, Any]) -> C:

@@ -133,8 +133,6 @@ def test_a_judge_that_can_score_no_sample_is_refused_or_said_not_to_rank(tmp_pat
 def test_an_empty_sample_has_no_score_rather_than_nan(trained, extra):
     """-n 0 draws nothing, and nothing has no bits per character: JSON null and no score on
     stderr, where 0/0 gave NaN (not JSON: an internal error) and "nan bits/char"."""
-    import json
-
     result = invoke(["sample", "-c", trained, "-n", "0", *extra])
     assert result.exit_code == 0, result.stderr
     assert "nan" not in result.stderr

@@ -94,6 +94,13 @@ def test_a_checkpoint_saved_before_epoch_offsets_continues_with_the_streams_wher
     assert checkpoint.load(old).train.epoch_offsets == "fixed"
 
 
+def test_a_checkpoint_saved_before_the_schedules_continues_with_step_decay(saved):
+    """The default schedule is a cosine now; a run saved before there was a choice decayed by steps."""
+    assert checkpoint.load(saved).train.lr_schedule == "cosine"
+    rewrite_meta(saved, lambda meta: meta["train"].pop("lr_schedule"))
+    assert checkpoint.load(saved).train.lr_schedule == "step"
+
+
 def test_file_loads_without_pickle_and_holds_metadata(saved, ckpt):
     with np.load(saved, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}

@@ -6,6 +6,7 @@ what was scored. A model of both sides holds the text's ids, up to a stated boun
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import signal
@@ -110,10 +111,11 @@ def test_the_reader_holds_no_more_of_the_text_as_it_grows():
         tracemalloc.start()
         try:
             reading = scoring.read(m, pieces, keep=1000, observe=(Passages().add,))
-            return tracemalloc.get_traced_memory()[1]
+            held = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-            assert reading.score.chars == n_lines * len(LINE) - 1
+        assert reading.score.chars == n_lines * len(LINE) - 1
+        return held
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(scoring, "BLOCK", 4096)
@@ -198,9 +200,25 @@ def test_a_byte_that_is_not_utf8_names_its_offset_after_many_chunks():
 # -- the command line ---------------------------------------------------------------------
 
 
-def start(checkpoint, *args: str, env=None) -> subprocess.Popen:
+@contextlib.contextmanager
+def scoring_stdin(checkpoint, *args: str, env=None):
+    """`inspect score -` in a child, killed when the test ends however it ends: a child left
+    reading a pipe that never ends would score it for the rest of the session."""
     command = [*script(), "inspect", "score", "-", "-c", str(checkpoint), *args]
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        yield child
+    finally:
+        child.kill()
+        child.wait()
+
+
+def finished(child: subprocess.Popen) -> tuple[bytes, bytes]:
+    """(stdout, stderr) of a child that was told to stop; a child that does not stop within
+    PROMPTLY fails the test (communicate would first wait for the feeder's write to let go of stdin,
+    with no timeout). What these children write fits in the pipes."""
+    child.wait(PROMPTLY)
+    return child.stdout.read(), child.stderr.read()
 
 
 class Feeder(threading.Thread):
@@ -241,23 +259,20 @@ class Feeder(threading.Thread):
     ids=["unknown, then held open", "unknown, then endless", "not utf-8, then held open"],
 )
 def test_a_bad_character_in_a_pipe_that_never_ends_is_one_line_at_once(one_side, head, then, said):
-    child = start(one_side)
-    Feeder(child, head, then)
-    try:
-        assert child.wait(PROMPTLY) == 1
-    finally:
-        child.kill()
-        child.wait()
-    err = child.stderr.read().decode()
+    with scoring_stdin(one_side) as child:
+        Feeder(child, head, then)
+        out, err = finished(child)
+        assert child.returncode == 1
+    err = err.decode()
     assert len(err.splitlines()) == 1 and said in error_line(err), err
-    assert child.stdout.read() == b""
+    assert out == b""
 
 
 def test_an_endless_pipe_is_scored_until_ctrl_c_which_shows_what_was_scored(one_side):
-    child = start(one_side, "--json")
-    Feeder(child, b"").until_read(300_000)  # the pipe holds 64 kB of it at most
-    child.send_signal(signal.SIGINT)  # the pipe never ends
-    out, err = child.communicate(timeout=PROMPTLY)
+    with scoring_stdin(one_side, "--json") as child:
+        Feeder(child, b"").until_read(300_000)  # the pipe holds 64 kB of it at most
+        child.send_signal(signal.SIGINT)  # the pipe never ends
+        out, err = finished(child)
     assert child.returncode == 130, err
     score = json.loads(out)["score"]
     assert score["chars"] > 100_000 and len(score["surprisal_bits"]) == 999
@@ -265,10 +280,10 @@ def test_an_endless_pipe_is_scored_until_ctrl_c_which_shows_what_was_scored(one_
 
 
 def test_ctrl_c_while_a_model_of_both_sides_reads_says_nothing_was_scored(two_sides):
-    child = start(two_sides)
-    Feeder(child, b"").until_read()
-    child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=PROMPTLY)
+    with scoring_stdin(two_sides) as child:
+        Feeder(child, b"").until_read()
+        child.send_signal(signal.SIGINT)
+        out, err = finished(child)
     assert child.returncode == 130 and out == b""
     assert err.decode() == (
         "Interrupted before any character was scored: a model of both sides reads the whole text, "
@@ -282,8 +297,8 @@ def test_a_model_of_both_sides_scores_a_piped_text_given_both_sides(two_sides):
     ids = m.vocab.encode(text).astype(np.intp)
     logits = np.concatenate([lg for _, lg in both_sides.read(m.params, m.cfg, ids[None])])
     at_once = bits(-log_softmax(logits.astype(np.float64))[np.arange(len(ids)), ids])
-    child = start(two_sides, "--json", "--show", "100")
-    out, err = child.communicate(text.encode(), timeout=PROMPTLY)
+    with scoring_stdin(two_sides, "--json", "--show", "100") as child:
+        out, err = child.communicate(text.encode(), timeout=PROMPTLY)
     assert child.returncode == 0, err
     score = json.loads(out)["score"]
     assert score["chars"] == len(text) and score["total_bits"] == pytest.approx(at_once.sum(), rel=1e-5)

@@ -46,7 +46,7 @@ BATCH = 256  # suspects whose stretches are read at once: this, not the text, bo
 class Suspect:
     position: int  # in the text, from 0
     char: str
-    suggestion: str  # the model's likeliest character there
+    suggestion: str  # of the model's 3 likeliest there, the one that makes the text around it likeliest
     bits: float  # -log2 p(char | both sides)
     suggestion_bits: float  # -log2 p(suggestion | both sides)
     gain_bits: float  # how many bits likelier the suggestion makes the text around it: the rank
