@@ -127,7 +127,7 @@ def test_workers_on_a_time_limit_alone_validate_by_measured_time_and_decay_toget
     timed = [a for a in SMALL]
     for flag in ("--max-steps", "--eval-every"):
         del timed[timed.index(flag) : timed.index(flag) + 2]
-    timed += ["--lr-schedule", "cosine", "--max-time", "3s"]
+    timed += ["--lr-schedule", "cosine", "--max-time", "3s", "--patience", "100000"]  # no early stop: the time runs out
     result = mpiexec(2, ["train", corpus, "-c", "timed.npz", *timed], tmp_path)
     assert result.returncode == 0, result.stderr
     meta = cli.checkpoint_meta(tmp_path / "timed.npz")
