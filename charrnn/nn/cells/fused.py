@@ -1,6 +1,6 @@
 """The cells with each time step's element-wise work fused into one compiled pass (charrnn/nn/jit.py).
 
-They keep the NumPy cells' prepare, buffers and window loops (lstm.py, gru.py, rnn.py) and change
+They keep the NumPy cells' prepare, buffers and window loop (window.py) and change
 only what runs inside a step: forward, the NumPy cells' own forward loop with a fused `step`;
 backward, one fused pass per step where the NumPy kernels make several over the whole window.
 The per-step matrix products stay NumPy's (BLAS), in the orientation blas.per_step chooses; a

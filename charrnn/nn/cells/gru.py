@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from charrnn.nn.blas import per_step
+from charrnn.nn.cells import window
 from charrnn.nn.cells.weights import Weights, recurrent
 from charrnn.nn.workspace import empty
 
@@ -66,19 +67,9 @@ def step(a, rec, prev, new, w: Weights, scratch) -> None:
 
 def forward(xw, s0, w: Weights, ws=None, step=step):
     """xw (T, B, 3H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache. `step` is the time
-    step's kernel (cells/fused.py passes its own)."""
-    T, B, G = xw.shape
-    H = G // 3
-    dt = xw.dtype
-    A = xw
-    hs, hn = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "hn", (T, B, H), dt)
-    rec, multiply = per_step(w.W_rec, B, ws)  # h_{t-1} W_rec, r and z columns pre-scaled
-    rhn = empty(ws, "rhn", (B, H), dt)
-    hs[0] = s0[0]
-    for t in range(T):
-        multiply(hs[t])
-        step(A[t], rec, (hs[t],), (hs[t + 1],), w, (hn[t], rhn))
-    return hs[1:], hs[T][None].copy(), GRUCache(A, hs, hn)
+    step's kernel (cells/fused.py passes its own); W_rec's r and z columns are pre-scaled."""
+    (hs,), (hn,), sT = window.run(xw, s0, w, ws, step, kept=("hn",), spare=("rhn",))
+    return hs[1:], sT, GRUCache(xw, hs, hn)
 
 
 def backward(dhs, dsT, cache: GRUCache, W_hh, ws=None):

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from charrnn.nn.blas import per_step
+from charrnn.nn.cells import window
 from charrnn.nn.cells.weights import Weights, recurrent
 from charrnn.nn.workspace import empty
 
@@ -94,21 +95,8 @@ def step(a, rec, prev, new, w: Weights, scratch) -> None:
 def forward(xw, s0, w: Weights, ws=None, step=step):
     """xw (T, B, 4H) = x w.W_in + w.b_in -> hs (T, B, H), sT (2, B, H), cache. `step` is the time
     step's kernel (cells/fused.py passes its own)."""
-    T, B, G = xw.shape
-    H = G // 4
-    dt = xw.dtype
-    A = xw
-    hs, cs = empty(ws, "hs", (T + 1, B, H), dt), empty(ws, "cs", (T + 1, B, H), dt)
-    tanh_cs = empty(ws, "tanh_cs", (T, B, H), dt)
-    rec, multiply = per_step(w.W_rec, B, ws)  # rec = h_{t-1} W_rec, (B, 4H)
-    ig = empty(ws, "ig", (B, H), dt)
-    hs[0], cs[0] = s0
-    for t in range(T):
-        multiply(hs[t])
-        step(A[t], rec, (hs[t], cs[t]), (hs[t + 1], cs[t + 1]), w, (tanh_cs[t], ig))
-    sT = np.empty((2, B, H), dt)  # (np.stack costs several times more)
-    sT[0], sT[1] = hs[T], cs[T]
-    return hs[1:], sT, LSTMCache(A, hs, cs, tanh_cs)
+    (hs, cs), (tanh_cs,), sT = window.run(xw, s0, w, ws, step, ("hs", "cs"), kept=("tanh_cs",), spare=("ig",))
+    return hs[1:], sT, LSTMCache(xw, hs, cs, tanh_cs)
 
 
 def backward(dhs, dsT, cache: LSTMCache, W_hh, ws=None):

@@ -5,11 +5,13 @@ The fast kernel of reference.rnn_step_forward / rnn_step_backward (the plain equ
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 
 from charrnn.nn.blas import per_step
+from charrnn.nn.cells import window
 from charrnn.nn.cells.weights import Weights, recurrent
 from charrnn.nn.workspace import empty
 
@@ -36,14 +38,8 @@ def step(a, rec, prev, new, w: Weights, scratch, relu: bool = False) -> None:
 def forward(xw, s0, w: Weights, ws=None, relu: bool = False, step=step):
     """xw (T, B, H) = x w.W_in + w.b_in -> hs (T, B, H), sT (1, B, H), cache. `step` is the time
     step's kernel (cells/fused.py passes its own)."""
-    T, B, H = xw.shape
-    hs = empty(ws, "hs", (T + 1, B, H), xw.dtype)
-    hs[0] = s0[0]
-    rec, multiply = per_step(w.W_rec, B, ws)
-    for t in range(T):
-        multiply(hs[t])
-        step(xw[t], rec, (hs[t],), (hs[t + 1],), w, (), relu)
-    return hs[1:], hs[T][None].copy(), RNNCache(hs)
+    (hs,), _, sT = window.run(xw, s0, w, ws, partial(step, relu=relu))
+    return hs[1:], sT, RNNCache(hs)
 
 
 def backward(dhs, dsT, cache: RNNCache, W_hh, ws=None, relu: bool = False):
